@@ -1,0 +1,295 @@
+"""SmallestClient: transport, auth, retries and error mapping for every service.
+
+It never prints: retry notes and debug lines go to callbacks the caller supplies. Service
+modules (`voices`, …) hang off it and turn responses into typed results.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+
+from smallest_cli import __version__
+from smallest_cli.api.constants import DEFAULT_BASE_URL
+from smallest_cli.api.errors import status_error
+from smallest_cli.api.retry import DEFAULT_RETRIES, RetryPolicy
+from smallest_cli.errors import APIConnectionError, APIError, APITimeoutError
+
+if TYPE_CHECKING:
+    from websockets.sync.client import ClientConnection
+
+    from smallest_cli.api.voices import VoicesAPI
+
+USER_AGENT = f"smallest-cli/{__version__}"
+DEFAULT_TIMEOUT = 60.0
+MAX_CONNECT_TIMEOUT = 10.0
+WS_MAX_MESSAGE = 16 * 1024 * 1024
+
+T = TypeVar("T")
+RetryHook = Callable[[APIError, float, int, int], None]
+"""Called before each retry with the error, the wait in seconds, the retry number, the maximum."""
+
+
+class SmallestClient:
+    """A connection to the Waves API (or anything speaking its contract, like the emulator)."""
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        transport: httpx.BaseTransport | None = None,
+        on_retry: RetryHook | None = None,
+        log: Callable[[str], None] | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.api_key = api_key
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.policy = policy or RetryPolicy(retries=retries)
+        self.on_retry = on_retry
+        self.log = log
+        hooks: dict[str, list[Callable[..., Any]]] = {}
+        if log is not None:
+            hooks = {"request": [self._log_request], "response": [self._log_response]}
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, MAX_CONNECT_TIMEOUT)),
+            transport=transport,
+            event_hooks=hooks,
+        )
+
+    def __enter__(self) -> SmallestClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __repr__(self) -> str:  # the key stays out of tracebacks
+        return f"SmallestClient(base_url={self.base_url!r})"
+
+    # -- services -------------------------------------------------------------------
+
+    @property
+    def voices(self) -> VoicesAPI:
+        from smallest_cli.api.voices import VoicesAPI
+
+        return VoicesAPI(self)
+
+    # -- HTTP -----------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool = True,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send a request and read the whole response; raise an APIError on failure.
+
+        `kwargs` are httpx's (`params`, `json`, `content`, `headers`, …). The request is
+        rebuilt for each attempt, so a body given as a callable-free value is resent as is.
+        `idempotent=False` stops retries after the request may have reached the server.
+        """
+        return self.with_retries(
+            lambda: self._send(self._http.build_request(method, path, **kwargs), False, idempotent)
+        )
+
+    def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """`request`, then the body parsed as JSON (an APIError if it is not JSON)."""
+        response = self.request(method, path, **kwargs)
+        try:
+            return response.json()
+        except ValueError:
+            raise APIError(
+                f"{method} {path} answered {response.status_code} with a body that is not JSON",
+                request_id=response.headers.get("x-request-id"),
+            ) from None
+
+    @contextmanager
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool = True,
+        **kwargs: Any,
+    ) -> Iterator[httpx.Response]:
+        """Send a request and yield the response as soon as its headers arrive.
+
+        Retries happen only before a successful status is seen; a connection lost while the
+        caller reads the body becomes an APIConnectionError.
+        """
+        response = self.with_retries(
+            lambda: self._send(self._http.build_request(method, path, **kwargs), True, idempotent)
+        )
+        try:
+            yield response
+        except httpx.TimeoutException as exc:
+            raise APITimeoutError(
+                f"{self._host()} stopped sending for {self.timeout:g} s mid-response",
+                hint="raise --timeout, or try again",
+            ) from exc
+        except httpx.TransportError as exc:
+            raise APIConnectionError(
+                f"the connection to {self._host()} was lost mid-response ({_reason(exc)})",
+                hint="try again; nothing was retried because part of the answer had arrived",
+            ) from exc
+        finally:
+            response.close()
+
+    def _send(self, request: httpx.Request, stream: bool, idempotent: bool) -> httpx.Response:
+        try:
+            response = self._http.send(request, stream=stream)
+        except httpx.TimeoutException as exc:
+            raise APITimeoutError(
+                f"no answer from {self._host()} within {self.timeout:g} s",
+                hint="check the network, or raise --timeout",
+                retryable=isinstance(exc, httpx.ConnectTimeout) or idempotent,
+            ) from exc
+        except httpx.TransportError as exc:
+            raise self._connection_error(exc, idempotent) from exc
+        if response.is_success:
+            return response
+        try:
+            body = response.read() if stream else response.content
+        except httpx.TransportError:
+            body = b""
+        finally:
+            response.close()
+        raise status_error(response.status_code, response.headers, body)
+
+    def _connection_error(self, exc: httpx.TransportError, idempotent: bool) -> APIError:
+        if isinstance(exc, httpx.ConnectError):
+            return APIConnectionError(
+                f"cannot connect to {self.base_url} ({_reason(exc)})",
+                hint="check the network and the base URL (--base-url, SMALLEST_BASE_URL)",
+                retryable=True,
+            )
+        return APIConnectionError(
+            f"the connection to {self._host()} failed ({_reason(exc)})",
+            hint="check the network and try again",
+            retryable=idempotent,
+        )
+
+    def with_retries(self, attempt: Callable[[], T]) -> T:
+        """Run `attempt` until it succeeds or the retry policy gives up."""
+        for number in itertools.count():
+            try:
+                return attempt()
+            except APIError as error:
+                delay = self.policy.delay(number, error)
+                if delay is None:
+                    if error.retryable and number < self.policy.retries and error.retry_after:
+                        error.hint = (
+                            f"the server asks to wait {error.retry_after:.0f} s; try again later"
+                        )
+                    raise
+                if self.on_retry is not None:
+                    self.on_retry(error, delay, number + 1, self.policy.retries)
+                self.policy.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- WebSocket ------------------------------------------------------------------
+
+    def ws_url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
+        """The ws:// or wss:// URL for `path` on this client's host."""
+        parts = urlsplit(self.base_url)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        url = f"{scheme}://{parts.netloc}{parts.path}{path}"
+        if params:
+            url += "?" + urlencode({k: _query_value(v) for k, v in params.items() if v is not None})
+        return url
+
+    def connect_ws(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ClientConnection:
+        """Open an authenticated WebSocket; handshake refusals become APIStatusErrors."""
+        from websockets.exceptions import InvalidHandshake, InvalidStatus
+        from websockets.sync.client import connect
+
+        url = self.ws_url(path, params)
+        all_headers = {"Authorization": f"Bearer {self.api_key}", **(headers or {})}
+
+        def attempt() -> ClientConnection:
+            if self.log is not None:
+                self.log(f"→ WebSocket {url}")
+            try:
+                return connect(
+                    url,
+                    additional_headers=all_headers,
+                    user_agent_header=USER_AGENT,
+                    open_timeout=min(self.timeout, MAX_CONNECT_TIMEOUT),
+                    close_timeout=5,
+                    max_size=WS_MAX_MESSAGE,
+                )
+            except InvalidStatus as exc:
+                answer = exc.response
+                raise status_error(
+                    answer.status_code, dict(answer.headers), bytes(answer.body or b"")
+                ) from exc
+            except TimeoutError as exc:
+                raise APITimeoutError(
+                    f"no WebSocket handshake from {self._host()} within {MAX_CONNECT_TIMEOUT:g} s",
+                    retryable=True,
+                ) from exc
+            except InvalidHandshake as exc:
+                raise APIConnectionError(
+                    f"the WebSocket handshake with {self._host()} failed: {exc}"
+                ) from exc
+            except OSError as exc:
+                raise APIConnectionError(
+                    f"cannot connect to {url} ({exc.strerror or exc})",
+                    hint="check the network and the base URL (--base-url, SMALLEST_BASE_URL)",
+                    retryable=True,
+                ) from exc
+
+        return self.with_retries(attempt)
+
+    # -- debug log (never shows the key) ----------------------------------------------
+
+    def _log_request(self, request: httpx.Request) -> None:
+        request.extensions["smallest_started"] = time.perf_counter()
+        assert self.log is not None
+        self.log(f"→ {request.method} {request.url}")
+
+    def _log_response(self, response: httpx.Response) -> None:
+        started = response.request.extensions.get("smallest_started", time.perf_counter())
+        elapsed = (time.perf_counter() - started) * 1000
+        request_id = response.headers.get("x-request-id")
+        assert self.log is not None
+        self.log(
+            f"← {response.status_code} {response.reason_phrase} after {elapsed:.0f} ms"
+            + (f" (request id {request_id})" if request_id else "")
+        )
+
+    def _host(self) -> str:
+        return urlsplit(self.base_url).netloc or self.base_url
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[-1] if text else type(exc).__name__
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,88 @@
+"""Voices: Get Voices and Get All Voices (REFERENCE §7)."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from smallest_cli.api.constants import VOICES_MODEL
+from smallest_cli.errors import APIError
+
+if TYPE_CHECKING:
+    from smallest_cli.api.client import SmallestClient
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A voice as the catalog describes it. Tags the API leaves empty are None or ()."""
+
+    voice_id: str
+    display_name: str
+    languages: tuple[str, ...] = ()
+    accent: str | None = None
+    gender: str | None = None
+    age: str | None = None
+    emotions: tuple[str, ...] = ()
+    usecases: tuple[str, ...] = ()
+    description: str | None = None
+    preview_url: str | None = None
+
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any]) -> Voice:
+        tags = raw.get("tags") if isinstance(raw.get("tags"), Mapping) else {}
+        assert isinstance(tags, Mapping)
+        return cls(
+            voice_id=str(raw["voiceId"]),
+            display_name=str(raw.get("displayName") or raw["voiceId"]),
+            languages=_strings(tags.get("language")),
+            accent=_string(tags.get("accent")),
+            gender=_string(tags.get("gender")),
+            age=_string(tags.get("age")),
+            emotions=_strings(tags.get("emotions")),
+            usecases=_strings(tags.get("usecases")),
+            description=_string(raw.get("description")),
+            preview_url=_string(raw.get("audioPreview")),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Stable snake_case keys for --json."""
+        data = asdict(self)
+        for key in ("languages", "emotions", "usecases"):
+            data[key] = list(data[key])
+        return data
+
+
+class VoicesAPI:
+    def __init__(self, client: SmallestClient) -> None:
+        self._client = client
+
+    def list(self, model: str = VOICES_MODEL) -> builtins.list[Voice]:
+        """GET /waves/v1/{model}/get_voices: the standard and Pro voices, without previews."""
+        return _voices(self._client.request_json("GET", f"/waves/v1/{model}/get_voices"))
+
+    def catalog(self) -> builtins.list[Voice]:
+        """GET /waves/v1/voice/get-all-models: every voice with description and preview URL."""
+        return _voices(self._client.request_json("GET", "/waves/v1/voice/get-all-models"))
+
+
+def _voices(body: Any) -> list[Voice]:
+    items = body.get("voices") if isinstance(body, Mapping) else None
+    if not isinstance(items, list):
+        raise APIError("the voices response has no `voices` list")
+    return [
+        Voice.from_api(item) for item in items if isinstance(item, Mapping) and item.get("voiceId")
+    ]
+
+
+def _string(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return ()
+    return tuple(v.strip() for v in value if isinstance(v, str) and v.strip())

@@ -1,0 +1,72 @@
+"""JSON over a WebSocket: the framing both the TTS and the STT sockets use.
+
+The service modules decide which frames are errors (`frame_error` builds the APIError);
+this module sends and receives JSON and turns unexpected closes into clear errors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
+
+from smallest_cli.errors import APIConnectionError, APIError, RateLimitError
+
+if TYPE_CHECKING:
+    from websockets.sync.client import ClientConnection
+
+# Close codes with a documented meaning (REFERENCE §4.2, §5).
+POLICY_VIOLATION = 1008
+
+
+def send_json(connection: ClientConnection, message: Mapping[str, Any]) -> None:
+    try:
+        connection.send(json.dumps(message, ensure_ascii=False))
+    except ConnectionClosed as exc:
+        raise closed_error(exc) from exc
+
+
+def iter_json(
+    connection: ClientConnection, timeout: float | None = None
+) -> Iterator[dict[str, Any]]:
+    """Yield each JSON text frame until the server closes normally."""
+    while True:
+        try:
+            raw = connection.recv(timeout=timeout)
+        except ConnectionClosedOK:
+            return
+        except ConnectionClosed as exc:
+            raise closed_error(exc) from exc
+        except TimeoutError as exc:
+            raise APIConnectionError(
+                f"the server sent nothing for {timeout:g} s", hint="raise --timeout, or try again"
+            ) from exc
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", errors="replace")
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            raise APIError(f"the server sent a frame that is not JSON: {raw[:80]!r}") from None
+        if isinstance(frame, dict):
+            yield frame
+
+
+def closed_error(exc: ConnectionClosed) -> APIError:
+    """An APIError describing why the server closed the socket."""
+    frame = exc.rcvd
+    code = frame.code if frame is not None else None
+    reason = (frame.reason if frame is not None else "") or "no reason given"
+    if code == POLICY_VIOLATION:
+        return RateLimitError(
+            f"the server closed the WebSocket: {reason}",
+            status_code=429,
+            hint="too many concurrent sessions for this account; close others or wait",
+            code="1008",
+        )
+    if code is None:
+        return APIConnectionError(
+            "the WebSocket connection was lost without a close frame", hint="try again"
+        )
+    return APIConnectionError(f"the server closed the WebSocket ({code}: {reason})")

@@ -1,0 +1,226 @@
+"""The root command: global options, the command groups, and the one error translator.
+
+`SmallestGroup.invoke` is the only place where an exception becomes a message and an exit
+code (0 ok, 1 API or network error, 2 usage, 4 auth, 130 interrupted). Sitting in the
+group rather than in `main()`, it is exercised by CliRunner tests too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from smallest_cli import __version__
+from smallest_cli.commands import auth, config, emulator
+from smallest_cli.context import AppContext
+from smallest_cli.errors import APIError, ExitCode, SmallestError
+
+KEY_PATTERN = re.compile(r"sk_[A-Za-z0-9._-]{4,}")
+
+
+class SmallestGroup(TyperGroup):
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SmallestError as error:
+            _report(ctx, error)
+            raise typer.Exit(error.exit_code) from None
+        except KeyboardInterrupt:
+            sys.stderr.write("\nInterrupted.\n")
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(ExitCode.OK) from None
+        except (typer.Exit, typer.Abort, typer.BadParameter):
+            raise
+        except Exception as error:
+            if _is_click_exception(error):
+                raise
+            _report(ctx, error)
+            raise typer.Exit(ExitCode.ERROR) from None
+
+
+def _is_click_exception(error: Exception) -> bool:
+    from typer._click.exceptions import ClickException
+
+    return isinstance(error, ClickException)
+
+
+def _report(ctx: typer.Context, error: BaseException) -> None:
+    obj = ctx.find_object(AppContext) or AppContext()
+    output = obj.output
+    if obj.debug:
+        import traceback
+
+        text = "".join(traceback.format_exception(error))
+        sys.stderr.write(_redact(text, obj))
+    if not isinstance(error, SmallestError):
+        output.error(
+            f"unexpected {type(error).__name__}: {_redact(str(error), obj)}",
+            hint="this is a bug in smallest-cli; rerun with --debug and report the traceback",
+        )
+        return
+    output.error(_redact(str(error), obj), _hint(error))
+    request_id = getattr(error, "request_id", None)
+    if request_id:
+        output.info(f"Request id: {request_id} (quote it to support)")
+
+
+def _hint(error: SmallestError) -> str | None:
+    from smallest_cli.errors import (
+        AuthenticationError,
+        GoneError,
+        PermissionDeniedError,
+        RateLimitError,
+    )
+
+    if error.hint:
+        return error.hint
+    if isinstance(error, AuthenticationError):
+        return "check the key: run `smallest auth login`, or set SMALLEST_API_KEY"
+    if isinstance(error, PermissionDeniedError):
+        return "the key is valid but not allowed to do this: check its workspace and plan"
+    if isinstance(error, RateLimitError):
+        return "the account's rate or concurrency limit was hit; wait, or raise --retries"
+    if isinstance(error, GoneError) and error.recommended_endpoint:
+        return f"this model or route is retired; use {error.recommended_endpoint} instead"
+    if isinstance(error, APIError) and error.retryable:
+        return "this may be temporary; try again, or raise --retries"
+    return None
+
+
+def _redact(text: str, obj: AppContext) -> str:
+    """Mask the key wherever it appears (and anything shaped like a key)."""
+    from smallest_cli.credentials import mask
+
+    key = obj._api_key.value if obj._api_key is not None else os.environ.get("SMALLEST_API_KEY")
+    if key:
+        text = text.replace(key, mask(key))
+    return KEY_PATTERN.sub(lambda m: mask(m.group(0)), text)
+
+
+def _silence_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so the interpreter's final flush is silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"smallest {__version__}")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    cls=SmallestGroup,
+    name="smallest",
+    help="The command line for the Smallest AI voice API: speech, voices, transcripts, chat.",
+    epilog="Exit codes: 0 ok, 1 API or network error, 2 bad usage, 4 not logged in or key "
+    "rejected, 130 interrupted. Docs: https://waves-docs.smallest.ai",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    profile: Annotated[
+        str,
+        typer.Option(
+            "--profile", envvar="SMALLEST_PROFILE", help="Profile for the key and settings."
+        ),
+    ] = "default",
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="API base URL [env var: SMALLEST_BASE_URL; default: https://api.smallest.ai].",
+            show_default=False,
+        ),
+    ] = None,
+    use_emulator: Annotated[
+        bool,
+        typer.Option(
+            "--emulator",
+            envvar="SMALLEST_EMULATOR",
+            help="Run against a local emulator started for this command (synthetic audio and "
+            "transcripts; no key needed).",
+        ),
+    ] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", envvar="SMALLEST_TIMEOUT", min=0.1, help="Seconds to wait for the API."
+        ),
+    ] = 60.0,
+    retries: Annotated[
+        int,
+        typer.Option(
+            "--retries",
+            envvar="SMALLEST_RETRIES",
+            min=0,
+            max=10,
+            help="Retries on 429, 502, 503 and connection errors.",
+        ),
+    ] = 2,
+    quiet: Annotated[
+        bool, typer.Option("-q", "--quiet", help="Print only data and errors.")
+    ] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colours (NO_COLOR is honoured too).")
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="SMALLEST_DEBUG",
+            help="Log requests and show tracebacks (the key is masked).",
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    obj = ctx.ensure_object(AppContext)
+    from smallest_cli.config import check_profile, parse_value
+
+    obj.profile = check_profile(profile)
+    if base_url is not None:
+        obj.base_url = parse_value("base_url", base_url, f"--base-url {base_url!r}")
+    obj.emulator = use_emulator
+    obj.timeout = timeout
+    obj.retries = retries
+    obj.quiet = obj.quiet or quiet
+    obj.no_color = obj.no_color or no_color
+    obj.debug = obj.debug or debug
+    ctx.call_on_close(obj.close)
+
+
+app.add_typer(auth.app, name="auth")
+app.add_typer(config.app, name="config")
+app.add_typer(emulator.app, name="emulator")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app(prog_name="smallest")
+    finally:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _silence_stdout()

@@ -1,0 +1,88 @@
+"""`smallest emulator`: run the local stand-in for the Waves API."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from smallest_cli.context import AppContext
+from smallest_cli.errors import UsageError
+
+app = typer.Typer(
+    help="Run a local emulator of the Waves API (synthetic, deterministic audio and transcripts).",
+    no_args_is_help=True,
+)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port; 0 picks a free one.")
+    ] = 8089,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fault",
+            help="Inject a failure: STATUS[:RETRY_AFTER][*TIMES][@PATH] or drop[*TIMES][@PATH], "
+            "e.g. 503*2 or 429:1@/waves/v1/tts. Repeatable.",
+        ),
+    ] = None,
+    latency_ms: Annotated[
+        float, typer.Option("--latency-ms", min=0, help="Delay every request by this much.")
+    ] = 0.0,
+    tts_concurrency: Annotated[
+        int,
+        typer.Option(
+            "--tts-concurrency", min=1, help="TTS requests in flight per key (429 beyond)."
+        ),
+    ] = 1,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log every request to stderr.")
+    ] = False,
+) -> None:
+    """Serve the emulator until Ctrl-C or SIGTERM.
+
+    The base URL is printed on stdout once the emulator accepts connections, so a script can
+    wait for that line. Point any client at it: this tool with --base-url or
+    SMALLEST_BASE_URL, curl, or another SDK. Any key starting with sk_ is accepted.
+    Faults and limits can also be changed while it runs: PUT /_emulator/faults and
+    /_emulator/limits; GET /_emulator/requests shows the traffic it has seen.
+
+    Examples:
+
+        $ smallest emulator serve --port 0
+
+        $ smallest emulator serve --fault 503*2 --latency-ms 150
+    """
+    from smallest_cli.emulator.faults import FaultPlan
+    from smallest_cli.emulator.limits import Limits
+    from smallest_cli.emulator.server import serve as run
+    from smallest_cli.emulator.state import EmulatorState
+
+    obj: AppContext = ctx.obj
+    try:
+        plan = FaultPlan.from_specs(fault or [], latency_ms)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    state = EmulatorState(plan, Limits(tts_concurrency=tts_concurrency))
+
+    def ready(base_url: str) -> None:
+        sys.stdout.write(base_url + "\n")
+        sys.stdout.flush()
+        obj.output.info(
+            f"Emulator ready (synthetic audio and transcripts). Use: export SMALLEST_BASE_URL={base_url}"
+            "  Stop with Ctrl-C."
+        )
+
+    try:
+        run(state, host=host, port=port, on_ready=ready, access_log=access_log)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint="choose another --port (0 picks a free one)",
+        ) from None
+    obj.output.info("Emulator stopped.")

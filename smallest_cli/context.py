@@ -1,0 +1,138 @@
+"""AppContext: what every command is handed (as `ctx.obj`).
+
+It holds the global options and builds, on first use only, the things that cost time:
+the config, the output object, the API key, the in-process emulator, the client. Tests
+pass a prepared AppContext (`runner.invoke(app, args, obj=AppContext(stdout_isatty=True))`)
+to choose terminal or pipe behaviour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from smallest_cli.config import Config
+from smallest_cli.errors import UsageError
+from smallest_cli.output import Output
+
+if TYPE_CHECKING:
+    from smallest_cli.api.client import SmallestClient
+    from smallest_cli.credentials import ApiKey
+    from smallest_cli.emulator.server import InProcessEmulator
+    from smallest_cli.errors import APIError
+
+EMULATOR_KEY = "sk_emulator_local_0000"
+
+
+@dataclass
+class AppContext:
+    profile: str = "default"
+    base_url: str | None = None
+    timeout: float | None = None
+    retries: int | None = None
+    emulator: bool = False
+    debug: bool = False
+    quiet: bool = False
+    no_color: bool = False
+    stdout_isatty: bool | None = None
+    stderr_isatty: bool | None = None
+    stdin_isatty: bool | None = None
+    _output: Output | None = field(default=None, repr=False)
+    _config: Config | None = field(default=None, repr=False)
+    _api_key: ApiKey | None = field(default=None, repr=False)
+    _emulator: InProcessEmulator | None = field(default=None, repr=False)
+    _clients: list[SmallestClient] = field(default_factory=list, repr=False)
+
+    @property
+    def output(self) -> Output:
+        if self._output is None:
+            self._output = Output(
+                quiet=self.quiet,
+                no_color=self.no_color,
+                stdout_isatty=self.stdout_isatty,
+                stderr_isatty=self.stderr_isatty,
+                stdin_isatty=self.stdin_isatty,
+            )
+        return self._output
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = Config(self.profile)
+        return self._config
+
+    def setting(self, name: str, flag: Any = None) -> Any:
+        """A setting's value: flag > SMALLEST_<NAME> > config.toml > built-in default."""
+        return self.config.get(name, flag)
+
+    def resolved_base_url(self) -> str:
+        """Where requests go: the emulator when asked for, else --base-url and its fallbacks."""
+        if self.emulator:
+            return self.start_emulator()
+        return str(self.setting("base_url", self.base_url))
+
+    def api_key(self) -> ApiKey:
+        """The key to send. On the emulator a built-in key stands in when none is stored."""
+        if self._api_key is None:
+            from smallest_cli import credentials
+            from smallest_cli.errors import AuthError
+
+            try:
+                self._api_key = credentials.resolve(self.profile)
+            except AuthError:
+                if not self.emulator:
+                    raise
+                self._api_key = credentials.ApiKey(EMULATOR_KEY, "emulator")
+        return self._api_key
+
+    def client(self, api_key: str | None = None) -> SmallestClient:
+        """A client for the resolved base URL with the resolved (or the given) key."""
+        from smallest_cli.api.client import DEFAULT_TIMEOUT, SmallestClient
+        from smallest_cli.api.retry import DEFAULT_RETRIES
+
+        base_url = self.resolved_base_url()
+        client = SmallestClient(
+            api_key if api_key is not None else self.api_key().value,
+            base_url=base_url,
+            timeout=self.timeout if self.timeout is not None else DEFAULT_TIMEOUT,
+            retries=self.retries if self.retries is not None else DEFAULT_RETRIES,
+            on_retry=self._note_retry,
+            log=self.output.debug if self.debug else None,
+        )
+        self._clients.append(client)
+        return client
+
+    def start_emulator(self) -> str:
+        """Start the in-process emulator (once) and return its base URL."""
+        if self.base_url is not None:
+            raise UsageError(
+                "--emulator and --base-url both say where to send requests",
+                hint="drop one of them",
+            )
+        if self._emulator is None:
+            from smallest_cli.emulator.server import InProcessEmulator
+
+            self._emulator = InProcessEmulator.from_env()
+            self._emulator.start()
+            if self.debug:
+                self.output.debug(f"emulator listening on {self._emulator.base_url}")
+        return self._emulator.base_url
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
+        if self._emulator is not None:
+            self._emulator.stop()
+            self._emulator = None
+
+    def _note_retry(self, error: APIError, delay: float, attempt: int, retries: int) -> None:
+        self.output.info(f"{_short(error)}; retrying in {delay:.1f} s ({attempt}/{retries})")
+
+
+def _short(error: APIError) -> str:
+    from smallest_cli.errors import APIStatusError
+
+    if isinstance(error, APIStatusError):
+        return f"the API answered {error.status_code}"
+    return error.message

@@ -1,0 +1,181 @@
+"""The error tree and the exit codes.
+
+Library code (the API client, credentials, config, audio) raises these; exactly one place,
+`SmallestGroup.invoke` in `app.py`, turns them into an `Error: …` line on stderr and an exit
+code. Nothing here imports a third-party module, so catching them costs nothing.
+
+    SmallestError                      exit 1 unless a subclass says otherwise
+    ├── UsageError                     exit 2   bad input caught before any request
+    ├── AuthError                      exit 4
+    │   ├── NotLoggedIn
+    │   └── KeyringUnavailable
+    └── APIError                       exit 1
+        ├── APIConnectionError         no response: refused, reset, DNS, TLS
+        │   └── APITimeoutError
+        └── APIStatusError             the server answered with an error status
+            ├── BadRequestError        400, 413, 422
+            ├── AuthenticationError    401 (exit 4)
+            ├── PermissionDeniedError  403 (exit 4)
+            ├── NotFoundError          404
+            ├── GoneError              410 (retired model or route)
+            ├── RateLimitError         429
+            └── ServerError            5xx
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+
+class ExitCode(IntEnum):
+    """Process exit codes, documented in the README."""
+
+    OK = 0
+    ERROR = 1  # API or network error
+    USAGE = 2  # usage or bad input
+    AUTH = 4  # authentication missing or rejected
+    INTERRUPTED = 130
+
+
+class SmallestError(Exception):
+    """Base of every error this tool reports on purpose."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(SmallestError):
+    """Bad input noticed before anything was sent: a value, a file, a missing argument."""
+
+    exit_code = ExitCode.USAGE
+
+
+class AuthError(SmallestError):
+    """No usable API key."""
+
+    exit_code = ExitCode.AUTH
+
+
+class NotLoggedIn(AuthError):
+    """No key in SMALLEST_API_KEY, the OS keyring or the opt-in credentials file."""
+
+
+class KeyringUnavailable(AuthError):
+    """The OS keyring has no backend, is locked, or did not answer."""
+
+
+class APIError(SmallestError):
+    """Talking to the API failed.
+
+    `retryable` and `retry_after` tell the client's retry policy whether and when the same
+    request may be sent again; `request_id` is what to quote to support.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+        self.request_id = request_id
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class APIConnectionError(APIError):
+    """No (complete) response arrived: connection refused or dropped, DNS, TLS."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The server did not answer within the timeout."""
+
+
+class APIStatusError(APIError):
+    """The server answered with an error status.
+
+    `message` is the best human text found in the body (whatever its shape), `code` the
+    machine-readable error type if the body had one, `details` the per-field issues of a
+    validation error, and `request_id` the id to quote to support.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        details: list[str] | None = None,
+        body: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.status_code = status_code
+        self.details = details or []
+        self.body = body
+
+    def __str__(self) -> str:
+        details = ": " + "; ".join(self.details) if self.details else ""
+        return f"{self.message}{details} (HTTP {self.status_code})"
+
+
+class BadRequestError(APIStatusError):
+    """400, 413 or 422: the server refused the request as sent."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the key is missing, malformed, revoked or rotated."""
+
+    exit_code = ExitCode.AUTH
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key is valid but may not do this (workspace, product or plan)."""
+
+    exit_code = ExitCode.AUTH
+
+
+class NotFoundError(APIStatusError):
+    """404: no such resource, or a route the API no longer serves."""
+
+
+class GoneError(APIStatusError):
+    """410: a retired model or route; `recommended_endpoint` names the replacement."""
+
+    def __init__(self, message: str, *, recommended_endpoint: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.recommended_endpoint = recommended_endpoint
+
+
+class RateLimitError(APIStatusError):
+    """429: over the rate or concurrency limit, and still so after the retries."""
+
+
+class ServerError(APIStatusError):
+    """5xx: the service failed; retried where that is safe."""
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    """The APIStatusError subclass for an HTTP status code."""
+    if status_code == 401:
+        return AuthenticationError
+    if status_code == 403:
+        return PermissionDeniedError
+    if status_code == 404:
+        return NotFoundError
+    if status_code == 410:
+        return GoneError
+    if status_code == 429:
+        return RateLimitError
+    if status_code >= 500:
+        return ServerError
+    return BadRequestError

@@ -1,0 +1,160 @@
+"""Terminal output: stdout carries data, stderr carries everything meant for people.
+
+Listings become rich tables on a terminal and tab-separated rows without a header when
+piped, so `cut -f1` and `sort` work on them. JSON is always plain (no markup, no colour).
+Whether a stream is a terminal can be overridden, which is how tests exercise both modes.
+rich is imported only when a table or a coloured message is actually drawn.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class Output:
+    """Where and how a command writes."""
+
+    def __init__(
+        self,
+        *,
+        quiet: bool = False,
+        no_color: bool = False,
+        stdout_isatty: bool | None = None,
+        stderr_isatty: bool | None = None,
+        stdin_isatty: bool | None = None,
+    ) -> None:
+        self.quiet = quiet
+        self._no_color = no_color
+        self._stdout_isatty = stdout_isatty
+        self._stderr_isatty = stderr_isatty
+        self._stdin_isatty = stdin_isatty
+
+    # Streams are looked up on every use, because test runners swap sys.stdout.
+    @property
+    def stdout(self) -> TextIO:
+        return sys.stdout
+
+    @property
+    def stderr(self) -> TextIO:
+        return sys.stderr
+
+    @property
+    def stdout_isatty(self) -> bool:
+        return _isatty(sys.stdout) if self._stdout_isatty is None else self._stdout_isatty
+
+    @property
+    def stderr_isatty(self) -> bool:
+        return _isatty(sys.stderr) if self._stderr_isatty is None else self._stderr_isatty
+
+    @property
+    def stdin_isatty(self) -> bool:
+        return _isatty(sys.stdin) if self._stdin_isatty is None else self._stdin_isatty
+
+    def color(self, stream_isatty: bool) -> bool:
+        """Colour follows --no-color, NO_COLOR, FORCE_COLOR, then whether it is a terminal."""
+        if self._no_color or os.environ.get("NO_COLOR"):
+            return False
+        if os.environ.get("FORCE_COLOR"):
+            return True
+        return stream_isatty
+
+    # -- data on stdout ---------------------------------------------------------------
+
+    def data(self, text: str) -> None:
+        """Write one line of data."""
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    def json(self, value: Any) -> None:
+        """Write a JSON document (snake_case keys are the caller's promise)."""
+        self.data(json.dumps(value, indent=2, ensure_ascii=False))
+
+    def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """A rich table on a terminal; tab-separated rows, no header, when piped."""
+        if not self.stdout_isatty:
+            for row in rows:
+                self.data("\t".join(_cell(value) for value in row))
+            return
+        from rich.table import Table
+
+        table = Table(*columns, box=None, header_style="bold", pad_edge=False)
+        for row in rows:
+            table.add_row(*(_cell(value) for value in row))
+        self._console(self.stdout, self.stdout_isatty).print(table)
+
+    def fields(self, pairs: Sequence[tuple[str, Any]]) -> None:
+        """Labelled values: aligned `Label: value` lines, or `label<TAB>value` when piped."""
+        if not self.stdout_isatty:
+            for label, value in pairs:
+                self.data(f"{label.lower().replace(' ', '_')}\t{_cell(value)}")
+            return
+        width = max((len(label) for label, _ in pairs), default=0) + 1
+        for label, value in pairs:
+            self.data(f"{label + ':':<{width}} {_cell(value)}")
+
+    # -- messages on stderr -----------------------------------------------------------
+
+    def info(self, message: str) -> None:
+        """Progress and confirmations; silenced by --quiet."""
+        if not self.quiet:
+            self._message(message, None)
+
+    def warn(self, message: str) -> None:
+        self._message(message, ("Warning: ", "yellow"))
+
+    def error(self, message: str, hint: str | None = None) -> None:
+        self._message(message, ("Error: ", "bold red"))
+        if hint:
+            self._message(hint, ("Hint: ", "dim"))
+
+    def debug(self, message: str) -> None:
+        self._message(message, ("debug: ", "dim"))
+
+    def _message(self, message: str, label: tuple[str, str] | None) -> None:
+        stream = self.stderr
+        if label is None or not self.color(self.stderr_isatty):
+            prefix = label[0] if label else ""
+            stream.write(prefix + message + "\n")
+            stream.flush()
+            return
+        from rich.text import Text
+
+        text = Text(label[0], style=label[1])
+        text.append(message)
+        self._console(stream, self.stderr_isatty).print(text, soft_wrap=True)
+
+    def _console(self, stream: TextIO, isatty: bool) -> Console:
+        from rich.console import Console
+
+        return Console(
+            file=stream,
+            markup=False,
+            highlight=False,
+            emoji=False,
+            no_color=not self.color(isatty),
+            force_terminal=isatty,
+        )
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ",".join(_cell(v) for v in value)
+    return " ".join(str(value).split("\t")).replace("\n", " ")
