@@ -1,0 +1,370 @@
+"""The emulator's ASGI application: the service routes behind one middleware.
+
+The middleware does, in order, for every request under /waves: record the exchange, wait
+the configured latency, apply an injected fault, check the bearer key (any `sk_`-shaped key
+is accepted, as a stand-in cannot know real keys), then hand over to the service route.
+Everything under /_emulator is the control surface: health, faults, limits, traffic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from http import HTTPStatus
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from smallest_cli import __version__
+from smallest_cli.credentials import mask
+from smallest_cli.emulator import retired, voices
+from smallest_cli.emulator.errors import error_body, json_bytes, service_of, unauthorized_body
+from smallest_cli.emulator.state import MAX_RECORDED_BODY, EmulatorState, Exchange
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+EMULATOR_HEADER = f"smallest-cli/{__version__}; synthetic audio and transcripts"
+KEY_PATTERN = re.compile(r"^Bearer (sk_[A-Za-z0-9._-]{4,})$")
+MAX_RECORDED_FRAMES = 10_000
+
+
+def create_app(state: EmulatorState | None = None) -> EmulatorMiddleware:
+    """An emulator application around `state` (a fresh one if not given)."""
+    state = state or EmulatorState()
+    inner = Starlette(
+        routes=[*control_routes(), *voices.routes, *retired.routes],
+        exception_handlers={HTTPException: _http_error},
+    )
+    inner.state.emulator = state
+    return EmulatorMiddleware(inner, state)
+
+
+class _Dropped(Exception):
+    """Raised inside `send` to cut a response off mid-body (the `drop` fault)."""
+
+
+class EmulatorMiddleware:
+    def __init__(self, app: ASGIApp, state: EmulatorState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "websocket" and not scope["path"].startswith("/_emulator"):
+            await self._websocket(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    # -- HTTP -----------------------------------------------------------------------
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        send = _with_emulator_headers(send)
+        if path.startswith("/_emulator"):
+            await self.app(scope, receive, send)
+            return
+        exchange = _exchange("http", scope)
+        receive, send = _recording_http(exchange, receive, send)
+        try:
+            await self._serve_http(scope, receive, send, exchange)
+        except _Dropped:
+            pass  # returning without finishing the body makes the server drop the connection
+        finally:
+            self.state.record(exchange)
+
+    async def _serve_http(
+        self, scope: Scope, receive: Receive, send: Send, exchange: Exchange
+    ) -> None:
+        path = scope["path"]
+        await self._delay()
+        fault = self.state.faults.take(path)
+        if fault is not None:
+            exchange.fault = fault.spec
+            if fault.status is not None:
+                headers = {"x-emulator-fault": fault.spec}
+                if fault.retry_after is not None:
+                    headers["retry-after"] = fault.retry_after
+                phrase = _phrase(fault.status)
+                body = error_body(
+                    service_of(path), fault.status, f"{phrase} (fault injected by the emulator)"
+                )
+                await _send_json(send, fault.status, body, headers)
+                return
+        denial = _check_bearer(_authorization(scope), path)
+        if denial is not None:
+            await _send_json(send, 401, denial)
+            return
+        if fault is not None:  # drop: let the route answer, then cut its body in half
+            send = _dropping(send)
+        await self.app(scope, receive, send)
+
+    # -- WebSocket ------------------------------------------------------------------
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = _exchange("websocket", scope)
+        receive, send = _recording_ws(exchange, receive, send)
+        try:
+            await self._delay()
+            fault = self.state.faults.take(scope["path"])
+            if fault is not None:
+                exchange.fault = fault.spec
+                if fault.status is not None:
+                    body = error_body(
+                        service_of(scope["path"]), fault.status, _phrase(fault.status)
+                    )
+                    await _deny_ws(scope, receive, send, fault.status, body)
+                    return
+            denial = _check_bearer(_authorization(scope), scope["path"])
+            if denial is not None:
+                await _deny_ws(scope, receive, send, 401, denial)
+                return
+            if fault is not None:
+                send = _dropping(send)
+            await self.app(scope, receive, send)
+        except _Dropped:
+            pass
+        finally:
+            self.state.record(exchange)
+
+    async def _delay(self) -> None:
+        if self.state.faults.latency_ms > 0:
+            await asyncio.sleep(self.state.faults.latency_ms / 1000)
+
+
+def _check_bearer(header: str | None, path: str) -> dict[str, Any] | None:
+    """None if the key is acceptable, else the 401 body of the path's service."""
+    if header is not None and KEY_PATTERN.match(header):
+        return None
+    return unauthorized_body(service_of(path), header_missing=header is None)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _authorization(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name.lower() == b"authorization":
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _exchange(kind: str, scope: Scope) -> Exchange:
+    """A record of the request; the key in it is masked, since the log can be read back."""
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    if "authorization" in headers:
+        scheme, _, key = headers["authorization"].partition(" ")
+        headers["authorization"] = f"{scheme} {mask(key)}" if key else scheme
+    return Exchange(
+        kind=kind,
+        method=scope.get("method", "GET"),
+        path=scope["path"],
+        query=scope.get("query_string", b"").decode("latin-1"),
+        headers=headers,
+    )
+
+
+def _with_emulator_headers(send: Send) -> Send:
+    request_id = str(uuid.uuid4())
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(raw=list(message.get("headers", [])))
+            headers["x-emulator"] = EMULATOR_HEADER
+            headers.setdefault("x-request-id", request_id)
+            message["headers"] = headers.raw
+        await send(message)
+
+    return wrapped
+
+
+def _recording_http(exchange: Exchange, receive: Receive, send: Send) -> tuple[Receive, Send]:
+    async def recording_receive() -> Message:
+        message = await receive()
+        if message["type"] == "http.request":
+            exchange.body = _append(exchange, exchange.body, message.get("body", b""))
+        return message
+
+    async def recording_send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            exchange.status = message["status"]
+            exchange.response_headers = {
+                k.decode("latin-1").lower(): v.decode("latin-1")
+                for k, v in message.get("headers", [])
+            }
+        elif message["type"] == "http.response.body":
+            exchange.response_body = _append(
+                exchange, exchange.response_body, message.get("body", b"")
+            )
+        await send(message)
+
+    return recording_receive, recording_send
+
+
+def _recording_ws(exchange: Exchange, receive: Receive, send: Send) -> tuple[Receive, Send]:
+    def keep(frames: list[str | bytes], message: Message) -> None:
+        frame = message.get("text") if message.get("text") is not None else message.get("bytes")
+        if frame is not None and len(frames) < MAX_RECORDED_FRAMES:
+            frames.append(frame)
+
+    async def recording_receive() -> Message:
+        message = await receive()
+        if message["type"] == "websocket.receive":
+            keep(exchange.frames_in, message)
+        return message
+
+    async def recording_send(message: Message) -> None:
+        if message["type"] == "websocket.send":
+            keep(exchange.frames_out, message)
+        elif message["type"] == "websocket.accept":
+            exchange.status = 101
+        elif message["type"] == "websocket.http.response.start":
+            exchange.status = message["status"]
+        elif message["type"] == "websocket.http.response.body":
+            exchange.response_body += message.get("body", b"")
+        await send(message)
+
+    return recording_receive, recording_send
+
+
+def _append(exchange: Exchange, recorded: bytes, chunk: bytes) -> bytes:
+    room = MAX_RECORDED_BODY - len(recorded)
+    if len(chunk) > room:
+        exchange.truncated = True
+        return recorded + chunk[: max(room, 0)]
+    return recorded + chunk
+
+
+def _dropping(send: Send) -> Send:
+    """Let the headers through, send half of the first body chunk, then give up."""
+
+    async def wrapped(message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.body":
+            body = message.get("body", b"")
+            await send({"type": kind, "body": body[: len(body) // 2], "more_body": True})
+            raise _Dropped()
+        if kind == "websocket.send":
+            raise _Dropped()
+        await send(message)
+
+    return wrapped
+
+
+async def _send_json(
+    send: Send, status: int, body: Any, headers: dict[str, str] | None = None
+) -> None:
+    payload = json_bytes(body)
+    raw = [
+        (b"content-type", b"application/json; charset=utf-8"),
+        (b"content-length", str(len(payload)).encode()),
+        *((k.encode(), v.encode()) for k, v in (headers or {}).items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def _deny_ws(scope: Scope, receive: Receive, send: Send, status: int, body: Any) -> None:
+    """Refuse a WebSocket handshake with a plain HTTP answer, as the real API does."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    payload = json_bytes(body)
+    await send(
+        {
+            "type": "websocket.http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"x-emulator", EMULATOR_HEADER.encode()),
+            ],
+        }
+    )
+    await send({"type": "websocket.http.response.body", "body": payload})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    path = request.url.path
+    message = (
+        f"Cannot {request.method} {path}" if exc.status_code in (404, 405) else str(exc.detail)
+    )
+    return JSONResponse(
+        error_body(service_of(path), exc.status_code, message), status_code=exc.status_code
+    )
+
+
+# -- the control surface ----------------------------------------------------------------
+
+
+def _state(request: Request) -> EmulatorState:
+    state = request.app.state.emulator
+    assert isinstance(state, EmulatorState)
+    return state
+
+
+async def _health(request: Request) -> Response:
+    return JSONResponse({"status": "ok", "emulator": EMULATOR_HEADER})
+
+
+async def _faults(request: Request) -> Response:
+    plan = _state(request).faults
+    if request.method == "PUT":
+        document = await request.json()
+        try:
+            plan.replace(list(document.get("faults", [])), float(document.get("latency_ms", 0)))
+        except (ValueError, TypeError, AttributeError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+    elif request.method == "DELETE":
+        plan.replace([], 0.0)
+    return JSONResponse(plan.to_json())
+
+
+async def _limits(request: Request) -> Response:
+    limits = _state(request).limits
+    if request.method == "PUT":
+        document = await request.json()
+        try:
+            if "tts_concurrency" in document:
+                limits.set_tts_concurrency(max(1, int(document["tts_concurrency"])))
+        except (ValueError, TypeError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+    return JSONResponse(
+        {"tts_concurrency": limits.tts_concurrency, "stt_per_minute": limits.stt_per_minute}
+    )
+
+
+async def _requests(request: Request) -> Response:
+    state = _state(request)
+    if request.method == "DELETE":
+        state.clear()
+        return JSONResponse([])
+    return JSONResponse([e.to_json() for e in state.exchanges()])
+
+
+def control_routes() -> list[Route]:
+    return [
+        Route("/_emulator/health", _health, methods=["GET"]),
+        Route("/_emulator/faults", _faults, methods=["GET", "PUT", "DELETE"]),
+        Route("/_emulator/limits", _limits, methods=["GET", "PUT"]),
+        Route("/_emulator/requests", _requests, methods=["GET", "DELETE"]),
+    ]

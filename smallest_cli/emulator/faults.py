@@ -1,0 +1,109 @@
+"""Fault injection: make an emulator misbehave on purpose, to rehearse failures.
+
+A fault is written `WHAT[*TIMES][@PATH]`:
+
+    503            every request answers 503
+    503*2          the next two requests answer 503, then all is well
+    429            429 without Retry-After;  429:1.5  with `Retry-After: 1.5`
+    drop*1@/waves  the next request under /waves is cut off halfway through its body
+
+Latency (`latency_ms`) delays every request before it is handled.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+FAULT_PATTERN = re.compile(
+    r"^(?P<what>[1-5]\d\d|drop)(?::(?P<retry_after>\d+(?:\.\d+)?))?"
+    r"(?:\*(?P<times>\d+))?(?:@(?P<path>/\S*))?$"
+)
+
+
+@dataclass
+class Fault:
+    what: str  # an HTTP status code, or "drop"
+    retry_after: str | None = None
+    times: int | None = None  # None: forever
+    path: str = "/"
+    used: int = field(default=0, compare=False)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.times is not None and self.used >= self.times
+
+    @property
+    def status(self) -> int | None:
+        return None if self.what == "drop" else int(self.what)
+
+    @property
+    def spec(self) -> str:
+        text = self.what
+        if self.retry_after is not None:
+            text += f":{self.retry_after}"
+        if self.times is not None:
+            text += f"*{self.times}"
+        if self.path != "/":
+            text += f"@{self.path}"
+        return text
+
+
+def parse_fault(spec: str) -> Fault:
+    """Parse `WHAT[:RETRY_AFTER][*TIMES][@PATH]`; ValueError says what is wrong."""
+    match = FAULT_PATTERN.match(spec.strip())
+    if match is None:
+        raise ValueError(
+            f"bad fault {spec!r}: write STATUS[:RETRY_AFTER][*TIMES][@PATH] or drop[*TIMES][@PATH], "
+            "e.g. 503*2 or 429:1@/waves/v1/tts"
+        )
+    if match["what"] == "drop" and match["retry_after"]:
+        raise ValueError(f"bad fault {spec!r}: only a status code takes a Retry-After")
+    times = int(match["times"]) if match["times"] is not None else None
+    return Fault(match["what"], match["retry_after"], times, match["path"] or "/")
+
+
+@dataclass
+class FaultPlan:
+    """The faults and latency of one emulator; safe to change while it serves."""
+
+    latency_ms: float = 0.0
+    faults: list[Fault] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def from_specs(cls, specs: list[str], latency_ms: float = 0.0) -> FaultPlan:
+        return cls(latency_ms=latency_ms, faults=[parse_fault(s) for s in specs if s.strip()])
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> FaultPlan:
+        """SMALLEST_EMULATOR_FAULTS (comma-separated) and SMALLEST_EMULATOR_LATENCY_MS."""
+        specs = environ.get("SMALLEST_EMULATOR_FAULTS", "").split(",")
+        latency = float(environ.get("SMALLEST_EMULATOR_LATENCY_MS") or 0)
+        return cls.from_specs(specs, latency)
+
+    def take(self, path: str) -> Fault | None:
+        """The fault that applies to a request for `path` now, using up one of its times."""
+        with self._lock:
+            for fault in self.faults:
+                if path.startswith(fault.path) and not fault.exhausted:
+                    fault.used += 1
+                    return fault
+        return None
+
+    def replace(self, specs: list[str], latency_ms: float) -> None:
+        faults = [parse_fault(s) for s in specs if s.strip()]
+        with self._lock:
+            self.faults, self.latency_ms = faults, latency_ms
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan as set, with the faults that are used up left out."""
+        with self._lock:
+            return {
+                "latency_ms": self.latency_ms,
+                "faults": [f.spec for f in self.faults if not f.exhausted],
+            }

@@ -1,0 +1,85 @@
+"""The API's concurrency and rate limits (REFERENCE §4), enforced per API key.
+
+TTS: one request in flight per account by default (settable), 429 beyond; up to five
+WebSocket connections per concurrency unit. STT: 25 pre-recorded requests a minute per
+model, 100 streaming sessions. Electron: 10 requests a minute and 3 in flight.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+
+class LimitExceeded(Exception):
+    def __init__(self, retry_after: float | None = None) -> None:
+        super().__init__("limit exceeded")
+        self.retry_after = retry_after
+
+
+class ConcurrencyLimiter:
+    """At most `limit` holders per key at once."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._active: dict[str, int] = defaultdict(int)
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def slot(self, key: str) -> Iterator[None]:
+        """Hold one unit for the duration; LimitExceeded if none is free."""
+        with self._lock:
+            if self._active[key] >= self.limit:
+                raise LimitExceeded()
+            self._active[key] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active[key] -= 1
+
+    def active(self, key: str) -> int:
+        with self._lock:
+            return self._active[key]
+
+
+class RateLimiter:
+    """At most `per_minute` requests per key in any sliding 60 s window."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self._clock = clock
+        self._seen: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def check(self, key: str) -> None:
+        """Count a request; LimitExceeded (with the wait until a slot frees) if over."""
+        now = self._clock()
+        with self._lock:
+            seen = self._seen[key]
+            while seen and now - seen[0] >= 60.0:
+                seen.popleft()
+            if len(seen) >= self.per_minute:
+                raise LimitExceeded(retry_after=60.0 - (now - seen[0]))
+            seen.append(now)
+
+
+@dataclass
+class Limits:
+    """The limits of one emulator instance; the defaults are the Standard plan's."""
+
+    tts_concurrency: int = 1
+    stt_per_minute: int = 25
+    tts: ConcurrencyLimiter = field(init=False)
+    stt_rate: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tts = ConcurrencyLimiter(self.tts_concurrency)
+        self.stt_rate = RateLimiter(self.stt_per_minute)
+
+    def set_tts_concurrency(self, limit: int) -> None:
+        self.tts_concurrency = self.tts.limit = limit

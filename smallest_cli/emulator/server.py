@@ -1,0 +1,155 @@
+"""Running the emulator: in the foreground (`smallest emulator serve`) or in a thread
+for the duration of one command (`smallest --emulator …`)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+import uvicorn
+
+from smallest_cli.emulator.app import create_app
+from smallest_cli.emulator.faults import FaultPlan
+from smallest_cli.emulator.limits import Limits
+from smallest_cli.emulator.state import EmulatorState
+
+START_TIMEOUT = 10.0
+
+
+class _QuietDrops(logging.Filter):
+    """The `drop` fault cuts responses on purpose; uvicorn need not complain about it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "without completing response" not in record.getMessage()
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which says when it listens and stops cleanly on SIGINT/SIGTERM."""
+
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._on_ready()
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn re-raises the signal after shutting down; a stopped emulator should just exit 0.
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        if self.should_exit:
+            self.force_exit = True
+        self.should_exit = True
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket; port 0 picks a free one."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def base_url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _config(state: EmulatorState, access_log: bool, configure_logging: bool) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(state),
+        lifespan="off",
+        log_level="info" if access_log else "warning",
+        access_log=access_log,
+        log_config=uvicorn.config.LOGGING_CONFIG if configure_logging else None,
+        timeout_graceful_shutdown=2,
+    )
+
+
+def serve(
+    state: EmulatorState,
+    *,
+    host: str,
+    port: int,
+    on_ready: Callable[[str], None],
+    access_log: bool = False,
+) -> None:
+    """Serve in the foreground until SIGINT or SIGTERM; `on_ready(base_url)` once listening."""
+    sock = bind(host, port)
+    url = base_url_of(sock)
+    server = _Server(_config(state, access_log, True), lambda: on_ready(url))
+    server.run(sockets=[sock])
+
+
+class InProcessEmulator:
+    """An emulator on a free loopback port, served from a background thread."""
+
+    def __init__(self, state: EmulatorState | None = None, host: str = "127.0.0.1") -> None:
+        self.state = state or EmulatorState()
+        self._socket = bind(host, 0)
+        self.base_url = base_url_of(self._socket)
+        self._ready = threading.Event()
+        self._server = _Server(_config(self.state, False, False), self._ready.set)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            name="emulator",
+            daemon=True,
+        )
+
+    @classmethod
+    def from_env(cls) -> InProcessEmulator:
+        """Faults and limits from SMALLEST_EMULATOR_FAULTS, _LATENCY_MS and _TTS_CONCURRENCY."""
+        try:
+            faults = FaultPlan.from_env()
+            limits = Limits(
+                tts_concurrency=int(os.environ.get("SMALLEST_EMULATOR_TTS_CONCURRENCY") or 1)
+            )
+        except ValueError as exc:
+            from smallest_cli.errors import UsageError
+
+            raise UsageError(f"bad emulator setting: {exc}") from None
+        return cls(EmulatorState(faults, limits))
+
+    def start(self) -> str:
+        self._thread.start()
+        if not self._ready.wait(START_TIMEOUT):
+            raise RuntimeError("the emulator did not start within 10 s")
+        return self.base_url
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(START_TIMEOUT)
+        self._socket.close()
+
+    def __enter__(self) -> InProcessEmulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
