@@ -1,0 +1,85 @@
+"""`smallest emulator serve` as a real process: readiness line, any client, clean stops."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import TEST_KEY, run_process
+
+
+@pytest.fixture
+def serve() -> Iterator[callable]:
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(*args: str) -> tuple[subprocess.Popen[str], str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "smallest_cli", "emulator", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        procs.append(proc)
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.stderr else url
+        return proc, url
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_serve_prints_the_url_when_ready_and_stops_cleanly(serve, sig: int) -> None:
+    proc, url = serve()
+    response = httpx.get(
+        f"{url}/waves/v1/lightning-v3.1/get_voices", headers={"Authorization": f"Bearer {TEST_KEY}"}
+    )
+    assert response.status_code == 200 and len(response.json()["voices"]) > 30
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0
+    assert out == ""  # only the URL line, read above
+    assert f"export SMALLEST_BASE_URL={url}" in err
+    assert err.rstrip().endswith("Emulator stopped.")
+    assert "Traceback" not in err
+
+
+def test_serve_with_faults_and_the_cli_pointing_at_it(serve) -> None:
+    proc, url = serve("--fault", "503:0*1")
+    env = {"SMALLEST_BASE_URL": url, "SMALLEST_API_KEY": TEST_KEY}
+    result = run_process("auth", "status", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "the API answered 503; retrying" in result.stderr
+    log = httpx.get(f"{url}/_emulator/requests").json()
+    assert [entry["status"] for entry in log] == [503, 200]
+
+
+def test_serve_refuses_bad_faults_and_busy_ports() -> None:
+    bad = run_process("emulator", "serve", "--fault", "teapot")
+    assert bad.returncode == 2 and "bad fault 'teapot'" in bad.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        busy = run_process("emulator", "serve", "--port", port)
+    assert busy.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in busy.stderr and "--port" in busy.stderr
+
+
+def test_emulator_env_switch_needs_no_key() -> None:
+    result = run_process(
+        "auth", "status", env={"SMALLEST_EMULATOR": "1", "HOME": os.environ.get("HOME", "/tmp")}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "key accepted" in result.stdout

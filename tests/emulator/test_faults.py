@@ -1,0 +1,39 @@
+"""The fault grammar."""
+
+from __future__ import annotations
+
+import pytest
+
+from smallest_cli.emulator.faults import Fault, FaultPlan, parse_fault
+
+
+@pytest.mark.parametrize(
+    ("spec", "fault"),
+    [
+        ("503", Fault("503")),
+        ("503*2", Fault("503", times=2)),
+        ("429:1.5", Fault("429", retry_after="1.5")),
+        ("429:0*1@/waves/v1/tts", Fault("429", "0", 1, "/waves/v1/tts")),
+        ("drop*1@/waves", Fault("drop", None, 1, "/waves")),
+    ],
+)
+def test_parse_and_spec_round_trip(spec: str, fault: Fault) -> None:
+    assert parse_fault(spec) == fault
+    assert parse_fault(spec).spec == spec
+
+
+@pytest.mark.parametrize("spec", ["", "99", "600", "drop:1", "503*x", "503@waves", "slow"])
+def test_bad_specs(spec: str) -> None:
+    with pytest.raises(ValueError, match="bad fault"):
+        parse_fault(spec)
+
+
+def test_from_env_and_take() -> None:
+    plan = FaultPlan.from_env(
+        {"SMALLEST_EMULATOR_FAULTS": "503*1@/a, drop", "SMALLEST_EMULATOR_LATENCY_MS": "20"}
+    )
+    assert plan.latency_ms == 20
+    assert plan.take("/b").spec == "drop"
+    assert plan.take("/a/x").spec == "503*1@/a"
+    assert plan.take("/a/x").spec == "drop"
+    assert plan.to_json() == {"latency_ms": 20, "faults": ["drop"]}

@@ -1,0 +1,121 @@
+"""The one error translator: exit codes, messages, --debug, interrupts, pipes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from smallest_cli import __version__
+from smallest_cli.commands import config as config_commands
+from tests.conftest import TEST_KEY, run, run_process
+
+
+def test_version_both_paths() -> None:
+    assert run("--version").stdout == f"smallest {__version__}\n"
+    fast = run_process("--version")
+    assert (fast.returncode, fast.stdout, fast.stderr) == (0, f"smallest {__version__}\n", "")
+    slow = run_process("--debug", "--version")
+    assert (slow.returncode, slow.stdout) == (0, f"smallest {__version__}\n")
+
+
+def test_no_arguments_shows_help() -> None:
+    result = run()
+    assert "Usage: smallest" in result.stdout + result.stderr
+    assert "auth" in result.stdout + result.stderr
+
+
+def test_unknown_command_and_bad_option_are_usage_errors() -> None:
+    assert run("nope").exit_code == 2
+    bad = run("--retries", "x", "auth", "status")
+    assert bad.exit_code == 2 and "--retries" in bad.stderr
+    assert run("--base-url", "ftp://x", "config", "path").exit_code == 2
+
+
+def test_retry_notes_go_to_stderr_and_quiet_silences_them(api_env) -> None:
+    api_env.state.faults.replace(["503:0*1"], 0)
+    result = run("auth", "status", "--json")
+    assert result.exit_code == 0
+    assert result.stderr == "the API answered 503; retrying in 0.0 s (1/2)\n"
+    api_env.state.faults.replace(["503:0*1"], 0)
+    quiet = run("-q", "auth", "status", "--json")
+    assert (quiet.exit_code, quiet.stderr) == (0, "")
+
+
+@pytest.mark.no_contract
+def test_retries_exhausted_report_status_and_request_id(api_env) -> None:
+    api_env.state.faults.replace(["503:0"], 0)
+    result = run("--retries", "1", "auth", "status")
+    assert result.exit_code == 1
+    assert "unreachable (Service Unavailable (fault injected by the emulator))" in result.stdout
+    assert [e.status for e in api_env.state.exchanges()] == [503, 503]
+
+
+def test_api_error_message_hint_and_request_id(api_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMALLEST_API_KEY", "wrong-key-123456")
+    monkeypatch.delenv("SMALLEST_BASE_URL")
+    result = run(
+        "--base-url", api_env.base_url, "auth", "login", "--with-key", input="also-wrong-0000"
+    )
+    assert result.exit_code == 2  # the env var wins, login refuses before any request
+    monkeypatch.delenv("SMALLEST_API_KEY")
+    result = run(
+        "--base-url", api_env.base_url, "auth", "login", "--with-key", input="also-wrong-0000"
+    )
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("Error: the API rejected this key")
+    assert lines[1].startswith("Hint: ")
+    assert lines[2].startswith("Request id: ")
+
+
+def test_debug_logs_requests_and_masks_the_key(api_env) -> None:
+    result = run("--debug", "auth", "status")
+    assert result.exit_code == 0
+    assert f"debug: → GET {api_env.base_url}/waves/v1/lightning-v3.1/get_voices" in result.stderr
+    assert "debug: ← 200 OK after" in result.stderr
+    assert TEST_KEY not in result.stdout + result.stderr
+
+
+def test_unexpected_errors_are_reported_without_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args, **kwargs):
+        raise RuntimeError(f"kaboom with {TEST_KEY}")
+
+    monkeypatch.setattr(config_commands.AppContext, "config", property(boom))
+    result = run("config", "path")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == "Error: unexpected RuntimeError: kaboom with sk_…cdef"
+    assert "--debug" in result.stderr
+    assert "Traceback" not in result.stderr
+    debug = run("--debug", "config", "path")
+    assert "Traceback (most recent call last)" in debug.stderr
+    assert TEST_KEY not in debug.stderr and "sk_…cdef" in debug.stderr
+
+
+def test_keyboard_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(config_commands.AppContext, "config", property(interrupted))
+    result = run("config", "path")
+    assert result.exit_code == 130
+    assert result.stderr == "\nInterrupted.\n"
+
+
+@pytest.mark.parametrize("args", [("config", "list"), ("config", "list", "--json")])
+def test_broken_pipe_exits_quietly(args: tuple[str, ...]) -> None:
+    """The reader is gone before we write (as with `| head` finishing early)."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "smallest_cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        assert proc.wait(timeout=30) == 0
+        assert proc.stderr.read() == b""
+
+
+def test_no_color_and_quiet_affect_only_people_output(api_env) -> None:
+    result = run("--no-color", "-q", "config", "set", "voice", "meher")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")

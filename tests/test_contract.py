@@ -1,0 +1,456 @@
+"""Tests of the contract harness (tests/contract.py) against the real vendor spec files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smallest_cli.emulator.state import Exchange
+from tests import contract
+from tests.contract import ContractViolation, spec_for, validate_exchange
+
+pytestmark = pytest.mark.skipif(
+    not contract.specs_available(),
+    reason=(
+        f"vendor OpenAPI files not found in {contract.OPENAPI_DIR} (set SMALLEST_SHARED_DIR "
+        "to the shared folder), or openapi-core / pyyaml not installed"
+    ),
+)
+
+AUTH = {"authorization": "Bearer sk_…abcd"}  # masked the way the emulator records it
+VOICES = "/waves/v1/lightning-v3.1/get_voices"
+TTS_HEADERS = {**AUTH, "accept": "audio/wav", "content-type": "application/json"}
+TTS_BODY = {
+    "text": "Hello there.",
+    "voice_id": "avery",
+    "sample_rate": 24000,
+    "output_format": "wav",
+}
+ZOD_400 = {"error": [{"code": "custom", "path": ["voice_id"], "message": "Invalid Voice ID"}]}
+JSON = {"content-type": "application/json; charset=utf-8"}
+
+
+def exchange(
+    method: str,
+    path: str,
+    *,
+    query: str = "",
+    headers: dict[str, str] | None = None,
+    body: Any = b"",
+    status: int | None = None,
+    response_headers: dict[str, str] | None = None,
+    response_body: Any = b"",
+    **fields: Any,
+) -> Exchange:
+    """An Exchange as the emulator would record it; dict/list bodies are sent as JSON."""
+    return Exchange(
+        kind=fields.pop("kind", "http"),
+        method=method,
+        path=path,
+        query=query,
+        headers=dict(AUTH if headers is None else headers),
+        body=_bytes(body),
+        status=status,
+        response_headers=dict(response_headers or {}),
+        response_body=_bytes(response_body),
+        **fields,
+    )
+
+
+def _bytes(body: Any) -> bytes:
+    return body if isinstance(body, bytes) else json.dumps(body).encode()
+
+
+def voices_exchange(body: Any, **fields: Any) -> Exchange:
+    return exchange("GET", VOICES, status=200, response_headers=JSON, response_body=body, **fields)
+
+
+def tts_exchange(body: Any = TTS_BODY, **fields: Any) -> Exchange:
+    fields.setdefault("headers", TTS_HEADERS)
+    return exchange("POST", "/waves/v1/tts", body=body, **fields)
+
+
+AVERY: dict[str, Any] = {
+    "voiceId": "avery",
+    "displayName": "Avery",
+    "tags": {
+        "language": ["english"],
+        "accent": "american",
+        "gender": "female",
+        "age": "young",
+        "emotions": [],
+        "usecases": ["conversational"],
+    },
+}
+
+
+# -- which spec covers what --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", VOICES, "get-voices-openapi.yaml"),
+        ("GET", "/waves/v1/voice/get-all-models", "voice-catalog-openapi.yaml"),
+        ("POST", "/waves/v1/tts", "tts-openapi.yaml"),
+        ("POST", "/waves/v1/tts/live", "tts-openapi.yaml"),
+        # waves-api.yaml (current) wins over legacy-waves-api.yaml, which also has this path
+        ("GET", "/waves/v1/pronunciation-dicts", "waves-api.yaml"),
+        ("DELETE", "/waves/v1/pronunciation-dicts", "waves-api.yaml"),
+        ("POST", "/waves/v1/stt/", "stt-openapi.yaml"),
+        ("POST", "/waves/v1/chat/completions", "electron-openapi.yaml"),
+        ("POST", "/waves/v1/voice-cloning", "voice-cloning-openapi.yaml"),
+        ("GET", "/waves/v1/voice-cloning", "voice-cloning-openapi.yaml"),
+        ("POST", "/waves/v1/pulse/get_text", "pulse-stt-openapi.yaml"),
+        # paths only a legacy file has
+        ("POST", "/waves/v1/lightning-v2/get_speech", "legacy-waves-api.yaml"),
+        ("POST", "/waves/v1/lightning-v3.1/get_speech", "legacy-lightning-v3.1-openapi.yaml"),
+        ("DELETE", "/waves/v1/lightning-large", "legacy-delete-cloned-voice-openapi.yaml"),
+        # nothing documents these
+        ("GET", "/waves/v1/no-such-thing", None),
+        ("GET", "/waves/v1/analytics/tts/logs", None),
+        ("PATCH", "/waves/v1/tts", None),  # documented path, undocumented method
+    ],
+)
+def test_spec_for(method: str, path: str, expected: str | None) -> None:
+    assert spec_for(method, path) == expected
+
+
+def test_spec_for_tolerates_a_missing_trailing_slash() -> None:
+    assert spec_for("POST", "/waves/v1/stt") == "stt-openapi.yaml"
+
+
+# -- responses ---------------------------------------------------------------------------------
+
+
+def test_valid_get_voices_exchange_passes() -> None:
+    assert validate_exchange(voices_exchange({"voices": [AVERY]})) is True
+
+
+def test_voice_without_voice_id_is_a_violation() -> None:
+    voice = {key: value for key, value in AVERY.items() if key != "voiceId"}
+    with pytest.raises(ContractViolation) as caught:
+        validate_exchange(voices_exchange({"voices": [voice]}))
+    message = str(caught.value)
+    assert f"GET {VOICES} -> 200" in message
+    assert "get-voices-openapi.yaml" in message
+    assert "response body at voices[0]: 'voiceId' is a required property" in message
+    violation = caught.value
+    assert (violation.method, violation.path, violation.status) == ("GET", VOICES, 200)
+    assert violation.spec == "get-voices-openapi.yaml"
+    assert violation.errors and all(error.startswith("response") for error in violation.errors)
+
+
+def test_voices_not_an_array_is_a_violation() -> None:
+    with pytest.raises(ContractViolation) as caught:
+        validate_exchange(voices_exchange({"voices": {"avery": AVERY}}))
+    message = str(caught.value)
+    assert VOICES in message
+    assert "response body at voices: " in message
+    assert "is not of type 'array'" in message
+
+
+def test_nested_field_is_named() -> None:
+    voice = {**AVERY, "tags": {**AVERY["tags"], "language": "english"}}
+    with pytest.raises(ContractViolation, match=r"voices\[0\]\.tags\.language: 'english' is not"):
+        validate_exchange(voices_exchange({"voices": [voice]}))
+
+
+def test_undocumented_status_is_a_violation() -> None:
+    with pytest.raises(ContractViolation, match="Unknown response http status: 503"):
+        validate_exchange(
+            tts_exchange(status=503, response_headers=JSON, response_body={"error": "busy"})
+        )
+
+
+def test_injected_fault_response_is_not_checked() -> None:
+    # 503 is not documented for POST /waves/v1/tts, but the emulator produced it on purpose.
+    faulted = tts_exchange(
+        status=503,
+        response_headers={**JSON, "x-emulator-fault": "503*1"},
+        response_body={"error": "ServiceUnavailable", "message": "fault injected"},
+        fault="503*1",
+    )
+    assert validate_exchange(faulted) is True
+
+
+def test_injected_fault_still_checks_the_request() -> None:
+    faulted = tts_exchange(body={"text": "no voice"}, status=503, fault="503*1")
+    with pytest.raises(ContractViolation, match="'voice_id' is a required property"):
+        validate_exchange(faulted)
+
+
+def test_sync_tts_audio_labelled_wav_needs_no_deviation() -> None:
+    # Observed: MP3 frames and raw PCM both come back as `Content-Type: audio/wav`. The spec
+    # documents `audio/wav` as `type: string, format: binary`, so any bytes are accepted.
+    mp3_frames = bytes.fromhex("fff3c4c400000000") * 4
+    for body in (mp3_frames, b"\xdf\xff\xd2\xff", b"RIFF$\xe0\x01\x00WAVE"):
+        ok = tts_exchange(
+            status=200, response_headers={"content-type": "audio/wav"}, response_body=body
+        )
+        assert validate_exchange(ok, deviations=()) is True
+
+
+def test_sse_response_passes() -> None:
+    stream = (
+        b'event: audio\ndata: {"audio": "AAAA", "done": false, "status": "206"}\n\n'
+        b'data: {"status": "200", "done": true}\n\n'
+    )
+    live = exchange(
+        "POST",
+        "/waves/v1/tts/live",
+        headers={**AUTH, "content-type": "application/json"},
+        body=TTS_BODY,
+        status=200,
+        response_headers={"content-type": "text/event-stream; charset=utf-8"},
+        response_body=stream,
+    )
+    assert validate_exchange(live) is True
+
+
+# -- requests ----------------------------------------------------------------------------------
+
+
+def test_missing_authorization_is_a_violation() -> None:
+    # openapi-core 0.23 does enforce `security`: the bearerAuth scheme needs an
+    # `Authorization: Bearer …` header.
+    anonymous = exchange(
+        "GET",
+        VOICES,
+        headers={},
+        status=200,
+        response_headers=JSON,
+        response_body={"voices": [AVERY]},
+    )
+    with pytest.raises(ContractViolation) as caught:
+        validate_exchange(anonymous)
+    assert "request: SecurityValidationError" in str(caught.value)
+    assert "bearerAuth" in str(caught.value)
+
+
+def test_wrong_scheme_in_authorization_is_a_violation() -> None:
+    basic = exchange("GET", VOICES, headers={"authorization": "Basic dXNlcg=="})
+    with pytest.raises(ContractViolation, match="bearerAuth"):
+        validate_exchange(basic)
+
+
+def test_retired_model_in_path_is_a_violation() -> None:
+    with pytest.raises(ContractViolation) as caught:
+        validate_exchange(exchange("GET", "/waves/v1/lightning-v2/get_voices"))
+    message = str(caught.value)
+    assert "request parameter 'model': 'lightning-v2' is not one of ['lightning-v3.1']" in message
+
+
+def test_tts_request_without_voice_id_is_a_violation() -> None:
+    body = {key: value for key, value in TTS_BODY.items() if key != "voice_id"}
+    with pytest.raises(ContractViolation) as caught:
+        validate_exchange(tts_exchange(body))
+    assert "POST /waves/v1/tts -> no response" in str(caught.value)
+    assert "request body: 'voice_id' is a required property" in str(caught.value)
+
+
+def test_valid_tts_request_passes() -> None:
+    assert validate_exchange(tts_exchange()) is True
+    wav = b"RIFF$\xe0\x01\x00WAVEfmt "
+    answered = tts_exchange(
+        status=200,
+        response_headers={"content-type": "audio/wav", "x-request-id": "r-1"},
+        response_body=wav,
+    )
+    assert validate_exchange(answered) is True
+
+
+def test_tts_request_needs_accept_audio_wav() -> None:
+    with pytest.raises(ContractViolation, match="request parameter 'Accept': '\\*/\\*' is not one"):
+        validate_exchange(tts_exchange(headers={**TTS_HEADERS, "accept": "*/*"}))
+
+
+def test_undocumented_method_on_documented_path_is_a_violation() -> None:
+    patch = exchange("PATCH", "/waves/v1/tts", headers=TTS_HEADERS, body=TTS_BODY, status=405)
+    with pytest.raises(
+        ContractViolation, match=r"PATCH is not documented for /waves/v1/tts \(documented: POST\)"
+    ):
+        validate_exchange(patch)
+
+
+def test_trailing_slash_mismatch_is_a_violation() -> None:
+    stt = exchange(
+        "POST",
+        "/waves/v1/stt",
+        query="model=pulse&language=en",
+        headers={**AUTH, "content-type": "application/octet-stream"},
+        body=b"RIFF",
+    )
+    with pytest.raises(ContractViolation, match="the spec documents '/waves/v1/stt/'"):
+        validate_exchange(stt)
+    stt.path = "/waves/v1/stt/"
+    assert validate_exchange(stt) is True
+
+
+def test_truncated_bodies_are_not_checked() -> None:
+    cut = tts_exchange(
+        body=b'{"text": "Hello th',
+        status=400,
+        response_headers=JSON,
+        response_body=b'{"error": 12',
+        truncated=True,
+    )
+    assert validate_exchange(cut) is True
+    cut.headers = {}  # parameters and security are still checked
+    with pytest.raises(ContractViolation, match="bearerAuth"):
+        validate_exchange(cut)
+
+
+def test_request_body_the_emulator_did_not_record_is_not_checked() -> None:
+    # The emulator records a request body as its route reads it; a fault, a 401 or a retired
+    # route answers without reading, so the record is empty while content-length is not.
+    unread = tts_exchange(
+        body=b"",
+        headers={**TTS_HEADERS, "content-length": "58"},
+        status=503,
+        fault="503*1",
+    )
+    assert validate_exchange(unread) is True
+    unread.headers["content-length"] = "0"  # the client really sent no body
+    with pytest.raises(ContractViolation, match="Missing required request body"):
+        validate_exchange(unread)
+
+
+def test_recorded_emulator_traffic(emulator: Any) -> None:
+    """The adapters work on exchanges as the emulator really records them."""
+    import httpx
+
+    emulator.state.faults.replace(["503*1@/waves/v1/tts"], 0.0)
+    key = {"Authorization": "Bearer sk_test_0123456789abcdef"}
+    with httpx.Client(base_url=emulator.base_url, headers=key) as client:
+        assert client.get(VOICES).status_code == 200
+        answer = client.post("/waves/v1/tts", json=TTS_BODY, headers={"Accept": "audio/wav"})
+        assert answer.status_code == 503
+    recorded = emulator.state.exchanges()
+    assert [(e.method, e.path) for e in recorded] == [("GET", VOICES), ("POST", "/waves/v1/tts")]
+    assert recorded[0].headers["authorization"].startswith("Bearer sk_")
+    assert all(validate_exchange(e) for e in recorded)
+
+
+# -- deviations --------------------------------------------------------------------------------
+
+
+def test_zod_400_on_tts_passes_thanks_to_a_deviation() -> None:
+    rejected = tts_exchange(status=400, response_headers=JSON, response_body=ZOD_400)
+    assert validate_exchange(rejected) is True
+    with pytest.raises(
+        ContractViolation, match=r"response body at error: .* is not of type 'string'"
+    ):
+        validate_exchange(rejected, deviations=())
+
+
+def test_zod_400_on_tts_live_passes_thanks_to_a_deviation() -> None:
+    rejected = tts_exchange(status=400, response_headers=JSON, response_body=ZOD_400)
+    rejected.path = "/waves/v1/tts/live"
+    assert validate_exchange(rejected) is True
+
+
+def test_zod_400_elsewhere_is_a_violation() -> None:
+    bad_request = exchange("GET", VOICES, status=400, response_headers=JSON, response_body=ZOD_400)
+    with pytest.raises(ContractViolation, match="response body at error"):
+        validate_exchange(bad_request)
+
+
+def test_retired_route_410_passes_thanks_to_a_deviation() -> None:
+    gone = exchange(
+        "POST",
+        "/waves/v1/lightning-v2/get_speech",
+        headers=TTS_HEADERS,
+        body={"text": "Hello", "voice_id": "emily"},
+        status=410,
+        response_headers=JSON,
+        response_body={
+            "status": "error",
+            "error_code": "MODEL_DEPRECATED",
+            "message": "This model is retired.",
+            "recommended_endpoint": "/waves/v1/tts",
+        },
+    )
+    assert validate_exchange(gone) is True
+    with pytest.raises(ContractViolation, match="Unknown response http status: 410"):
+        validate_exchange(gone, deviations=())
+
+
+def test_deviations_are_documented() -> None:
+    for deviation in contract.DEVIATIONS:
+        assert deviation.reason.strip()
+        assert deviation.method in (None, "GET", "POST", "PUT", "DELETE", "PATCH")
+    tts_400 = [d for d in contract.DEVIATIONS if d.matches("POST", "/waves/v1/tts", 400)]
+    assert tts_400 and "observed/baseline-lightning-tts.json" in tts_400[0].reason
+    assert not any(d.matches("POST", "/waves/v1/tts", 500) for d in contract.DEVIATIONS)
+    assert not any(d.matches("GET", VOICES, 404) for d in contract.DEVIATIONS)
+
+
+# -- what is not checked -----------------------------------------------------------------------
+
+
+def test_websocket_exchanges_are_not_checked_yet() -> None:
+    session = exchange("GET", "/waves/v1/tts/live", kind="websocket", status=101)
+    assert validate_exchange(session) is False
+
+
+def test_undocumented_path_is_not_checked() -> None:
+    assert validate_exchange(exchange("GET", "/waves/v1/health", status=200)) is False
+
+
+# -- loading the spec files --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", contract.spec_names() if contract.specs_available() else [])
+def test_spec_file_loads(name: str) -> None:
+    """Every base file, merged with its SDK override, is a valid OpenAPI document, except
+    for the defects listed (with reasons) in SPEC_REPAIRS and MERGE_FALLBACKS, which the
+    harness works around; each listed defect must be real, and nothing else may need it."""
+    from openapi_core import OpenAPI
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+    assert contract.openapi(name) is contract.openapi(name)  # built once
+    if name in contract.SPEC_REPAIRS or name in contract.MERGE_FALLBACKS:
+        with pytest.raises(OpenAPIValidationError):
+            OpenAPI.from_dict(contract.spec_document(name, fixes=False))
+    else:
+        assert contract.spec_document(name) == contract.spec_document(name, fixes=False)
+
+
+def test_listed_spec_defects_name_existing_files() -> None:
+    names = set(contract.spec_names())
+    assert set(contract.SPEC_REPAIRS) <= names
+    assert set(contract.MERGE_FALLBACKS) <= names
+
+
+def test_overrides_are_merged() -> None:
+    # tts-openapi-overrides.yaml renames the operations for the SDK
+    document = contract.spec_document("tts-openapi.yaml")
+    operation = document["paths"]["/waves/v1/tts"]["post"]
+    assert operation["operationId"] == "synthesize_tts"
+    assert "responses" in operation  # still the base file's operation
+    # a merge fallback keeps the base file alone
+    voices = contract.spec_document("get-voices-openapi.yaml")
+    assert voices["paths"]["/waves/v1/{model}/get_voices"]["get"]["parameters"][0]["required"]
+
+
+def test_merge_overrides_semantics() -> None:
+    base: dict[str, Any] = {"a": {"b": 1, "c": [1, 2]}, "d": "x"}
+    override: dict[str, Any] = {"a": {"c": [3], "e": {"f": True}}, "d": {"now": "a mapping"}}
+    merged = contract.merge_overrides(base, override)
+    assert merged == {"a": {"b": 1, "c": [3], "e": {"f": True}}, "d": {"now": "a mapping"}}
+    assert base == {"a": {"b": 1, "c": [1, 2]}, "d": "x"}
+    merged["a"]["e"]["f"] = False
+    assert override["a"]["e"]["f"] is True
+
+
+def test_importing_the_harness_is_cheap() -> None:
+    code = "import sys, tests.contract; sys.exit('openapi_core' in sys.modules or 'yaml' in sys.modules)"
+    repo = Path(contract.__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], cwd=repo, check=False, timeout=60)
+    assert done.returncode == 0, "tests.contract imports openapi-core or yaml at import time"

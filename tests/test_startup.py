@@ -1,0 +1,65 @@
+"""Fast start: what `--version` and `--help` load, and that the console script works."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = {
+    "httpx",
+    "rich",
+    "keyring",
+    "sounddevice",
+    "soundfile",
+    "numpy",
+    "websockets",
+    "starlette",
+    "uvicorn",
+}
+
+PROBE = """
+import json, sys
+sys.argv = ["smallest", *json.loads(sys.argv[1])]
+from smallest_cli.__main__ import main
+try:
+    main()
+except SystemExit:
+    pass
+sys.stderr.write("MODULES " + json.dumps(sorted({m.split(".")[0] for m in sys.modules})) + "\\n")
+"""
+
+
+def loaded_modules(*args: str) -> set[str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(list(args))],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(l for l in proc.stderr.splitlines() if l.startswith("MODULES "))  # noqa: E741
+    return set(json.loads(line.removeprefix("MODULES ")))
+
+
+def test_version_imports_nothing_heavy_not_even_typer() -> None:
+    assert loaded_modules("--version") & (HEAVY | {"typer", "smallest_cli.app"}) == set()
+
+
+@pytest.mark.parametrize(
+    "args", [("--help",), ("auth", "--help"), ("config", "path"), ("emulator", "--help")]
+)
+def test_help_and_light_commands_import_nothing_heavy(args: tuple[str, ...]) -> None:
+    assert loaded_modules(*args) & HEAVY == set()
+
+
+def test_console_script_runs() -> None:
+    script = shutil.which("smallest", path=str(Path(sys.executable).parent))
+    assert script is not None, "the smallest console script is not installed next to python"
+    proc = subprocess.run([script, "--help"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("Usage: smallest")
+    assert proc.stderr == ""
