@@ -1,0 +1,1 @@
+complete --command smallest --no-files --arguments "(env _SMALLEST_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) smallest)" --condition "env _SMALLEST_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) smallest"
