@@ -38,7 +38,9 @@ def ws_server() -> Iterator[Callable[[Callable[[ServerConnection], None]], str]]
 
 
 def client(base_url: str, key: str = TEST_KEY) -> SmallestClient:
-    return SmallestClient(key, base_url=base_url, policy=RetryPolicy(retries=2, sleep=lambda s: None))
+    return SmallestClient(
+        key, base_url=base_url, policy=RetryPolicy(retries=2, sleep=lambda s: None)
+    )
 
 
 def test_handshake_sends_bearer_and_frames_round_trip(ws_server) -> None:
@@ -60,7 +62,11 @@ def test_handshake_sends_bearer_and_frames_round_trip(ws_server) -> None:
         send_json(connection, {"text": "héllo", "continue": True})
         send_json(connection, {"text": "", "flush": True})
         frames = list(iter_json(connection, timeout=5))
-    assert frames == [{"status": "chunk", "echo": "héllo"}, {"status": "chunk", "echo": ""}, {"status": "complete"}]
+    assert frames == [
+        {"status": "chunk", "echo": "héllo"},
+        {"status": "chunk", "echo": ""},
+        {"status": "complete"},
+    ]
     assert seen["authorization"] == f"Bearer {TEST_KEY}"
     assert seen["path"] == "/waves/v1/tts/live?timeout=30"
     assert seen["user-agent"].startswith("smallest-cli/")
