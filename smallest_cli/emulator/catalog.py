@@ -1,8 +1,8 @@
 """The emulator's voice catalog: realistic, fixed, and split into the two TTS pools.
 
 The live API's Get Voices returns the union of the standard and Pro pools with no pool
-flag (REFERENCE §7.1); the pool is kept here so the emulator can behave like the server
-does for each. Tags follow the live vocabulary: lowercase language names, accents such as
+flag (REFERENCE §7.1); the pools are kept here so the emulator can behave like the server
+does for each (a few voices, like `meher`, serve in both: the spec's Pro example uses it). Tags follow the live vocabulary: lowercase language names, accents such as
 `american`, `british`, `indian`, ages `young`, `middle aged`, `senior`.
 """
 
@@ -19,7 +19,7 @@ Pool = Literal["lightning_v3.1", "lightning_v3.1_pro"]
 class CatalogVoice:
     voice_id: str
     display_name: str
-    pool: Pool
+    pools: tuple[Pool, ...]
     languages: tuple[str, ...]
     accent: str
     gender: str
@@ -69,7 +69,7 @@ class CatalogVoice:
 
 def _voice(
     voice_id: str,
-    pool: Pool,
+    pool: Pool | tuple[Pool, ...],
     gender: str,
     age: str,
     accent: str,
@@ -81,7 +81,7 @@ def _voice(
     return CatalogVoice(
         voice_id=voice_id,
         display_name=voice_id.capitalize(),
-        pool=pool,
+        pools=pool if isinstance(pool, tuple) else (pool,),
         languages=tuple(languages.split(",")),
         accent=accent,
         gender=gender,
@@ -94,13 +94,14 @@ def _voice(
 
 STD: Pool = "lightning_v3.1"
 PRO: Pool = "lightning_v3.1_pro"
+BOTH = (STD, PRO)
 
 VOICES: tuple[CatalogVoice, ...] = (
     _voice("avery", STD, "female", "young", "american", "english"),
     _voice("liam", STD, "male", "young", "british", "english"),
     _voice("magnus", STD, "male", "middle aged", "american", "english", "narration,conversational"),
-    _voice("meher", STD, "female", "young", "indian", "english,hindi"),
-    _voice("devansh", STD, "male", "young", "indian", "hindi,english"),
+    _voice("meher", BOTH, "female", "young", "indian", "english,hindi"),
+    _voice("devansh", BOTH, "male", "young", "indian", "hindi,english"),
     _voice("kartik", STD, "male", "young", "indian", "hindi,english", "conversational,customer support"),
     _voice("maithili", STD, "female", "young", "indian", "hindi,english,marathi"),
     _voice(
