@@ -27,8 +27,15 @@ Validation uses openapi-core, imported on first use (it costs about a second), a
 loopback address, but requests are presented to openapi-core as if sent to `HOST_URL`, the
 server every spec declares.
 
-WebSocket exchanges are not checked yet (`validate_exchange` returns False for them); AsyncAPI
-validation against `specs/asyncapi/` is meant to plug in at `_validate_websocket`.
+WebSocket exchanges on a path listed in `ASYNCAPI_CHANNELS` are checked against that AsyncAPI
+file (`specs/asyncapi/`, merged with its override file the same way): the handshake must carry a
+Bearer `Authorization` header, every client frame must be JSON text matching a message of the
+channel's `send` operations, and every server frame one of its `receive` operations. The
+server's error frames (`"status": "error"`) are described in the channel's prose and in
+`components.schemas.ErrorResponse` rather than in the response message, whose `status` enum
+lacks "error"; they are checked against `ErrorResponse`. Payload schemas are checked with
+`jsonschema` (Draft 7, the base of the AsyncAPI schema format). Other WebSocket paths are not
+checked (`validate_exchange` returns False for them).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from __future__ import annotations
 import copy
 import functools
 import importlib.util
+import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -66,6 +74,11 @@ SPECS_DIR: Path = SHARED_DIR / "api" / "specs"
 """The vendor's spec files: `openapi/`, `asyncapi/`, `waves-v4-overrides/`."""
 
 OPENAPI_DIR: Path = SPECS_DIR / "openapi"
+ASYNCAPI_DIR: Path = SPECS_DIR / "asyncapi"
+ASYNCAPI_CHANNELS: dict[str, tuple[str, str]] = {
+    "/waves/v1/tts/live": ("tts-ws.yaml", "ttsStream"),
+}
+"""WebSocket paths whose frames are checked: path → (AsyncAPI base file, channel name)."""
 HOST_URL = "https://api.smallest.ai"
 """Scheme and host every request is presented with (the `servers` URL of every spec file)."""
 
@@ -108,6 +121,14 @@ _ZOD_400 = (
 
 DEVIATIONS: tuple[Deviation, ...] = (
     Deviation("POST", r"/waves/v1/tts(/live)?", 400, _ZOD_400),
+    Deviation(
+        "POST",
+        r"/waves/v1/tts(/live)?",
+        429,
+        "The Concurrency and Limits page says a second simultaneous TTS request is answered "
+        "429 Too Many Requests (REFERENCE §4.1); tts-openapi.yaml lists no 429. Its body is "
+        "UNKNOWN (REFERENCE §13.2); the emulator sends the TTS error shape.",
+    ),
     Deviation(
         "POST",
         r"/waves/v1/lightning-v3\.1/(get_speech|stream)",
@@ -524,8 +545,101 @@ def validate_exchange(exchange: Exchange, *, deviations: Iterable[Deviation] = D
 
 
 def _validate_websocket(exchange: Exchange) -> bool:
-    """AsyncAPI checks (specs/asyncapi/) will go here; until then nothing is checked."""
-    return False
+    """Check a WebSocket session's handshake and frames against its AsyncAPI channel."""
+    if exchange.path not in ASYNCAPI_CHANNELS:
+        return False
+    name, channel_name = ASYNCAPI_CHANNELS[exchange.path]
+    if not (ASYNCAPI_DIR / name).is_file():
+        return False
+    channel = _asyncapi_channel(name, channel_name)
+    errors: list[str] = []
+    if not exchange.headers.get("authorization", "").startswith("Bearer "):
+        errors.append("request: security: the handshake has no `Authorization: Bearer` header")
+    for index, frame in enumerate(exchange.frames_in):
+        errors += _frame_errors(f"client frame {index}", frame, channel.sent)
+    for index, frame in enumerate(exchange.frames_out):
+        errors += _frame_errors(f"server frame {index}", frame, channel.received, channel.error)
+    if errors:
+        _fail(exchange, name, errors)
+    return True
+
+
+@dataclass(frozen=True)
+class _Channel:
+    """Validators for one AsyncAPI channel's payloads, by direction."""
+
+    sent: tuple[Any, ...]  # client → server (`send` operations)
+    received: tuple[Any, ...]  # server → client (`receive` operations)
+    error: Any  # components.schemas.ErrorResponse, for `"status": "error"` frames
+
+
+def asyncapi_document(name: str) -> dict[str, Any]:
+    """AsyncAPI base file `name` merged with its override file (a fresh copy)."""
+    return copy.deepcopy(_asyncapi_document(name))
+
+
+@functools.cache
+def _asyncapi_document(name: str) -> dict[str, Any]:
+    path = ASYNCAPI_DIR / name
+    document = _read_yaml(path)
+    if not isinstance(document, dict):
+        raise SpecLoadError(f"{path} does not hold a mapping")
+    override = _override_file(path)
+    if override is not None:
+        document = merge_overrides(document, _read_yaml(override))
+    assert isinstance(document, dict)
+    return document
+
+
+def _resolve(document: dict[str, Any], node: Any) -> Any:
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+        target: Any = document
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        node = target
+    return node
+
+
+@functools.cache
+def _asyncapi_channel(name: str, channel_name: str) -> _Channel:
+    from jsonschema import Draft7Validator
+
+    document = _asyncapi_document(name)
+    directions: dict[str, list[Any]] = {"send": [], "receive": []}
+    for operation in (document.get("operations") or {}).values():
+        channel = _resolve(document, operation.get("channel"))
+        if channel is not document["channels"][channel_name]:
+            continue
+        for message in operation.get("messages") or ():
+            payload = _resolve(document, _resolve(document, message).get("payload"))
+            directions[operation["action"]].append(Draft7Validator(payload))
+    error_schema = document["components"]["schemas"]["ErrorResponse"]
+    return _Channel(
+        tuple(directions["send"]), tuple(directions["receive"]), Draft7Validator(error_schema)
+    )
+
+
+def _frame_errors(
+    where: str, frame: str | bytes, validators: Sequence[Any], error: Any = None
+) -> list[str]:
+    """What is wrong with one frame (nothing if any of `validators` accepts it)."""
+    if isinstance(frame, bytes):
+        return [f"{where}: a binary frame; the spec defines JSON text frames only"]
+    try:
+        payload = json.loads(frame)
+    except ValueError:
+        return [f"{where}: not JSON: {_shorten(frame)}"]
+    if error is not None and isinstance(payload, dict) and payload.get("status") == "error":
+        validators = (error,)
+    found: list[str] = []
+    for validator in validators:
+        problems = sorted(validator.iter_errors(payload), key=lambda e: list(e.absolute_path))
+        if not problems:
+            return []
+        for problem in problems:
+            field = _field_path(problem.absolute_path)
+            found.append(f"{where}{f' at {field}' if field else ''}: {_shorten(problem.message)}")
+    return found
 
 
 def _validate_http(exchange: Exchange, deviations: tuple[Deviation, ...]) -> bool:
@@ -716,6 +830,8 @@ def _unique(items: Iterable[str]) -> list[str]:
 
 
 __all__ = [
+    "ASYNCAPI_CHANNELS",
+    "ASYNCAPI_DIR",
     "DEVIATIONS",
     "HOST_URL",
     "MERGE_FALLBACKS",
@@ -728,6 +844,7 @@ __all__ = [
     "ExchangeRequest",
     "ExchangeResponse",
     "SpecLoadError",
+    "asyncapi_document",
     "merge_overrides",
     "openapi",
     "spec_document",

@@ -394,8 +394,88 @@ def test_deviations_are_documented() -> None:
 # -- what is not checked -----------------------------------------------------------------------
 
 
-def test_websocket_exchanges_are_not_checked_yet() -> None:
-    session = exchange("GET", "/waves/v1/tts/live", kind="websocket", status=101)
+# -- WebSocket sessions (AsyncAPI) --------------------------------------------------------------
+
+WS_REQUEST = json.dumps({"voice_id": "meher", "text": "Hi there.", "word_timestamps": True})
+WS_CHUNK = json.dumps(
+    {"session_id": "ws_1", "request_id": "task_1", "status": "chunk", "data": {"audio": "AAA="}}
+)
+WS_WORD = json.dumps(
+    {
+        "session_id": "ws_1",
+        "request_id": "task_1",
+        "status": "word_timestamp",
+        "data": {"id": 0, "word": "Hi", "start": 0.05, "end": 0.2},
+    }
+)
+WS_COMPLETE = json.dumps({"session_id": "ws_1", "request_id": "task_1", "status": "complete"})
+
+
+def ws_session(
+    frames_in: list[str | bytes], frames_out: list[str | bytes], **fields: Any
+) -> Exchange:
+    return exchange(
+        "GET",
+        "/waves/v1/tts/live",
+        kind="websocket",
+        status=101,
+        frames_in=frames_in,
+        frames_out=frames_out,
+        **fields,
+    )
+
+
+def test_tts_websocket_session_matches_the_asyncapi_file() -> None:
+    timeout = json.dumps({"status": "error", "message": "Connection timed out after 1 seconds"})
+    error = json.dumps(
+        {"status": "error", "error": {"message": "voice_id: Invalid", "code": "400"}}
+    )
+    session = ws_session([WS_REQUEST], [WS_WORD, WS_CHUNK, WS_COMPLETE, error, timeout])
+    assert validate_exchange(session) is True
+
+
+@pytest.mark.parametrize(
+    ("frames_in", "frames_out", "found"),
+    [
+        ([json.dumps({"text": "Hi"})], [], "client frame 0: 'voice_id' is a required property"),
+        (
+            [json.dumps({"voice_id": "meher", "text": "Hi", "model": "lightning_v2"})],
+            [],
+            "client frame 0 at model: 'lightning_v2' is not one of",
+        ),
+        (["not json"], [], "client frame 0: not JSON"),
+        ([b"\x00\x01"], [], "client frame 0: a binary frame"),
+        (
+            [WS_REQUEST],
+            [WS_CHUNK, json.dumps({"status": "done", "data": {}})],
+            "server frame 1 at status: 'done' is not one of",
+        ),
+        (
+            [],
+            [json.dumps({"status": "word_timestamp", "data": {"id": "0"}})],
+            "server frame 0 at data.id: '0' is not of type 'integer'",
+        ),
+        (
+            [],
+            [json.dumps({"status": "error", "error": "boom"})],
+            "server frame 0 at error: 'boom' is not of type 'object'",
+        ),
+    ],
+)
+def test_tts_websocket_frames_that_break_the_contract(frames_in, frames_out, found) -> None:
+    with pytest.raises(ContractViolation) as caught:
+        validate_exchange(ws_session(frames_in, frames_out))
+    assert caught.value.spec == "tts-ws.yaml"
+    assert found in str(caught.value)
+
+
+def test_tts_websocket_handshake_needs_a_bearer_key() -> None:
+    with pytest.raises(ContractViolation, match="no `Authorization: Bearer` header"):
+        validate_exchange(ws_session([WS_REQUEST], [], headers={}))
+
+
+def test_other_websocket_paths_are_not_checked() -> None:
+    session = exchange("GET", "/waves/v1/stt/live", kind="websocket", status=101)
     assert validate_exchange(session) is False
 
 

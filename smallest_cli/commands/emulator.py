@@ -40,6 +40,23 @@ def serve(
             "--tts-concurrency", min=1, help="TTS requests in flight per key (429 beyond)."
         ),
     ] = 1,
+    first_audio_ms: Annotated[
+        float,
+        typer.Option(
+            "--first-audio-ms",
+            min=0,
+            help="Time to first audio of every TTS request, in milliseconds.",
+        ),
+    ] = 150.0,
+    rtf: Annotated[
+        float,
+        typer.Option(
+            "--rtf",
+            min=0,
+            help="Real-time factor of synthesis: seconds of work per second of audio "
+            "(0.2: a 5 s clip is done 1 s after its first audio).",
+        ),
+    ] = 0.2,
     access_log: Annotated[
         bool, typer.Option("--access-log", help="Log every request to stderr.")
     ] = False,
@@ -49,26 +66,32 @@ def serve(
     The base URL is printed on stdout once the emulator accepts connections, so a script can
     wait for that line. Point any client at it: this tool with --base-url or
     SMALLEST_BASE_URL, curl, or another SDK. Any key starting with sk_ is accepted.
-    Faults and limits can also be changed while it runs: PUT /_emulator/faults and
-    /_emulator/limits; GET /_emulator/requests shows the traffic it has seen.
+    TTS audio is paced like a real service: the first audio comes --first-audio-ms after
+    the request, the rest at --rtf seconds per second of audio (0 and 0: at once).
+    Faults, limits and pacing can also be changed while it runs: PUT /_emulator/faults,
+    /_emulator/limits and /_emulator/pacing; GET /_emulator/requests shows the traffic it
+    has seen.
 
     Examples:
 
         $ smallest emulator serve --port 0
 
         $ smallest emulator serve --fault 503*2 --latency-ms 150
+
+        $ smallest emulator serve --first-audio-ms 0 --rtf 0
     """
     from smallest_cli.emulator.faults import FaultPlan
     from smallest_cli.emulator.limits import Limits
     from smallest_cli.emulator.server import serve as run
-    from smallest_cli.emulator.state import EmulatorState
+    from smallest_cli.emulator.state import EmulatorState, Pacing
 
     obj: AppContext = ctx.obj
     try:
         plan = FaultPlan.from_specs(fault or [], latency_ms)
+        pacing = Pacing(first_audio_ms, rtf)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    state = EmulatorState(plan, Limits(tts_concurrency=tts_concurrency))
+    state = EmulatorState(plan, Limits(tts_concurrency=tts_concurrency), pacing)
 
     def ready(base_url: str) -> None:
         sys.stdout.write(base_url + "\n")

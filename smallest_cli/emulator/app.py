@@ -3,7 +3,8 @@
 The middleware does, in order, for every request under /waves: record the exchange, wait
 the configured latency, apply an injected fault, check the bearer key (any `sk_`-shaped key
 is accepted, as a stand-in cannot know real keys), then hand over to the service route.
-Everything under /_emulator is the control surface: health, faults, limits, traffic.
+Everything under /_emulator is the control surface: health, faults, limits, pacing, traffic,
+and the voice previews that Get All Voices links to (no key needed, like the real CDN).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -22,19 +23,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from smallest_cli import __version__
 from smallest_cli.credentials import mask
-from smallest_cli.emulator import retired, voices
+from smallest_cli.emulator import retired, tts, tts_ws, voices
 from smallest_cli.emulator.errors import error_body, json_bytes, service_of, unauthorized_body
-from smallest_cli.emulator.state import MAX_RECORDED_BODY, EmulatorState, Exchange
+from smallest_cli.emulator.handshake import EMULATOR_HEADER, Message, Receive, Scope, Send, deny
+from smallest_cli.emulator.state import MAX_RECORDED_BODY, EmulatorState, Exchange, Pacing
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-EMULATOR_HEADER = f"smallest-cli/{__version__}; synthetic audio and transcripts"
 KEY_PATTERN = re.compile(r"^Bearer (sk_[A-Za-z0-9._-]{4,})$")
 MAX_RECORDED_FRAMES = 10_000
 
@@ -43,7 +39,13 @@ def create_app(state: EmulatorState | None = None) -> EmulatorMiddleware:
     """An emulator application around `state` (a fresh one if not given)."""
     state = state or EmulatorState()
     inner = Starlette(
-        routes=[*control_routes(), *voices.routes, *retired.routes],
+        routes=[
+            *control_routes(),
+            *voices.routes,
+            *tts.routes,
+            *tts_ws.routes,
+            *retired.routes,
+        ],
         exception_handlers={HTTPException: _http_error},
     )
     inner.state.emulator = state
@@ -75,14 +77,20 @@ class EmulatorMiddleware:
         if path.startswith("/_emulator"):
             await self.app(scope, receive, send)
             return
-        exchange = _exchange("http", scope)
+        exchange = self._arrived("http", scope)
         receive, send = _recording_http(exchange, receive, send)
         try:
             await self._serve_http(scope, receive, send, exchange)
         except _Dropped:
             pass  # returning without finishing the body makes the server drop the connection
-        finally:
-            self.state.record(exchange)
+
+    def _arrived(self, kind: str, scope: Scope) -> Exchange:
+        """Record a request as it arrives (then fill the record in as it is served), so the
+        log lists it even before the answer is complete; routes find it in the scope."""
+        exchange = _exchange(kind, scope)
+        scope["emulator.exchange"] = exchange
+        self.state.record(exchange)
+        return exchange
 
     async def _serve_http(
         self, scope: Scope, receive: Receive, send: Send, exchange: Exchange
@@ -113,7 +121,7 @@ class EmulatorMiddleware:
     # -- WebSocket ------------------------------------------------------------------
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        exchange = _exchange("websocket", scope)
+        exchange = self._arrived("websocket", scope)
         receive, send = _recording_ws(exchange, receive, send)
         try:
             await self._delay()
@@ -124,19 +132,17 @@ class EmulatorMiddleware:
                     body = error_body(
                         service_of(scope["path"]), fault.status, _phrase(fault.status)
                     )
-                    await _deny_ws(scope, receive, send, fault.status, body)
+                    await deny(scope, receive, send, fault.status, body)
                     return
             denial = _check_bearer(_authorization(scope), scope["path"])
             if denial is not None:
-                await _deny_ws(scope, receive, send, 401, denial)
+                await deny(scope, receive, send, 401, denial)
                 return
             if fault is not None:
                 send = _dropping(send)
             await self.app(scope, receive, send)
         except _Dropped:
             pass
-        finally:
-            self.state.record(exchange)
 
     async def _delay(self) -> None:
         if self.state.faults.latency_ms > 0:
@@ -279,29 +285,6 @@ async def _send_json(
     await send({"type": "http.response.body", "body": payload})
 
 
-async def _deny_ws(scope: Scope, receive: Receive, send: Send, status: int, body: Any) -> None:
-    """Refuse a WebSocket handshake with a plain HTTP answer, as the real API does."""
-    message = await receive()
-    if message["type"] != "websocket.connect":
-        return
-    if "websocket.http.response" not in scope.get("extensions", {}):
-        await send({"type": "websocket.close", "code": 1008})
-        return
-    payload = json_bytes(body)
-    await send(
-        {
-            "type": "websocket.http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json; charset=utf-8"),
-                (b"content-length", str(len(payload)).encode()),
-                (b"x-emulator", EMULATOR_HEADER.encode()),
-            ],
-        }
-    )
-    await send({"type": "websocket.http.response.body", "body": payload})
-
-
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     path = request.url.path
@@ -353,6 +336,19 @@ async def _limits(request: Request) -> Response:
     )
 
 
+async def _pacing(request: Request) -> Response:
+    state = _state(request)
+    if request.method == "PUT":
+        try:
+            document = await request.json()
+            first = float(document.get("first_audio_ms", state.pacing.first_audio_ms))
+            rtf = float(document.get("rtf", state.pacing.rtf))
+            state.pacing = Pacing(first, rtf)
+        except (ValueError, TypeError, AttributeError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+    return JSONResponse(state.pacing.to_json())
+
+
 async def _requests(request: Request) -> Response:
     state = _state(request)
     if request.method == "DELETE":
@@ -366,5 +362,6 @@ def control_routes() -> list[Route]:
         Route("/_emulator/health", _health, methods=["GET"]),
         Route("/_emulator/faults", _faults, methods=["GET", "PUT", "DELETE"]),
         Route("/_emulator/limits", _limits, methods=["GET", "PUT"]),
+        Route("/_emulator/pacing", _pacing, methods=["GET", "PUT"]),
         Route("/_emulator/requests", _requests, methods=["GET", "DELETE"]),
     ]

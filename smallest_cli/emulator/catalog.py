@@ -48,19 +48,34 @@ class CatalogVoice:
             },
         }
 
-    def catalog_entry(self) -> dict[str, Any]:
-        """The shape of GET /waves/v1/voice/get-all-models."""
-        return {
+    @property
+    def has_preview(self) -> bool:
+        return self.voice_id not in WITHOUT_PREVIEW
+
+    def catalog_entry(self, base_url: str) -> dict[str, Any]:
+        """The shape of GET /waves/v1/voice/get-all-models.
+
+        `audioPreview` points at the emulator's own preview route under `base_url` (no key
+        needed, like the live CDN links); voices in WITHOUT_PREVIEW have no `audioPreview`.
+        """
+        entry: dict[str, Any] = {
             "_id": self.document_id,
             "voiceId": self.voice_id,
             "displayName": self.display_name,
             "description": self.description or self._describe(),
-            "tags": {
-                "age": self.age,
-                "emotions": list(self.emotions),
-                "language": list(self.languages),
-            },
         }
+        if self.has_preview:
+            entry["audioPreview"] = f"{base_url.rstrip('/')}{PREVIEW_PATH}/{self.voice_id}.wav"
+        entry["tags"] = {
+            "age": self.age,
+            "emotions": list(self.emotions),
+            "language": list(self.languages),
+        }
+        return entry
+
+    def preview_text(self) -> str:
+        """What the voice says in its preview clip."""
+        return f"Hello, I am {self.display_name}. This is how my voice sounds."
 
     def _describe(self) -> str:
         languages = " and ".join(l.capitalize() for l in self.languages[:2])  # noqa: E741
@@ -91,6 +106,11 @@ def _voice(
         description=description,
     )
 
+
+PREVIEW_PATH = "/_emulator/previews"
+WITHOUT_PREVIEW = frozenset({"harpreet", "subhash", "midhun", "daan", "emre"})
+"""Voices listed without an `audioPreview`, so clients meet the field's absence: `harpreet`,
+`subhash`, `midhun` (standard pool), `daan` and `emre` (Pro pool)."""
 
 STD: Pool = "lightning_v3.1"
 PRO: Pool = "lightning_v3.1_pro"

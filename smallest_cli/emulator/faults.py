@@ -1,11 +1,12 @@
 """Fault injection: make an emulator misbehave on purpose, to rehearse failures.
 
-A fault is written `WHAT[*TIMES][@PATH]`:
+A fault is written `WHAT[:RETRY_AFTER][*TIMES][+AFTER][@PATH]`:
 
     503            every request answers 503
     503*2          the next two requests answer 503, then all is well
     429            429 without Retry-After;  429:1.5  with `Retry-After: 1.5`
     drop*1@/waves  the next request under /waves is cut off halfway through its body
+    500*1+3        let three requests through, then fail the fourth (a job failing midway)
 
 Latency (`latency_ms`) delays every request before it is handled.
 """
@@ -21,7 +22,7 @@ from typing import Any
 
 FAULT_PATTERN = re.compile(
     r"^(?P<what>[1-5]\d\d|drop)(?::(?P<retry_after>\d+(?:\.\d+)?))?"
-    r"(?:\*(?P<times>\d+))?(?:@(?P<path>/\S*))?$"
+    r"(?:\*(?P<times>\d+))?(?:\+(?P<after>\d+))?(?:@(?P<path>/\S*))?$"
 )
 
 
@@ -31,7 +32,9 @@ class Fault:
     retry_after: str | None = None
     times: int | None = None  # None: forever
     path: str = "/"
+    after: int = 0  # matching requests let through before the fault starts
     used: int = field(default=0, compare=False)
+    passed: int = field(default=0, compare=False)
 
     @property
     def exhausted(self) -> bool:
@@ -48,6 +51,8 @@ class Fault:
             text += f":{self.retry_after}"
         if self.times is not None:
             text += f"*{self.times}"
+        if self.after:
+            text += f"+{self.after}"
         if self.path != "/":
             text += f"@{self.path}"
         return text
@@ -58,13 +63,15 @@ def parse_fault(spec: str) -> Fault:
     match = FAULT_PATTERN.match(spec.strip())
     if match is None:
         raise ValueError(
-            f"bad fault {spec!r}: write STATUS[:RETRY_AFTER][*TIMES][@PATH] or drop[*TIMES][@PATH], "
-            "e.g. 503*2 or 429:1@/waves/v1/tts"
+            f"bad fault {spec!r}: write STATUS[:RETRY_AFTER][*TIMES][+AFTER][@PATH] or "
+            "drop[*TIMES][+AFTER][@PATH], e.g. 503*2, 429:1@/waves/v1/tts or 500*1+3"
         )
     if match["what"] == "drop" and match["retry_after"]:
         raise ValueError(f"bad fault {spec!r}: only a status code takes a Retry-After")
     times = int(match["times"]) if match["times"] is not None else None
-    return Fault(match["what"], match["retry_after"], times, match["path"] or "/")
+    return Fault(
+        match["what"], match["retry_after"], times, match["path"] or "/", int(match["after"] or 0)
+    )
 
 
 @dataclass
@@ -90,9 +97,13 @@ class FaultPlan:
         """The fault that applies to a request for `path` now, using up one of its times."""
         with self._lock:
             for fault in self.faults:
-                if path.startswith(fault.path) and not fault.exhausted:
-                    fault.used += 1
-                    return fault
+                if not path.startswith(fault.path) or fault.exhausted:
+                    continue
+                if fault.passed < fault.after:
+                    fault.passed += 1
+                    continue
+                fault.used += 1
+                return fault
         return None
 
     def replace(self, specs: list[str], latency_ms: float) -> None:

@@ -68,18 +68,28 @@ class RateLimiter:
             seen.append(now)
 
 
+SOCKETS_PER_TTS_UNIT = 5
+
+
 @dataclass
 class Limits:
-    """The limits of one emulator instance; the defaults are the Standard plan's."""
+    """The limits of one emulator instance; the defaults are the Standard plan's.
+
+    `tts` counts syntheses in flight (HTTP requests and WebSocket syntheses alike);
+    `tts_sockets` counts open TTS WebSockets, five per unit of `tts_concurrency`.
+    """
 
     tts_concurrency: int = 1
     stt_per_minute: int = 25
     tts: ConcurrencyLimiter = field(init=False)
+    tts_sockets: ConcurrencyLimiter = field(init=False)
     stt_rate: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.tts = ConcurrencyLimiter(self.tts_concurrency)
+        self.tts_sockets = ConcurrencyLimiter(SOCKETS_PER_TTS_UNIT * self.tts_concurrency)
         self.stt_rate = RateLimiter(self.stt_per_minute)
 
     def set_tts_concurrency(self, limit: int) -> None:
         self.tts_concurrency = self.tts.limit = limit
+        self.tts_sockets.limit = SOCKETS_PER_TTS_UNIT * limit

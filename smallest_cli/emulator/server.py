@@ -17,16 +17,21 @@ import uvicorn
 from smallest_cli.emulator.app import create_app
 from smallest_cli.emulator.faults import FaultPlan
 from smallest_cli.emulator.limits import Limits
-from smallest_cli.emulator.state import EmulatorState
+from smallest_cli.emulator.state import EmulatorState, Pacing
 
 START_TIMEOUT = 10.0
 
 
 class _QuietDrops(logging.Filter):
-    """The `drop` fault cuts responses on purpose; uvicorn need not complain about it."""
+    """The `drop` fault cuts responses on purpose, and refused WebSocket handshakes are
+    answered with plain HTTP on purpose; uvicorn need not complain about either."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "without completing response" not in record.getMessage()
+        message = record.getMessage()
+        return (
+            "without completing response" not in message
+            and "returned without completing handshake" not in message
+        )
 
 
 logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
@@ -123,17 +128,19 @@ class InProcessEmulator:
 
     @classmethod
     def from_env(cls) -> InProcessEmulator:
-        """Faults and limits from SMALLEST_EMULATOR_FAULTS, _LATENCY_MS and _TTS_CONCURRENCY."""
+        """Faults, limits and pacing from SMALLEST_EMULATOR_FAULTS, _LATENCY_MS,
+        _TTS_CONCURRENCY, _FIRST_AUDIO_MS and _RTF."""
         try:
             faults = FaultPlan.from_env()
             limits = Limits(
                 tts_concurrency=int(os.environ.get("SMALLEST_EMULATOR_TTS_CONCURRENCY") or 1)
             )
+            pacing = Pacing.from_env()
         except ValueError as exc:
             from smallest_cli.errors import UsageError
 
             raise UsageError(f"bad emulator setting: {exc}") from None
-        return cls(EmulatorState(faults, limits))
+        return cls(EmulatorState(faults, limits, pacing))
 
     def start(self) -> str:
         self._thread.start()

@@ -1,17 +1,26 @@
-"""Get Voices and Get All Voices (REFERENCE §7), and what the retired catalogs answer."""
+"""Get Voices and Get All Voices (REFERENCE §7), what the retired catalogs answer, and the
+voice previews Get All Voices links to."""
 
 from __future__ import annotations
 
+import functools
+
+import anyio.to_thread
+import numpy as np
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from smallest_cli.emulator.catalog import VOICES
+from smallest_cli.emulator.catalog import BY_ID, PREVIEW_PATH, VOICES
 from smallest_cli.emulator.errors import error_body
 from smallest_cli.emulator.retired import retired_response
+from smallest_cli.emulator.speech import Synthesis, VoiceTimbre
+from smallest_cli.emulator.tts_audio import encode
 
 CURRENT_MODEL = "lightning-v3.1"
 RETIRED_MODELS = ("lightning-v2", "lightning-large", "lightning")
+PREVIEW_RATE = 24_000
 
 
 async def get_voices(request: Request) -> Response:
@@ -27,10 +36,32 @@ async def get_voices(request: Request) -> Response:
 
 
 async def get_all_voices(request: Request) -> Response:
-    return JSONResponse({"voices": [v.catalog_entry() for v in VOICES]})
+    base_url = str(request.base_url)
+    return JSONResponse({"voices": [v.catalog_entry(base_url) for v in VOICES]})
+
+
+@functools.lru_cache(maxsize=8)
+def preview_wav(voice_id: str) -> bytes:
+    """A 24 kHz WAV of the voice saying its preview sentence."""
+    voice = BY_ID[voice_id]
+    synthesis = Synthesis(
+        voice.preview_text(),
+        sample_rate=PREVIEW_RATE,
+        timbre=VoiceTimbre.for_voice(voice.voice_id, voice.gender),
+    )
+    return encode(np.frombuffer(synthesis.pcm(), dtype=np.int16), PREVIEW_RATE, "wav")
+
+
+async def get_preview(request: Request) -> Response:
+    voice = BY_ID.get(request.path_params["voice_id"])
+    if voice is None or not voice.has_preview:
+        raise HTTPException(404)
+    audio = await anyio.to_thread.run_sync(preview_wav, voice.voice_id)
+    return Response(audio, media_type="audio/wav")
 
 
 routes = [
     Route("/waves/v1/voice/get-all-models", get_all_voices, methods=["GET"]),
     Route("/waves/v1/{model}/get_voices", get_voices, methods=["GET"]),
+    Route(f"{PREVIEW_PATH}/{{voice_id}}.wav", get_preview, methods=["GET"]),
 ]

@@ -211,3 +211,56 @@ def test_rate_limiter_sliding_minute() -> None:
     limiter.check("other")
     now[0] += 50
     limiter.check("k")
+
+
+def test_get_all_voices_links_previews_served_without_a_key(http, emulator) -> None:
+    import io
+
+    import soundfile as sf
+
+    from smallest_cli.emulator.catalog import WITHOUT_PREVIEW
+    from smallest_cli.emulator.speech import listen, spoken_form
+
+    voices = http.get("/waves/v1/voice/get-all-models", headers=AUTH).json()["voices"]
+    missing = {v["voiceId"] for v in voices if "audioPreview" not in v}
+    assert missing == WITHOUT_PREVIEW and len(missing) == 5
+    mishka = next(v for v in voices if v["voiceId"] == "mishka")
+    assert list(mishka) == ["_id", "voiceId", "displayName", "description", "audioPreview", "tags"]
+    assert mishka["audioPreview"] == f"{emulator.base_url}/_emulator/previews/mishka.wav"
+    preview = httpx.get(mishka["audioPreview"])  # no Authorization, like the live CDN
+    assert preview.status_code == 200 and preview.headers["content-type"] == "audio/wav"
+    audio, rate = sf.read(io.BytesIO(preview.content), dtype="int16")
+    assert rate == 24000 and audio.ndim == 1
+    said = " ".join(h.text or "?" for h in listen(audio, rate))
+    assert said == spoken_form("Hello, I am Mishka. This is how my voice sounds.")
+    assert http.get("/_emulator/previews/daan.wav").status_code == 404  # listed without one
+    assert http.get("/_emulator/previews/nobody.wav").status_code == 404
+
+
+@pytest.mark.no_contract
+def test_pacing_control(http, emulator) -> None:
+    assert http.get("/_emulator/pacing").json() == {"first_audio_ms": 0, "rtf": 0}
+    changed = http.put("/_emulator/pacing", json={"first_audio_ms": 120, "rtf": 0.3})
+    assert changed.json() == {"first_audio_ms": 120.0, "rtf": 0.3}
+    assert http.put("/_emulator/pacing", json={"rtf": 0.5}).json()["first_audio_ms"] == 120.0
+    for bad in ({"rtf": -1}, {"first_audio_ms": "soon"}, [1], {"rtf": "inf"}):
+        refused = http.put("/_emulator/pacing", json=bad)
+        assert refused.status_code == 400 and refused.json()["error"]
+    assert http.put("/_emulator/pacing", content=b"{").status_code == 400
+    assert emulator.state.pacing.to_json() == {"first_audio_ms": 120.0, "rtf": 0.5}
+
+
+def test_pacing_from_the_environment(monkeypatch) -> None:
+    from smallest_cli.emulator.server import InProcessEmulator
+    from smallest_cli.emulator.state import Pacing
+    from smallest_cli.errors import UsageError
+
+    assert Pacing.from_env({}) == Pacing(150, 0.2)
+    monkeypatch.setenv("SMALLEST_EMULATOR_FIRST_AUDIO_MS", "40")
+    monkeypatch.setenv("SMALLEST_EMULATOR_RTF", "0.05")
+    configured = InProcessEmulator.from_env()
+    configured.stop()  # never started; this only closes its socket
+    assert configured.state.pacing == Pacing(40, 0.05)
+    monkeypatch.setenv("SMALLEST_EMULATOR_RTF", "-2")
+    with pytest.raises(UsageError, match="bad emulator setting"):
+        InProcessEmulator.from_env()

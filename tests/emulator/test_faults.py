@@ -15,6 +15,8 @@ from smallest_cli.emulator.faults import Fault, FaultPlan, parse_fault
         ("429:1.5", Fault("429", retry_after="1.5")),
         ("429:0*1@/waves/v1/tts", Fault("429", "0", 1, "/waves/v1/tts")),
         ("drop*1@/waves", Fault("drop", None, 1, "/waves")),
+        ("500*1+3@/waves/v1/tts", Fault("500", None, 1, "/waves/v1/tts", 3)),
+        ("500+2", Fault("500", after=2)),
     ],
 )
 def test_parse_and_spec_round_trip(spec: str, fault: Fault) -> None:
@@ -37,3 +39,9 @@ def test_from_env_and_take() -> None:
     assert plan.take("/a/x").spec == "503*1@/a"
     assert plan.take("/a/x").spec == "drop"
     assert plan.to_json() == {"latency_ms": 20, "faults": ["drop"]}
+
+
+def test_after_lets_requests_through_first() -> None:
+    plan = FaultPlan.from_specs(["500*1+2@/tts"])
+    assert [plan.take("/tts") is not None for _ in range(4)] == [False, False, True, False]
+    assert plan.take("/other") is None

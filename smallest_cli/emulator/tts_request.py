@@ -1,0 +1,379 @@
+"""The TTS request body (REFERENCE §6.1, §6.4) and its validation, issue for issue like the server's.
+
+The live server validates bodies with zod and answers 400 `{"error": [issue, ...]}`, not the
+`{"error": str, "message": str}` its spec shows (observed/baseline-lightning-tts.json). The
+issues here are built the way zod 3 builds them, keys in zod's order, so a client sees the
+same bytes:
+
+* a missing field: `{"code":"invalid_type","expected":"string","received":"undefined",
+  "path":["text"],"message":"Required"}`;
+* an enum miss: `{"received":"mulaw","code":"invalid_enum_value","options":[...],"path":[...],
+  "message":"Invalid enum value. Expected 'wav' | ..., received 'mulaw'"}` (observed; the
+  output formats are listed in the observed order wav, ulaw, alaw, pcm, mp3);
+* ranges and lengths: `too_small` / `too_big`; the id pattern: `invalid_string` "Invalid";
+* an unknown voice: `{"code":"custom","path":["voice_id"],"message":"Invalid Voice ID"}`
+  (observed). Its key order says it comes from an object-level `superRefine`, which zod
+  runs only when no field failed outright (a wrong type or enum value): a bad voice is
+  reported alongside range errors, but not alongside type errors.
+
+UNKNOWN, decided here:
+
+* `sample_rate` is checked like a zod `nativeEnum` of 8000, 16000, 24000, 44100.
+* Empty `text` is refused on HTTP as zod's `min(1)` would (`too_small`); on the WebSocket it is
+  allowed, since the streaming-text recipe ends with `"text": ""`.
+* Voice ids are the catalog's, matched exactly; clone ids (`voice_…`) are not known to the
+  emulator and get "Invalid Voice ID". A voice outside the chosen model's pool is accepted
+  (REFERENCE §6.1) and comes out scrambled.
+* Language codes are not checked against the model (a Pro-only code on `lightning_v3.1` is
+  accepted); `language`, `number_pronunciation_language`, `math_notation` and
+  `pronunciation_dicts` (any ids) do not change the synthetic audio.
+* Unknown fields are ignored (zod strips them), so `output_format` on the WebSocket is too.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from smallest_cli.emulator.catalog import BY_ID, Pool
+from smallest_cli.emulator.speech import Synthesis, VoiceTimbre
+
+MODELS: tuple[Pool, ...] = ("lightning_v3.1", "lightning_v3.1_pro")
+SAMPLE_RATES = (8000, 16000, 24000, 44100)
+OUTPUT_FORMATS = ("wav", "ulaw", "alaw", "pcm", "mp3")
+LANGUAGES = (
+    "auto", "en", "hi", "mr", "kn", "ta", "bn", "gu", "te", "ml", "pa", "or", "es", "de", "fr",
+    "it", "nl", "sv", "pt", "ru", "el", "fi", "no", "pl", "ar", "zh", "id", "ja", "ko", "ms",
+    "tr", "vi",
+)  # fmt: skip
+ID_PATTERN = re.compile(r"^[a-zA-Z0-9_\-.]+$")
+WORD_TIMESTAMP_VOICES = frozenset({"meher", "devansh", "kartik", "maithili", "liam", "avery"})
+
+Issue = dict[str, Any]
+
+
+class Invalid(Exception):
+    """The body failed validation; `issues` are zod's, in order."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        super().__init__(summary(issues))
+        self.issues = issues
+
+
+@dataclass(frozen=True)
+class TtsRequest:
+    """A validated TTS body with the server's defaults filled in."""
+
+    text: str
+    voice_id: str
+    model: Pool = "lightning_v3.1"
+    sample_rate: int = 44100
+    speed: float = 1.0
+    output_format: str = "pcm"
+    word_timestamps: bool = False
+    session_id: str | None = None
+    request_id: str | None = None
+    # WebSocket only (REFERENCE §6.4)
+    continue_: bool = False
+    flush: bool = False
+    max_buffer_flush_ms: int = 0
+    complete_backoff_ms: float = 4000.0
+
+    @property
+    def scrambled(self) -> bool:
+        """True when the voice is not in the model's pool: the audio says nothing."""
+        return self.model not in BY_ID[self.voice_id].pools
+
+    @property
+    def has_word_timestamps(self) -> bool:
+        return self.word_timestamps and self.voice_id in WORD_TIMESTAMP_VOICES
+
+    def synthesis(self, text: str | None = None) -> Synthesis:
+        voice = BY_ID[self.voice_id]
+        return Synthesis(
+            self.text if text is None else text,
+            sample_rate=self.sample_rate,
+            speed=self.speed,
+            timbre=VoiceTimbre.for_voice(voice.voice_id, voice.gender),
+            scramble=self.scrambled,
+        )
+
+
+def parse(body: Any, *, websocket: bool = False) -> TtsRequest:
+    """Validate a decoded JSON body; Invalid (with zod's issues) if it does not pass."""
+    check = _Checker()
+    if not isinstance(body, dict):
+        check.wrong_type([], "object", body)
+        raise Invalid(check.issues)
+    fields: dict[str, Any] = {}
+    text = check.string(body, "text", required=True, min_length=0 if websocket else 1)
+    voice_id = check.string(body, "voice_id", required=True)
+    fields["model"] = check.enum(body, "model", MODELS)
+    fields["sample_rate"] = check.native_enum(body, "sample_rate", SAMPLE_RATES)
+    fields["speed"] = check.number(body, "speed", 0.5, 2)
+    check.enum(body, "language", LANGUAGES)
+    check.enum(body, "number_pronunciation_language", LANGUAGES)
+    check.boolean(body, "math_notation")
+    if not websocket:
+        fields["output_format"] = check.enum(body, "output_format", OUTPUT_FORMATS)
+        check.string_array(body, "pronunciation_dicts")
+    fields["word_timestamps"] = check.boolean(body, "word_timestamps")
+    for name in ("session_id", "request_id"):
+        fields[name] = check.string(body, name, max_length=128, pattern=ID_PATTERN)
+    if websocket:
+        fields["max_buffer_flush_ms"] = check.number(
+            body, "max_buffer_flush_ms", 0, 1000, integer=True
+        )
+        fields["continue_"] = check.boolean(body, "continue")
+        fields["flush"] = check.boolean(body, "flush")
+        fields["complete_backoff_ms"] = check.number(body, "complete_backoff_ms", 0, 10000)
+    if not check.aborted and voice_id not in BY_ID:
+        check.issues.append({"code": "custom", "path": ["voice_id"], "message": "Invalid Voice ID"})
+    if check.issues:
+        raise Invalid(check.issues)
+    assert isinstance(text, str) and isinstance(voice_id, str)
+    given = {k: v for k, v in fields.items() if v is not None}
+    if "max_buffer_flush_ms" in given:
+        given["max_buffer_flush_ms"] = int(given["max_buffer_flush_ms"])
+    return TtsRequest(text=text, voice_id=voice_id, **given)
+
+
+def summary(issues: list[Issue]) -> str:
+    """The issues as one line, `path: message; …` (for WebSocket error frames)."""
+    parts = []
+    for issue in issues:
+        path = ".".join(str(p) for p in issue.get("path", []))
+        parts.append(f"{path}: {issue['message']}" if path else str(issue["message"]))
+    return "; ".join(parts)
+
+
+def parsed_type(value: Any) -> str:
+    """zod's name for the type of a JSON value ("undefined" for a missing one)."""
+    if value is _MISSING:
+        return "undefined"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "nan" if isinstance(value, float) and math.isnan(value) else "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _js(value: Any) -> Any:
+    """A number as JavaScript prints and serializes it (2, not 2.0)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return int(value)
+    return value
+
+
+def _join(options: tuple[Any, ...]) -> str:
+    return " | ".join(f"'{o}'" if isinstance(o, str) else str(o) for o in options)
+
+
+class _Missing:
+    pass
+
+
+_MISSING: Any = _Missing()
+
+
+class _Checker:
+    """Collects issues; `aborted` once a field fails outright (type or enum), as in zod."""
+
+    def __init__(self) -> None:
+        self.issues: list[Issue] = []
+        self.aborted = False
+
+    def wrong_type(self, path: list[str | int], expected: str, value: Any) -> None:
+        received = parsed_type(value)
+        message = "Required" if value is _MISSING else f"Expected {expected}, received {received}"
+        self.issues.append(
+            {
+                "code": "invalid_type",
+                "expected": expected,
+                "received": received,
+                "path": path,
+                "message": message,
+            }
+        )
+        self.aborted = True
+
+    def _size(self, name: str, kind: str, bound: float, value_type: str, message: str) -> None:
+        bound_key = "minimum" if kind == "too_small" else "maximum"
+        self.issues.append(
+            {
+                "code": kind,
+                bound_key: _js(bound),
+                "type": value_type,
+                "inclusive": True,
+                "exact": False,
+                "message": message,
+                "path": [name],
+            }
+        )
+
+    def string(
+        self,
+        body: Mapping[str, Any],
+        name: str,
+        *,
+        required: bool = False,
+        min_length: int = 0,
+        max_length: int | None = None,
+        pattern: re.Pattern[str] | None = None,
+    ) -> str | None:
+        value = body.get(name, _MISSING)
+        if value is _MISSING and not required:
+            return None
+        if not isinstance(value, str):
+            self.wrong_type([name], "string", value)
+            return None
+        if len(value) < min_length:
+            self._size(
+                name,
+                "too_small",
+                min_length,
+                "string",
+                f"String must contain at least {min_length} character(s)",
+            )
+        if max_length is not None and len(value) > max_length:
+            self._size(
+                name,
+                "too_big",
+                max_length,
+                "string",
+                f"String must contain at most {max_length} character(s)",
+            )
+        if pattern is not None and not pattern.match(value):
+            self.issues.append(
+                {
+                    "validation": "regex",
+                    "code": "invalid_string",
+                    "message": "Invalid",
+                    "path": [name],
+                }
+            )
+        return value
+
+    def enum(self, body: Mapping[str, Any], name: str, options: tuple[str, ...]) -> Any:
+        value = body.get(name, _MISSING)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, str):
+            self.issues.append(
+                {
+                    "expected": _join(options),
+                    "received": parsed_type(value),
+                    "code": "invalid_type",
+                    "path": [name],
+                    "message": f"Expected {_join(options)}, received {parsed_type(value)}",
+                }
+            )
+            self.aborted = True
+            return None
+        if value not in options:
+            self._enum_miss(name, value, options)
+            return None
+        return value
+
+    def native_enum(self, body: Mapping[str, Any], name: str, options: tuple[int, ...]) -> Any:
+        value = body.get(name, _MISSING)
+        if value is _MISSING:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.issues.append(
+                {
+                    "expected": _join(options),
+                    "received": parsed_type(value),
+                    "code": "invalid_type",
+                    "path": [name],
+                    "message": f"Expected {_join(options)}, received {parsed_type(value)}",
+                }
+            )
+            self.aborted = True
+            return None
+        if isinstance(value, str) or value not in options:
+            self._enum_miss(name, value, options)
+            return None
+        return int(value)
+
+    def _enum_miss(self, name: str, value: Any, options: tuple[Any, ...]) -> None:
+        self.issues.append(
+            {
+                "received": _js(value),
+                "code": "invalid_enum_value",
+                "options": list(options),
+                "path": [name],
+                "message": f"Invalid enum value. Expected {_join(options)}, received '{_js(value)}'",
+            }
+        )
+        self.aborted = True
+
+    def number(
+        self,
+        body: Mapping[str, Any],
+        name: str,
+        minimum: float,
+        maximum: float,
+        *,
+        integer: bool = False,
+    ) -> float | None:
+        value = body.get(name, _MISSING)
+        if value is _MISSING:
+            return None
+        if parsed_type(value) != "number":
+            self.wrong_type([name], "number", value)
+            return None
+        if integer and not float(value).is_integer():
+            self.issues.append(
+                {
+                    "code": "invalid_type",
+                    "expected": "integer",
+                    "received": "float",
+                    "message": "Expected integer, received float",
+                    "path": [name],
+                }
+            )
+        if value < minimum:
+            self._size(
+                name,
+                "too_small",
+                minimum,
+                "number",
+                f"Number must be greater than or equal to {_js(minimum)}",
+            )
+        if value > maximum:
+            self._size(
+                name,
+                "too_big",
+                maximum,
+                "number",
+                f"Number must be less than or equal to {_js(maximum)}",
+            )
+        return float(value)
+
+    def boolean(self, body: Mapping[str, Any], name: str) -> bool | None:
+        value = body.get(name, _MISSING)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, bool):
+            self.wrong_type([name], "boolean", value)
+            return None
+        return value
+
+    def string_array(self, body: Mapping[str, Any], name: str) -> None:
+        value = body.get(name, _MISSING)
+        if value is _MISSING:
+            return
+        if not isinstance(value, list):
+            self.wrong_type([name], "array", value)
+            return
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                self.wrong_type([name, index], "string", item)
