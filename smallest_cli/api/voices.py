@@ -13,10 +13,19 @@ from smallest_cli.errors import APIError
 if TYPE_CHECKING:
     from smallest_cli.api.client import SmallestClient
 
+# Where an entry may name the model(s) it serves. Get Voices has no such field today
+# (REFERENCE §7.1); clones carry `modelIds` (§8.2), and a future catalog may add one.
+MODEL_FIELDS = ("model", "models", "modelIds", "pool")
+
 
 @dataclass(frozen=True)
 class Voice:
-    """A voice as the catalog describes it. Tags the API leaves empty are None or ()."""
+    """A voice as the catalog describes it. Tags the API leaves empty are None or ().
+
+    `document_id` is Get All Voices' `_id`; `models` are the model or pool names the entry
+    itself lists (`model`, `models`, `modelIds` or `pool`), spelled as the API spells them,
+    and usually empty.
+    """
 
     voice_id: str
     display_name: str
@@ -28,11 +37,16 @@ class Voice:
     usecases: tuple[str, ...] = ()
     description: str | None = None
     preview_url: str | None = None
+    document_id: str | None = None
+    models: tuple[str, ...] = ()
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Voice:
         tags = raw.get("tags") if isinstance(raw.get("tags"), Mapping) else {}
         assert isinstance(tags, Mapping)
+        models: list[str] = []
+        for name in MODEL_FIELDS:
+            models += [m for m in _strings(raw.get(name)) if m not in models]
         return cls(
             voice_id=str(raw["voiceId"]),
             display_name=str(raw.get("displayName") or raw["voiceId"]),
@@ -44,12 +58,14 @@ class Voice:
             usecases=_strings(tags.get("usecases")),
             description=_string(raw.get("description")),
             preview_url=_string(raw.get("audioPreview")),
+            document_id=_string(raw.get("_id")),
+            models=tuple(models),
         )
 
     def to_json(self) -> dict[str, Any]:
         """Stable snake_case keys for --json."""
         data = asdict(self)
-        for key in ("languages", "emotions", "usecases"):
+        for key in ("languages", "emotions", "usecases", "models"):
             data[key] = list(data[key])
         return data
 
@@ -60,20 +76,26 @@ class VoicesAPI:
 
     def list(self, model: str = VOICES_MODEL) -> builtins.list[Voice]:
         """GET /waves/v1/{model}/get_voices: the standard and Pro voices, without previews."""
-        return _voices(self._client.request_json("GET", f"/waves/v1/{model}/get_voices"))
+        return [Voice.from_api(entry) for entry in self.entries(model)]
 
     def catalog(self) -> builtins.list[Voice]:
         """GET /waves/v1/voice/get-all-models: every voice with description and preview URL."""
-        return _voices(self._client.request_json("GET", "/waves/v1/voice/get-all-models"))
+        return [Voice.from_api(entry) for entry in self.catalog_entries()]
+
+    def entries(self, model: str = VOICES_MODEL) -> builtins.list[dict[str, Any]]:
+        """Get Voices' entries as sent (each has a `voiceId`), for callers that keep them."""
+        return _entries(self._client.request_json("GET", f"/waves/v1/{model}/get_voices"))
+
+    def catalog_entries(self) -> builtins.list[dict[str, Any]]:
+        """Get All Voices' entries as sent (each has a `voiceId`)."""
+        return _entries(self._client.request_json("GET", "/waves/v1/voice/get-all-models"))
 
 
-def _voices(body: Any) -> list[Voice]:
+def _entries(body: Any) -> list[dict[str, Any]]:
     items = body.get("voices") if isinstance(body, Mapping) else None
     if not isinstance(items, list):
         raise APIError("the voices response has no `voices` list")
-    return [
-        Voice.from_api(item) for item in items if isinstance(item, Mapping) and item.get("voiceId")
-    ]
+    return [dict(item) for item in items if isinstance(item, Mapping) and item.get("voiceId")]
 
 
 def _string(value: Any) -> str | None:

@@ -1,0 +1,386 @@
+"""`smallest voices`: browse the TTS voice catalog (cached for a day, see voice_catalog.py)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from smallest_cli.context import AppContext
+from smallest_cli.errors import APIError, UsageError
+from smallest_cli.voice_catalog import (
+    LANGUAGES,
+    complete_voice_id,
+    known_pools,
+    language_name,
+    load_for,
+    pool_reason,
+)
+
+if TYPE_CHECKING:
+    from smallest_cli.api.voices import Voice
+    from smallest_cli.voice_catalog import Catalog
+
+app = typer.Typer(
+    help="Browse the voices for text to speech (the catalog is cached for 24 hours).",
+    no_args_is_help=True,
+)
+
+
+class Gender(str, Enum):
+    male = "male"
+    female = "female"
+
+
+def _check_language(value: str | None) -> str | None:
+    if value is None:
+        return None
+    name = language_name(value)
+    if name is None:
+        allowed = ", ".join(f"{code} ({name})" for code, name in LANGUAGES.items())
+        raise typer.BadParameter(f"unknown language {value!r}; use a code or a name: {allowed}")
+    return name
+
+
+def _complete_language(incomplete: str) -> list[tuple[str, str]]:
+    return [(code, name) for code, name in LANGUAGES.items() if code.startswith(incomplete)]
+
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+RefreshFlag = Annotated[
+    bool, typer.Option("--refresh", help="Fetch the catalog again instead of using the cache.")
+]
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    language: Annotated[
+        str | None,
+        typer.Option(
+            "--language",
+            help="Voices trained on this language: a code (hi) or a name (hindi).",
+            callback=_check_language,
+            autocompletion=_complete_language,
+            show_default=False,
+        ),
+    ] = None,
+    gender: Annotated[
+        Gender | None,
+        typer.Option("--gender", case_sensitive=False, help="male or female.", show_default=False),
+    ] = None,
+    accent: Annotated[
+        str | None,
+        typer.Option("--accent", help="e.g. american, british, indian.", show_default=False),
+    ] = None,
+    age: Annotated[
+        str | None,
+        typer.Option("--age", help="e.g. young, 'middle aged', senior.", show_default=False),
+    ] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search",
+            help="Text to find in the id, name, description or tags.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+    refresh: RefreshFlag = False,
+) -> None:
+    """List the voices, optionally filtered; filters combine (all must match).
+
+    A table on a terminal; piped, one voice per line with tab-separated id, name, gender,
+    age, accent and languages, so `cut -f1` gives the ids. Pass an id to `tts say --voice`.
+
+    Examples:
+
+        $ smallest voices list --language hi --gender female
+
+        $ smallest voices list --search narration --json | jq -r '.[].voice_id'
+
+        $ smallest voices list | cut -f1
+    """
+    obj: AppContext = ctx.obj
+    catalog = load_for(obj, refresh=refresh)
+    voices = [
+        v
+        for v in catalog.voices
+        if (language is None or language in _language_names(v))
+        and (gender is None or _norm(v.gender) == gender.value)
+        and (accent is None or _norm(v.accent) == _norm(accent))
+        and (age is None or _norm(v.age) == _norm(age))
+        and (search is None or _matches(v, search))
+    ]
+    if as_json:
+        obj.output.json([_json(v) for v in voices])
+        return
+    if not voices:
+        if obj.output.stdout_isatty:
+            used = [
+                f"{flag} {value}"
+                for flag, value in (
+                    ("--language", language),
+                    ("--gender", gender.value if gender else None),
+                    ("--accent", accent),
+                    ("--age", age),
+                    ("--search", search),
+                )
+                if value is not None
+            ]
+            obj.output.info(
+                f"No voices match {' '.join(used)}." if used else "The catalog has no voices."
+            )
+        return
+    tty = obj.output.stdout_isatty
+    obj.output.table(
+        ["ID", "NAME", "GENDER", "AGE", "ACCENT", "LANGUAGES"],
+        [
+            (v.voice_id, v.display_name, v.gender, v.age, v.accent, _join(v.languages, tty))
+            for v in voices
+        ],
+    )
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    voice_id: Annotated[
+        str,
+        typer.Argument(
+            help="A voice id, e.g. magnus.",
+            autocompletion=complete_voice_id,
+            show_default=False,
+        ),
+    ],
+    as_json: JsonFlag = False,
+    refresh: RefreshFlag = False,
+) -> None:
+    """Show everything the catalog says about one voice.
+
+    That is its tags, description, preview URL and, where the API lets it be known, the
+    model pool it serves (lightning_v3.1 or lightning_v3.1_pro); Get Voices has no pool
+    flag, so the pool is known only for voices trained on a language only the Pro model
+    speaks.
+
+    Examples:
+
+        $ smallest voices show magnus
+
+        $ smallest voices show haruto --json | jq -r .preview_url
+    """
+    obj: AppContext = ctx.obj
+    catalog, voice = _find(obj, voice_id, refresh)
+    if as_json:
+        obj.output.json(_json(voice))
+        return
+    tty = obj.output.stdout_isatty
+    obj.output.fields(
+        [
+            ("ID", voice.voice_id),
+            ("Name", voice.display_name),
+            ("Gender", voice.gender),
+            ("Age", voice.age),
+            ("Accent", voice.accent),
+            ("Languages", _join(voice.languages, tty)),
+            ("Use cases", _join(voice.usecases, tty)),
+            ("Emotions", _join(voice.emotions, tty)),
+            ("Pools", _pools_text(voice, tty)),
+            ("Description", voice.description),
+            ("Preview URL", voice.preview_url),
+            ("Document ID", voice.document_id),
+        ]
+    )
+    if catalog.partial is not None and voice.description is None:
+        obj.output.info(
+            f"No description or preview: Get All Voices failed ({catalog.partial}); "
+            "--refresh tries again."
+        )
+
+
+SAMPLE_SENTENCE = "Hello! This is {name}, one of the voices of Smallest AI."
+
+
+@app.command()
+def preview(
+    ctx: typer.Context,
+    voice_id: Annotated[
+        str,
+        typer.Argument(
+            help="A voice id, e.g. meher.", autocompletion=complete_voice_id, show_default=False
+        ),
+    ],
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Write the audio to FILE (format from the extension) or `-` for stdout instead of playing it.",
+            show_default=False,
+        ),
+    ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option("--device", help="Output device (name or index).", show_default=False),
+    ] = None,
+    text: Annotated[
+        str | None,
+        typer.Option(
+            "--text",
+            help="Speak this instead of playing the catalog's preview.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Hear a voice: the catalog's preview clip, or a sample sentence spoken in it.
+
+    Voices without a preview clip (and any voice with --text) are heard through the
+    speech API instead. The preview URL is fetched without your API key.
+
+    Examples:
+
+        $ smallest voices preview meher
+
+        $ smallest voices preview aurora --text "Testing, one two three." -o aurora.wav
+    """
+    from smallest_cli.speak import Destination, destinations, device_of, open_sinks
+
+    obj: AppContext = ctx.obj
+    target = destinations(obj, Destination(output=output, device=device))
+    _, voice = _find(obj, voice_id, refresh=True)  # preview links can expire; the emulator's move
+    audio: tuple[bytes, int] | None = None
+    if voice.preview_url and text is None:
+        try:
+            audio = _download_preview(voice.preview_url, obj.timeout or 60.0)
+        except APIError as error:
+            obj.output.warn(
+                f"the preview clip could not be fetched ({error.message}); speaking a sample instead"
+            )
+    if audio is None:
+        audio = _speak_sample(obj, voice, text)
+    pcm, rate = audio
+    sink = open_sinks(*target, device_of(device), rate)
+    try:
+        for start in range(0, len(pcm), 8192):
+            sink.write(pcm[start : start + 8192])
+        sink.close()
+    except BaseException:
+        sink.abort()
+        raise
+
+
+def _find(obj: AppContext, voice_id: str, refresh: bool) -> tuple[Catalog, Voice]:
+    """The catalog and the voice with this id, or a UsageError with likely ids."""
+    catalog = load_for(obj, refresh=refresh)
+    voice = catalog.find(voice_id)
+    if voice is None and catalog.from_cache:  # a voice added since the cache was filled?
+        catalog = load_for(obj, refresh=True)
+        voice = catalog.find(voice_id)
+    if voice is None:
+        matches = catalog.close_matches(voice_id)
+        hint = "`smallest voices list` shows every voice id"
+        if matches:
+            hint = f"did you mean {_either(matches)}? " + hint
+        elif voice_id.startswith("voice_"):
+            hint = "cloned voices (voice_…) are not in the catalog; " + hint
+        raise UsageError(f"no voice {voice_id!r} in the catalog", hint=hint)
+    return catalog, voice
+
+
+def _download_preview(url: str, timeout: float) -> tuple[bytes, int]:
+    """The clip at `url` as 16-bit mono PCM and its rate. No API key goes to this URL."""
+    import io
+
+    import httpx
+    import numpy as np
+    import soundfile
+
+    from smallest_cli.api.client import USER_AGENT
+    from smallest_cli.api.errors import status_error
+    from smallest_cli.errors import APIConnectionError
+
+    try:
+        response = httpx.get(
+            url, timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
+        )
+    except httpx.HTTPError as exc:
+        raise APIConnectionError(str(exc) or type(exc).__name__) from None
+    if not response.is_success:
+        raise status_error(response.status_code, response.headers, response.content)
+    try:
+        samples, rate = soundfile.read(io.BytesIO(response.content), dtype="int16", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError) as exc:
+        raise APIError(f"the preview is not audio soundfile can read ({exc})") from None
+    mono = samples.mean(axis=1).astype(np.int16) if samples.shape[1] > 1 else samples[:, 0]
+    return mono.tobytes(), int(rate)
+
+
+def _speak_sample(obj: AppContext, voice: Voice, text: str | None) -> tuple[bytes, int]:
+    from smallest_cli.api.tts import SpeechRequest
+
+    pools = known_pools(voice)
+    model = (
+        "lightning_v3.1_pro"
+        if pools is not None and "lightning_v3.1" not in pools
+        else "lightning_v3.1"
+    )
+    rate = 24000
+    request = SpeechRequest(
+        text=text or SAMPLE_SENTENCE.format(name=voice.display_name),
+        voice_id=voice.voice_id,
+        model=model,
+        sample_rate=rate,
+    )
+    with obj.client() as client:
+        return client.tts.synthesize(request), rate
+
+
+def _either(ids: list[str]) -> str:
+    return ids[0] if len(ids) == 1 else ", ".join(ids[:-1]) + " or " + ids[-1]
+
+
+def _json(voice: Voice) -> dict[str, Any]:
+    pools = known_pools(voice)
+    return {**voice.to_json(), "known_pools": None if pools is None else sorted(pools)}
+
+
+def _pools_text(voice: Voice, tty: bool) -> Any:
+    pools = known_pools(voice)
+    if pools is None:
+        return "unknown (Get Voices has no pool flag)" if tty else None
+    text = ",".join(sorted(pools)) if pools else "none of the current models"
+    return f"{text} ({pool_reason(voice)})" if tty else text
+
+
+def _join(items: tuple[str, ...], tty: bool) -> Any:
+    if not items:
+        return None
+    return ", ".join(items) if tty else list(items)
+
+
+def _norm(value: str | None) -> str:
+    """Compare tags loosely: case, `-`/`_` and extra spaces do not matter."""
+    if value is None:
+        return ""
+    return " ".join(value.casefold().replace("-", " ").replace("_", " ").split())
+
+
+def _language_names(voice: Voice) -> set[str]:
+    return {language_name(lang) or lang.casefold() for lang in voice.languages}
+
+
+def _matches(voice: Voice, text: str) -> bool:
+    needle = text.casefold()
+    haystack = [
+        voice.voice_id,
+        voice.display_name,
+        voice.description,
+        voice.accent,
+        voice.gender,
+        voice.age,
+        *voice.languages,
+        *voice.usecases,
+        *voice.emotions,
+    ]
+    return any(needle in value.casefold() for value in haystack if value)

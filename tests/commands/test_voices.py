@@ -1,0 +1,418 @@
+"""`smallest voices` against the emulator over loopback."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from smallest_cli import voice_catalog
+from smallest_cli.emulator.catalog import VOICES
+from tests.conftest import run
+
+GET_VOICES = "/waves/v1/lightning-v3.1/get_voices"
+GET_ALL = "/waves/v1/voice/get-all-models"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def ids(stdout: str) -> list[str]:
+    return [line.split("\t")[0] for line in stdout.splitlines()]
+
+
+def paths(emulator) -> list[str]:
+    return [exchange.path for exchange in emulator.state.exchanges()]
+
+
+# -- list -----------------------------------------------------------------------------------
+
+
+def test_list_piped_is_tab_separated_without_header(api_env) -> None:
+    result = run("voices", "list")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(VOICES)
+    assert lines[0] == "avery\tAvery\tfemale\tyoung\tamerican\tenglish"
+    assert (
+        "mishka\tMishka\tfemale\tyoung\tindian\tenglish,hindi,marathi,gujarati,punjabi,bengali,odia,tamil,telugu"
+        in lines
+    )
+    assert "magnus\tMagnus\tmale\tmiddle aged\tamerican\tenglish" in lines
+    assert all(len(line.split("\t")) == 6 for line in lines)
+    assert paths(api_env) == [GET_VOICES, GET_ALL]
+
+
+def test_list_on_a_terminal_is_a_table(api_env) -> None:
+    result = run("voices", "list", "--accent", "british", stdout_isatty=True)
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b[1m" in result.stdout  # a bold header
+    lines = [line.split() for line in ANSI.sub("", result.stdout).splitlines()]
+    assert lines[0] == ["ID", "NAME", "GENDER", "AGE", "ACCENT", "LANGUAGES"]
+    assert lines[1:] == [
+        ["liam", "Liam", "male", "young", "british", "english"],
+        ["olivia", "Olivia", "female", "middle", "aged", "british", "english"],
+        ["arthur", "Arthur", "male", "senior", "british", "english"],
+        ["sebastian", "Sebastian", "male", "middle", "aged", "british", "english"],
+    ]
+
+
+def test_list_json_shape(api_env) -> None:
+    result = run("voices", "list", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert isinstance(data, list) and len(data) == len(VOICES)
+    by_id = {item["voice_id"]: item for item in data}
+    assert by_id["haruto"] == {
+        "voice_id": "haruto",
+        "display_name": "Haruto",
+        "languages": ["japanese"],
+        "accent": "japanese",
+        "gender": "male",
+        "age": "young",
+        "emotions": [],
+        "usecases": ["conversational"],
+        "description": "A young japanese male voice for conversational speech in Japanese.",
+        "preview_url": by_id["haruto"]["preview_url"],  # the emulator may or may not send one
+        "document_id": by_id["haruto"]["document_id"],
+        "models": [],
+        "known_pools": ["lightning_v3.1_pro"],
+    }
+    assert re.fullmatch(r"[0-9a-f]{24}", by_id["haruto"]["document_id"])
+    assert by_id["magnus"]["known_pools"] is None
+    assert all(list(item) == list(by_id["haruto"]) for item in data)  # same keys, same order
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--language", "ja"), ["haruto"]),
+        (("--language", "japanese"), ["haruto"]),
+        (("--language", "JaPaNeSe"), ["haruto"]),
+        (("--language", "JA"), ["haruto"]),
+        (("--language", "or"), ["mishka", "subhash"]),  # or = odia
+        (("--language", "no"), ["ingrid"]),  # no = norwegian
+        (("--gender", "male", "--accent", "british"), ["liam", "arthur", "sebastian"]),
+        (("--gender", "FEMALE", "--language", "ta"), ["mishka", "kavya"]),
+        (("--age", "senior"), ["arthur", "nora", "subhash", "dmitri"]),
+        (("--age", "Middle-Aged", "--accent", "AMERICAN"), ["magnus"]),
+        (("--accent", "latin american"), ["mateo"]),
+        (("--search", "CALM"), ["arthur", "nora", "aurora"]),  # an emotion tag
+        (("--search", "audiobook", "--gender", "male"), ["arthur", "sebastian"]),  # a use case
+        (("--search", "youthful"), ["mishka"]),  # the description
+        (("--search", "HARU"), ["haruto"]),  # the id
+        (("--search", "greek"), ["eleni"]),
+        (("--language", "hi", "--gender", "female", "--age", "young", "--search", "support"),
+         ["ananya", "isha"]),
+    ],
+)  # fmt: skip
+def test_list_filters(api_env, args: tuple[str, ...], expected: list[str]) -> None:
+    result = run("voices", "list", *args)
+    assert result.exit_code == 0, result.stderr
+    assert ids(result.stdout) == expected
+
+
+def test_filters_also_apply_to_json(api_env) -> None:
+    data = json.loads(run("voices", "list", "--language", "el", "--json").stdout)
+    assert [item["voice_id"] for item in data] == ["eleni"]
+
+
+def test_no_match_is_success_with_a_note_only_on_a_terminal(api_env) -> None:
+    piped = run("voices", "list", "--language", "ja", "--gender", "female")
+    assert (piped.exit_code, piped.stdout, piped.stderr) == (0, "", "")
+    tty = run("voices", "list", "--language", "ja", "--gender", "female", stdout_isatty=True)
+    assert (tty.exit_code, tty.stdout) == (0, "")
+    assert tty.stderr == "No voices match --language japanese --gender female.\n"
+    quiet = run("-q", "voices", "list", "--search", "zzz", stdout_isatty=True)
+    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", "")
+    as_json = run("voices", "list", "--search", "zzz", "--json", stdout_isatty=True)
+    assert (as_json.exit_code, as_json.stdout, as_json.stderr) == (0, "[]\n", "")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (("--gender", "robot"), ["--gender", "'robot' is not one of 'male', 'female'"]),
+        (("--language", "klingon"), ["--language", "unknown language 'klingon'", "ja (japanese)", "en (english)"]),
+        (("--language", "auto"), ["unknown language 'auto'"]),
+    ],
+)  # fmt: skip
+def test_bad_filter_values_are_usage_errors(api_env, args, fragments: list[str]) -> None:
+    result = run("voices", "list", *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    for fragment in fragments:
+        assert fragment in result.stderr
+    assert api_env.state.exchanges() == []
+
+
+def test_open_ended_filters_accept_any_value(api_env) -> None:
+    result = run("voices", "list", "--accent", "martian", "--age", "ancient")
+    assert (result.exit_code, result.stdout) == (0, "")
+
+
+# -- caching through the command --------------------------------------------------------------
+
+
+def test_second_call_uses_the_cache_and_refresh_refetches(api_env) -> None:
+    first = run("voices", "list")
+    assert paths(api_env) == [GET_VOICES, GET_ALL]
+    api_env.state.clear()
+    second = run("voices", "list", "--language", "hi")
+    assert second.exit_code == 0 and second.stdout
+    assert api_env.state.exchanges() == []
+    assert run("voices", "show", "magnus").exit_code == 0
+    assert api_env.state.exchanges() == []
+    again = run("voices", "list", "--refresh")
+    assert again.stdout == first.stdout
+    assert paths(api_env) == [GET_VOICES, GET_ALL]
+
+
+def test_ttl_expiry_refetches(api_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(voice_catalog, "_now", lambda: now[0])
+    run("voices", "list")
+    api_env.state.clear()
+    now[0] += 23 * 3600
+    run("voices", "list")
+    assert api_env.state.exchanges() == []
+    now[0] += 2 * 3600
+    run("voices", "list")
+    assert paths(api_env) == [GET_VOICES, GET_ALL]
+
+
+def test_a_corrupt_cache_is_recovered(api_env, tmp_path) -> None:
+    run("voices", "list")
+    [path] = (tmp_path / "cache").iterdir()
+    path.write_text('{"format": 1, "key": "truncated')
+    api_env.state.clear()
+    result = run("voices", "list")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    assert len(result.stdout.splitlines()) == len(VOICES)
+    assert paths(api_env) == [GET_VOICES, GET_ALL]
+    assert json.loads(path.read_text())["format"] == 1
+
+
+def test_each_base_url_has_its_own_cache(api_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    run("voices", "list")
+    api_env.state.clear()
+    # the same emulator under another spelling of its URL is another API as far as we know
+    other = api_env.base_url.replace("127.0.0.1", "localhost")
+    assert run("--base-url", other, "voices", "list").exit_code == 0
+    assert paths(api_env) == [GET_VOICES, GET_ALL]
+    # a third URL that does not answer: no cache to fall back on, so an API error
+    monkeypatch.setenv("SMALLEST_RETRIES", "0")
+    down = run("--base-url", "http://127.0.0.1:9", "voices", "list")
+    assert down.exit_code == 1
+    assert "Error: cannot connect to http://127.0.0.1:9" in down.stderr
+
+
+def test_a_fresh_cache_needs_no_key(api_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    run("voices", "list")
+    monkeypatch.delenv("SMALLEST_API_KEY")
+    assert run("voices", "list").exit_code == 0
+    refreshed = run("voices", "list", "--refresh")
+    assert refreshed.exit_code == 4
+    assert "SMALLEST_API_KEY" in refreshed.stderr
+
+
+def test_debug_says_where_the_voices_came_from(api_env, tmp_path) -> None:
+    run("voices", "list")
+    result = run("--debug", "voices", "list")
+    assert f"debug: voices from the cache {tmp_path / 'cache'}" in result.stderr
+
+
+def test_in_process_emulator_is_cached_under_its_own_key(tmp_path) -> None:
+    result = run("--emulator", "voices", "list", "--language", "ko")
+    assert (result.exit_code, result.stdout) == (0, "jiwoo\tJiwoo\tfemale\tyoung\tkorean\tkorean\n")
+    assert [v.voice_id for v in voice_catalog.cached_voices("emulator")][:2] == ["avery", "liam"]
+    conflict = run("--emulator", "--base-url", "http://h:1", "voices", "list")
+    assert conflict.exit_code == 2
+    assert "--emulator and --base-url" in conflict.stderr
+
+
+@pytest.mark.no_contract  # a 404 from Get All Voices is not in its spec
+def test_get_all_voices_failing_degrades_to_get_voices(api_env) -> None:
+    api_env.state.faults.replace([f"404@{GET_ALL}"], 0)
+    listed = run("voices", "list")
+    assert listed.exit_code == 0, listed.stderr
+    assert listed.stderr == ""
+    assert len(listed.stdout.splitlines()) == len(VOICES)
+    shown = run("voices", "show", "haruto")
+    assert shown.exit_code == 0
+    assert "description\t-\n" in shown.stdout
+    assert "pools\tlightning_v3.1_pro\n" in shown.stdout
+    assert "Get All Voices failed" in shown.stderr and "HTTP 404" in shown.stderr
+    data = json.loads(run("voices", "show", "haruto", "--json").stdout)
+    assert data["description"] is None and data["gender"] == "male"
+
+
+def test_get_voices_failing_is_an_api_error(api_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMALLEST_API_KEY", "not-a-key")
+    result = run("voices", "list")
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    assert "Error: Bearer token is missing or invalid." in result.stderr
+
+
+# -- show -----------------------------------------------------------------------------------
+
+
+def test_show_piped_is_label_tab_value(api_env) -> None:
+    result = run("voices", "show", "mishka")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    fields = dict(line.split("\t", 1) for line in result.stdout.splitlines())
+    assert list(fields) == [
+        "id", "name", "gender", "age", "accent", "languages", "use_cases", "emotions",
+        "pools", "description", "preview_url", "document_id",
+    ]  # fmt: skip
+    assert fields["id"] == "mishka"
+    assert fields["languages"] == "english,hindi,marathi,gujarati,punjabi,bengali,odia,tamil,telugu"
+    assert fields["pools"] == "-"
+    assert fields["description"].startswith("A youthful Indian female voice")
+
+
+def test_show_on_a_terminal(api_env) -> None:
+    result = run("voices", "show", "harper", stdout_isatty=True)
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "ID:          harper"
+    assert "Languages:   english" in lines
+    assert "Use cases:   advertisement" in lines
+    assert "Emotions:    happy, excited" in lines
+    assert "Pools:       unknown (Get Voices has no pool flag)" in lines
+    pro = run("voices", "show", "jiwoo", stdout_isatty=True).stdout
+    assert (
+        "Pools:       lightning_v3.1_pro (it speaks korean, which only lightning_v3.1_pro supports)"
+        in pro.splitlines()
+    )
+
+
+def test_show_json(api_env) -> None:
+    data = json.loads(run("voices", "show", "layla", "--json").stdout)
+    listed = json.loads(run("voices", "list", "--search", "layla", "--json").stdout)
+    assert data == listed[0]
+    assert data["known_pools"] == ["lightning_v3.1_pro"]
+    assert data["languages"] == ["arabic"]
+
+
+def test_show_ignores_case(api_env) -> None:
+    assert run("voices", "show", "Magnus").stdout.startswith("id\tmagnus\n")
+
+
+@pytest.mark.parametrize(
+    ("given", "hint"),
+    [
+        ("harut", "Hint: did you mean haruto? `smallest voices list` shows every voice id"),
+        ("magnos", "Hint: did you mean magnus? `smallest voices list`"),
+        ("har", "Hint: did you mean harper, harpreet or haruto?"),
+        ("qqqqqq", "Hint: `smallest voices list` shows every voice id"),
+        ("voice_abc123", "Hint: cloned voices (voice_…) are not in the catalog"),
+    ],
+)
+def test_show_unknown_id_is_a_usage_error_with_suggestions(api_env, given: str, hint: str) -> None:
+    result = run("voices", "show", given)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"Error: no voice {given!r} in the catalog\n")
+    assert hint in result.stderr
+
+
+def test_show_unknown_id_refetches_a_cached_catalog_once(api_env) -> None:
+    run("voices", "list")
+    api_env.state.clear()
+    assert run("voices", "show", "nobody").exit_code == 2
+    assert paths(api_env) == [GET_VOICES, GET_ALL]  # maybe the voice is newer than the cache
+    api_env.state.clear()
+    assert run("voices", "show", "nobody", "--refresh").exit_code == 2
+    assert paths(api_env) == [GET_VOICES, GET_ALL]  # fetched already: not twice
+
+
+def test_help_has_examples() -> None:
+    for args in (("voices", "list"), ("voices", "show")):
+        result = run(*args, "--help")
+        assert result.exit_code == 0
+        assert "Examples:" in result.stdout and "$ smallest voices" in result.stdout
+
+
+# -- preview ------------------------------------------------------------------------------
+
+
+def _heard_file(path: Path) -> str:
+    import soundfile as sf
+
+    from smallest_cli.emulator.speech import listen
+
+    samples, rate = sf.read(path, dtype="int16")
+    return " ".join(h.text or "?" for h in listen(samples, rate))
+
+
+def test_preview_plays_the_catalog_clip_without_the_key(
+    api_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    from smallest_cli.emulator.catalog import BY_ID
+    from smallest_cli.emulator.speech import spoken_form
+
+    fetched: list[tuple[str, dict]] = []
+    real_get = httpx.get
+
+    def spy(url: str, **kwargs):
+        fetched.append((url, kwargs.get("headers", {})))
+        return real_get(url, **kwargs)
+
+    monkeypatch.setattr(httpx, "get", spy)
+    target = tmp_path / "meher.wav"
+    result = run("voices", "preview", "meher", "-o", str(target))
+    assert result.exit_code == 0, result.stderr
+    assert _heard_file(target) == spoken_form(BY_ID["meher"].preview_text())
+    [(url, headers)] = fetched
+    assert url == f"{api_env.base_url}/_emulator/previews/meher.wav"
+    assert "Authorization" not in headers and "authorization" not in headers
+    assert not any(e.path == "/waves/v1/tts" for e in api_env.state.exchanges())
+
+
+def test_preview_without_a_clip_speaks_a_sample(api_env, tmp_path: Path) -> None:
+    target = tmp_path / "emre.wav"
+    result = run("voices", "preview", "emre", "-o", str(target))
+    assert result.exit_code == 0, result.stderr
+    [speech] = [e for e in api_env.state.exchanges() if e.path == "/waves/v1/tts"]
+    body = json.loads(speech.body)
+    assert (body["voice_id"], body["model"]) == (
+        "emre",
+        "lightning_v3.1_pro",
+    )  # turkish: a Pro voice
+    assert _heard_file(target) == "hello this is emre one of the voices of smallest ai"
+
+
+def test_preview_with_text_and_a_failing_clip(
+    api_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smallest_cli.commands import voices as voices_command
+    from smallest_cli.errors import APIConnectionError
+
+    target = tmp_path / "t.wav"
+    assert (
+        run("voices", "preview", "liam", "--text", "Custom words.", "-o", str(target)).exit_code
+        == 0
+    )
+    assert _heard_file(target) == "custom words"
+
+    def unreachable(url: str, timeout: float) -> tuple[bytes, int]:
+        raise APIConnectionError("connection refused")
+
+    monkeypatch.setattr(voices_command, "_download_preview", unreachable)
+    result = run("voices", "preview", "liam", "-o", str(target))
+    assert result.exit_code == 0
+    assert "the preview clip could not be fetched (connection refused)" in result.stderr
+    assert _heard_file(target) == "hello this is liam one of the voices of smallest ai"
+
+
+def test_preview_refuses_a_terminal_and_unknown_voices(api_env) -> None:
+    assert run("voices", "preview", "meher", "-o", "-", stdout_isatty=True).exit_code == 2
+    unknown = run("voices", "preview", "mehr", "-o", "-")
+    assert unknown.exit_code == 2 and "did you mean meher" in unknown.stderr
