@@ -99,6 +99,23 @@ class Output:
         for label, value in pairs:
             self.data(f"{label + ':':<{width}} {_cell(value)}")
 
+    def progress(self, total: int, description: str) -> Progress:
+        """A progress bar on stderr for `total` steps; silent unless stderr is a terminal."""
+        if total <= 1 or self.quiet or not self.stderr_isatty:
+            return Progress(None)
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as RichProgress
+
+        bar = RichProgress(
+            TextColumn(description),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self._console(self.stderr, True),
+            transient=True,
+        )
+        return Progress(bar, bar.add_task(description, total=total))
+
     # -- messages on stderr -----------------------------------------------------------
 
     def info(self, message: str) -> None:
@@ -141,6 +158,27 @@ class Output:
             no_color=not self.color(isatty),
             force_terminal=isatty,
         )
+
+
+class Progress:
+    """A context manager around a rich progress bar, or around nothing."""
+
+    def __init__(self, bar: Any, task: Any = None) -> None:
+        self._bar = bar
+        self._task = task
+
+    def __enter__(self) -> Progress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def advance(self) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task)
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 from smallest_cli.app import app
 from smallest_cli.context import AppContext
 from smallest_cli.emulator.server import InProcessEmulator
+from smallest_cli.emulator.state import Pacing
 from tests import contract
 
 TEST_KEY = "sk_test_0123456789abcdef"
@@ -61,6 +62,7 @@ def isolation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Memor
         if name.startswith("SMALLEST_") or name in ("NO_COLOR", "FORCE_COLOR"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("SMALLEST_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("SMALLEST_CACHE_DIR", str(tmp_path / "cache"))
     # Subprocesses get no keyring at all; integration tests opt back in to the real one.
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     memory = MemoryKeyring()
@@ -89,6 +91,7 @@ def emulator(
     state = emulator_server.state
     state.faults.replace([], 0.0)
     state.limits.set_tts_concurrency(1)
+    state.pacing = Pacing(first_audio_ms=0, rtf=0)  # tests that time audio set their own
     state.clear()
     yield emulator_server
     if request.node.get_closest_marker("no_contract") is None:
@@ -115,6 +118,7 @@ class Result:
     exit_code: int
     stdout: str
     stderr: str
+    stdout_bytes: bytes = b""
 
 
 def run(
@@ -124,7 +128,7 @@ def run(
     if obj is None and context:
         obj = AppContext(**context)
     result = CliRunner().invoke(app, list(args), input=input, obj=obj)
-    return Result(result.exit_code, result.stdout, result.stderr)
+    return Result(result.exit_code, result.stdout, result.stderr, result.stdout_bytes)
 
 
 def run_process(

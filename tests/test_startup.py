@@ -50,7 +50,14 @@ def test_version_imports_nothing_heavy_not_even_typer() -> None:
 
 
 @pytest.mark.parametrize(
-    "args", [("--help",), ("auth", "--help"), ("config", "path"), ("emulator", "--help")]
+    "args",
+    [
+        ("--help",),
+        ("auth", "--help"),
+        ("config", "path"),
+        ("emulator", "--help"),
+        ("voices", "--help"),
+    ],
 )
 def test_help_and_light_commands_import_nothing_heavy(args: tuple[str, ...]) -> None:
     assert loaded_modules(*args) & HEAVY == set()

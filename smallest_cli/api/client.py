@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
@@ -24,6 +24,7 @@ from smallest_cli.errors import APIConnectionError, APIError, APITimeoutError
 if TYPE_CHECKING:
     from websockets.sync.client import ClientConnection
 
+    from smallest_cli.api.tts import TtsAPI
     from smallest_cli.api.voices import VoicesAPI
 
 USER_AGENT = f"smallest-cli/{__version__}"
@@ -81,6 +82,12 @@ class SmallestClient:
         return f"SmallestClient(base_url={self.base_url!r})"
 
     # -- services -------------------------------------------------------------------
+
+    @property
+    def tts(self) -> TtsAPI:
+        from smallest_cli.api.tts import TtsAPI
+
+        return TtsAPI(self)
 
     @property
     def voices(self) -> VoicesAPI:
@@ -214,54 +221,62 @@ class SmallestClient:
             url += "?" + urlencode({k: _query_value(v) for k, v in params.items() if v is not None})
         return url
 
+    @contextmanager
     def connect_ws(
         self,
         path: str,
         *,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> ClientConnection:
-        """Open an authenticated WebSocket; handshake refusals become APIStatusErrors."""
+    ) -> Iterator[ClientConnection]:
+        """An authenticated WebSocket for the `with` block; refusals become APIStatusErrors.
+
+        The handshake is retried like a request; once it succeeds nothing is retried.
+        """
         from websockets.exceptions import InvalidHandshake, InvalidStatus
         from websockets.sync.client import connect
 
         url = self.ws_url(path, params)
         all_headers = {"Authorization": f"Bearer {self.api_key}", **(headers or {})}
 
-        def attempt() -> ClientConnection:
-            if self.log is not None:
-                self.log(f"→ WebSocket {url}")
-            try:
-                return connect(
-                    url,
-                    additional_headers=all_headers,
-                    user_agent_header=USER_AGENT,
-                    open_timeout=min(self.timeout, MAX_CONNECT_TIMEOUT),
-                    close_timeout=5,
-                    max_size=WS_MAX_MESSAGE,
-                )
-            except InvalidStatus as exc:
-                answer = exc.response
-                raise status_error(
-                    answer.status_code, dict(answer.headers), bytes(answer.body or b"")
-                ) from exc
-            except TimeoutError as exc:
-                raise APITimeoutError(
-                    f"no WebSocket handshake from {self._host()} within {MAX_CONNECT_TIMEOUT:g} s",
-                    retryable=True,
-                ) from exc
-            except InvalidHandshake as exc:
-                raise APIConnectionError(
-                    f"the WebSocket handshake with {self._host()} failed: {exc}"
-                ) from exc
-            except OSError as exc:
-                raise APIConnectionError(
-                    f"cannot connect to {url} ({exc.strerror or exc})",
-                    hint="check the network and the base URL (--base-url, SMALLEST_BASE_URL)",
-                    retryable=True,
-                ) from exc
+        with ExitStack() as stack:
 
-        return self.with_retries(attempt)
+            def attempt() -> ClientConnection:
+                if self.log is not None:
+                    self.log(f"→ WebSocket {url}")
+                try:
+                    return stack.enter_context(
+                        connect(
+                            url,
+                            additional_headers=all_headers,
+                            user_agent_header=USER_AGENT,
+                            open_timeout=min(self.timeout, MAX_CONNECT_TIMEOUT),
+                            close_timeout=5,
+                            max_size=WS_MAX_MESSAGE,
+                        )
+                    )
+                except InvalidStatus as exc:
+                    answer = exc.response
+                    raise status_error(
+                        answer.status_code, dict(answer.headers), bytes(answer.body or b"")
+                    ) from exc
+                except TimeoutError as exc:
+                    raise APITimeoutError(
+                        f"no WebSocket handshake from {self._host()} within {MAX_CONNECT_TIMEOUT:g} s",
+                        retryable=True,
+                    ) from exc
+                except InvalidHandshake as exc:
+                    raise APIConnectionError(
+                        f"the WebSocket handshake with {self._host()} failed: {exc}"
+                    ) from exc
+                except OSError as exc:
+                    raise APIConnectionError(
+                        f"cannot connect to {url} ({exc.strerror or exc})",
+                        hint="check the network and the base URL (--base-url, SMALLEST_BASE_URL)",
+                        retryable=True,
+                    ) from exc
+
+            yield self.with_retries(attempt)
 
     # -- debug log (never shows the key) ----------------------------------------------
 

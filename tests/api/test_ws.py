@@ -100,11 +100,13 @@ def test_silence_times_out(ws_server) -> None:
 @pytest.mark.no_contract
 def test_emulator_refuses_a_bad_key_on_the_handshake(emulator) -> None:
     with pytest.raises(AuthenticationError) as caught:
-        client(emulator.base_url, key="bad").connect_ws("/waves/v1/tts/live")
+        with client(emulator.base_url, key="bad").connect_ws("/waves/v1/tts/live"):
+            pass
     assert caught.value.message == "Bearer token is missing or invalid."
     emulator.state.faults.replace(["503*1"], 0)
     with pytest.raises(AuthenticationError):  # the 503 is retried, then the key is refused
-        client(emulator.base_url, key="bad").connect_ws("/waves/v1/stt/live")
+        with client(emulator.base_url, key="bad").connect_ws("/waves/v1/stt/live"):
+            pass
     assert [e.status for e in emulator.state.exchanges()] == [401, 503, 401]
 
 
@@ -112,11 +114,13 @@ def test_emulator_refuses_a_bad_key_on_the_handshake(emulator) -> None:
 def test_emulator_handshake_faults_exhaust_retries(emulator) -> None:
     emulator.state.faults.replace(["502"], 0)
     with pytest.raises(ServerError) as caught:
-        client(emulator.base_url).connect_ws("/waves/v1/tts/live")
+        with client(emulator.base_url).connect_ws("/waves/v1/tts/live"):
+            pass
     assert caught.value.status_code == 502
     assert len(emulator.state.exchanges()) == 3
 
 
 def test_connection_refused(ws_server) -> None:
     with pytest.raises(APIConnectionError, match="cannot connect to ws://127.0.0.1:9/x"):
-        client("http://127.0.0.1:9").connect_ws("/x")
+        with client("http://127.0.0.1:9").connect_ws("/x"):
+            pass

@@ -83,3 +83,17 @@ def test_emulator_env_switch_needs_no_key() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "key accepted" in result.stdout
+
+
+def test_serve_paces_tts_as_asked(serve) -> None:
+    proc, url = serve("--first-audio-ms", "250", "--rtf", "0")
+    assert httpx.get(f"{url}/_emulator/pacing").json() == {"first_audio_ms": 250.0, "rtf": 0.0}
+    response = httpx.post(
+        f"{url}/waves/v1/tts",
+        headers={"Authorization": f"Bearer {TEST_KEY}", "Accept": "audio/wav"},
+        json={"text": "Hi.", "voice_id": "magnus", "sample_rate": 8000},
+    )
+    assert response.status_code == 200 and response.elapsed.total_seconds() >= 0.25
+    assert 250 <= float(response.headers["x-emulator-synthesis-ms"]) < 500
+    bad = run_process("emulator", "serve", "--rtf", "-1")
+    assert bad.returncode == 2 and "--rtf" in bad.stderr

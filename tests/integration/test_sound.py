@@ -15,22 +15,6 @@ pytestmark = pytest.mark.integration
 RATE = 48_000
 
 
-@pytest.fixture
-def sd():
-    try:
-        import sounddevice
-    except OSError as exc:
-        pytest.skip(f"PortAudio is not installed ({exc}); .ci/run installs libportaudio2")
-    sounddevice._terminate()
-    sounddevice._initialize()  # rescan: the sound server may have started after import
-    try:
-        sounddevice.query_devices(kind="output")
-        sounddevice.query_devices(kind="input")
-    except sounddevice.PortAudioError as exc:
-        pytest.skip(f"no default audio devices ({exc}); .ci/run starts PulseAudio with a null sink")
-    return sounddevice
-
-
 def test_a_tone_played_comes_back_on_the_monitor_in_real_time(sd) -> None:
     import numpy as np
 

@@ -1,0 +1,270 @@
+"""Lightning text to speech (REFERENCE §6): sync, SSE and WebSocket.
+
+Audio always comes back as 16-bit little-endian mono PCM at the requested rate: the client
+asks for `pcm` and does any container or codec work itself, so a file's bytes do not depend
+on the transport that produced them.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from smallest_cli.api.errors import frame_error
+from smallest_cli.api.sse import iter_events
+from smallest_cli.errors import APIConnectionError, APIError
+
+if TYPE_CHECKING:
+    from websockets.sync.client import ClientConnection
+
+    from smallest_cli.api.client import SmallestClient
+
+SYNC_PATH = "/waves/v1/tts"
+LIVE_PATH = "/waves/v1/tts/live"
+# Retired model-named routes (REFERENCE §6.5): kept so asking for them explains what replaced them.
+LEGACY_MODELS = ("lightning", "lightning-large", "lightning-v2")
+
+
+@dataclass(frozen=True)
+class SpeechRequest:
+    """What to say and how; `body()` is the JSON the API takes."""
+
+    text: str
+    voice_id: str
+    model: str = "lightning_v3.1"
+    sample_rate: int = 44100
+    speed: float = 1.0
+    language: str | None = None
+    number_language: str | None = None
+    math_notation: bool = False
+    pronunciation_dicts: tuple[str, ...] = ()
+    session_id: str | None = None
+    request_id: str | None = None
+    expire_content: bool = False
+
+    def body(self, **extra: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "text": self.text,
+            "voice_id": self.voice_id,
+            "model": self.model,
+            "sample_rate": self.sample_rate,
+            "speed": self.speed,
+        }
+        optional = {
+            "language": self.language,
+            "number_pronunciation_language": self.number_language,
+            "session_id": self.session_id,
+            "request_id": self.request_id,
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
+        if self.math_notation:
+            body["math_notation"] = True
+        if self.pronunciation_dicts:
+            body["pronunciation_dicts"] = list(self.pronunciation_dicts)
+        body.update(extra)
+        return body
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"x-expire-content": "true"} if self.expire_content else {}
+
+
+@dataclass(frozen=True)
+class WordTime:
+    """A word of the input and when it is spoken, in seconds from the start of the audio."""
+
+    index: int
+    word: str
+    start: float
+    end: float
+
+
+@dataclass
+class LiveEvent:
+    """What a TTS WebSocket delivers: audio, a word's timing, or the end of the request."""
+
+    audio: bytes = b""
+    word: WordTime | None = None
+    complete: bool = False
+
+
+class TtsAPI:
+    def __init__(self, client: SmallestClient) -> None:
+        self._client = client
+
+    def synthesize(self, request: SpeechRequest) -> bytes:
+        """POST /waves/v1/tts: the whole clip at once."""
+        response = self._client.request(
+            "POST",
+            SYNC_PATH,
+            json=request.body(output_format="pcm"),
+            headers={"Accept": "audio/wav", **request.headers},
+        )
+        return strip_wav_header(response.content)
+
+    def stream(self, request: SpeechRequest) -> Iterator[bytes]:
+        """POST /waves/v1/tts/live (SSE): PCM slices as the server sends them."""
+        with self._client.stream(
+            "POST",
+            LIVE_PATH,
+            json=request.body(output_format="pcm"),
+            headers={"Accept": "text/event-stream", **request.headers},
+        ) as response:
+            for event in iter_events(response.iter_lines()):
+                try:
+                    frame = event.json()
+                except ValueError:
+                    raise APIError(
+                        f"the server sent an event that is not JSON: {event.data[:80]!r}"
+                    ) from None
+                if not isinstance(frame, dict):
+                    continue
+                if frame.get("done") is True:
+                    return
+                if frame.get("status") == "error" or (frame.get("error") and "audio" not in frame):
+                    raise frame_error(frame)
+                audio = frame.get("audio")
+                if isinstance(audio, str) and audio:
+                    yield strip_wav_header(base64.b64decode(audio))
+        raise APIConnectionError(
+            "the speech stream ended before its final frame",
+            hint="try again, or use --transport sync",
+        )
+
+    def legacy(self, model: str, request: SpeechRequest) -> bytes:
+        """POST /waves/v1/{model}/get_speech for a retired model (answers 410 or 404 today)."""
+        response = self._client.request(
+            "POST",
+            f"/waves/v1/{model}/get_speech",
+            json={
+                "text": request.text,
+                "voice_id": request.voice_id,
+                "sample_rate": request.sample_rate,
+            },
+            headers={"Accept": "audio/wav"},
+        )
+        return strip_wav_header(response.content)
+
+    def live(
+        self,
+        request: SpeechRequest,
+        *,
+        word_timestamps: bool = False,
+        idle_timeout: int | None = None,
+    ) -> LiveSession:
+        """Open the TTS WebSocket; text is sent through the session (`request.text` is ignored).
+
+        `idle_timeout` raises the server's 60 s limit on waiting for more text (`?timeout=`).
+        """
+        params = {"timeout": idle_timeout} if idle_timeout else None
+        connecting = self._client.connect_ws(LIVE_PATH, params=params, headers=request.headers)
+        settings = request.body(word_timestamps=word_timestamps, complete_backoff_ms=0)
+        settings.pop("text")
+        return LiveSession(connecting, settings, timeout=self._client.timeout)
+
+
+class LiveSession:
+    """One TTS WebSocket, open for a `with` block: send text as it comes, receive audio and
+    word timings as they come. `send` may be called from one thread while another iterates
+    `events`.
+    """
+
+    def __init__(
+        self,
+        connecting: AbstractContextManager[ClientConnection],
+        settings: Mapping[str, Any],
+        *,
+        timeout: float,
+    ) -> None:
+        self._connecting = connecting
+        self._connection: ClientConnection | None = None
+        self._settings = dict(settings)
+        self._timeout = timeout
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> LiveSession:
+        self._connection = self._connecting.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._connecting.__exit__(*exc_info)
+
+    @property
+    def connection(self) -> ClientConnection:
+        if self._connection is None:
+            raise RuntimeError("use the session in a `with` block")
+        return self._connection
+
+    def send(self, text: str, *, flush: bool = False) -> None:
+        """More text; `flush` asks the server to speak what it has buffered now."""
+        self._send({**self._settings, "text": text, "continue": True, "flush": flush})
+
+    def finish(self) -> None:
+        """No more text: the server speaks the rest, then sends `complete`."""
+        self._send({**self._settings, "text": "", "continue": False, "flush": True})
+
+    def say(self, text: str) -> None:
+        """The whole text in one message (no streaming input)."""
+        self._send({**self._settings, "text": text})
+
+    def _send(self, message: dict[str, Any]) -> None:
+        from smallest_cli.api.ws import send_json
+
+        with self._lock:
+            send_json(self.connection, message)
+
+    def events(self) -> Iterator[LiveEvent]:
+        """Audio and word timings until the server says `complete`."""
+        from smallest_cli.api.ws import iter_json
+
+        for frame in iter_json(self.connection, timeout=self._timeout):
+            status = frame.get("status")
+            raw = frame.get("data")
+            data: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            if status == "chunk":
+                audio = data.get("audio")
+                if isinstance(audio, str) and audio:
+                    yield LiveEvent(audio=strip_wav_header(base64.b64decode(audio)))
+            elif status == "word_timestamp":
+                yield LiveEvent(word=_word_time(data))
+            elif status == "complete" or frame.get("done") is True:
+                yield LiveEvent(complete=True)
+                return
+            elif status == "error" or "error" in frame:
+                raise frame_error(frame)
+        raise APIConnectionError("the TTS WebSocket closed before `complete`", hint="try again")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _word_time(data: Mapping[str, Any]) -> WordTime:
+    try:
+        return WordTime(
+            int(data["id"]), str(data["word"]), float(data["start"]), float(data["end"])
+        )
+    except (KeyError, TypeError, ValueError):
+        raise APIError(f"the server sent a malformed word timestamp: {dict(data)!r}") from None
+
+
+def strip_wav_header(audio: bytes) -> bytes:
+    """PCM samples out of `audio`, whether or not a RIFF/WAVE header came with them.
+
+    Whether the sync route puts a header on `pcm` is UNKNOWN (REFERENCE §13.2); the live
+    server sent none, but SSE `wav` chunks each carry one. Either way the caller gets samples.
+    """
+    if len(audio) < 12 or audio[:4] != b"RIFF" or audio[8:12] != b"WAVE":
+        return audio
+    position = 12
+    while position + 8 <= len(audio):
+        chunk, size = struct.unpack_from("<4sI", audio, position)
+        position += 8
+        if chunk == b"data":
+            return audio[position : position + size] if size != 0xFFFFFFFF else audio[position:]
+        position += size + (size & 1)
+    return b""

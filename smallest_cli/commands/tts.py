@@ -1,0 +1,193 @@
+"""`smallest tts`: speech from text with the Lightning models."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from smallest_cli.context import AppContext
+from smallest_cli.speak import Destination, SpeechJob, Transport
+from smallest_cli.voice_catalog import complete_voice_id
+
+app = typer.Typer(help="Speech from text with the Lightning models.", no_args_is_help=True)
+
+
+@app.command()
+def say(
+    ctx: typer.Context,
+    text: Annotated[
+        str | None,
+        typer.Argument(help="Text to speak; `-` or a pipe reads stdin.", show_default=False),
+    ] = None,
+    file: Annotated[
+        str | None,
+        typer.Option(
+            "-f",
+            "--file",
+            help="Read the text from a UTF-8 file (`-` = stdin).",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Write audio to FILE (format from the extension) or `-` for stdout. "
+            "Default: play on a terminal, write WAV to a pipe.",
+            show_default=False,
+        ),
+    ] = None,
+    format_: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Audio format: wav, mp3, flac, ogg, pcm (raw), ulaw, alaw. [env var: SMALLEST_FORMAT]",
+            show_default=False,
+        ),
+    ] = None,
+    play: Annotated[
+        bool, typer.Option("--play", help="Play on the speakers too (with -o).")
+    ] = False,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            "--device", help="Output device (name or index) to play on.", show_default=False
+        ),
+    ] = None,
+    voice: Annotated[
+        str | None,
+        typer.Option(
+            "--voice",
+            help="Voice id (see `smallest voices list`). [env var: SMALLEST_VOICE; default: magnus]",
+            autocompletion=complete_voice_id,
+            show_default=False,
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="lightning_v3.1 or lightning_v3.1_pro (hyphens accepted). [env var: SMALLEST_MODEL]",
+            show_default=False,
+        ),
+    ] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(
+            "--language",
+            help="Language code (en, hi, ta, …, or auto). [env var: SMALLEST_LANGUAGE]",
+            show_default=False,
+        ),
+    ] = None,
+    speed: Annotated[
+        float, typer.Option("--speed", min=0.5, max=2.0, help="Speaking rate, 0.5–2.")
+    ] = 1.0,
+    sample_rate: Annotated[
+        int | None,
+        typer.Option(
+            "--sample-rate",
+            help="8000, 16000, 24000 or 44100. [env var: SMALLEST_SAMPLE_RATE; default: 44100]",
+            show_default=False,
+        ),
+    ] = None,
+    dicts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dict", help="Pronunciation dictionary id (repeatable).", show_default=False
+        ),
+    ] = None,
+    number_language: Annotated[
+        str | None,
+        typer.Option(
+            "--number-language",
+            help="Language for reading numbers, currency and dates.",
+            show_default=False,
+        ),
+    ] = None,
+    math: Annotated[
+        bool, typer.Option("--math", help="Read math operators (5 x 3) as words.")
+    ] = False,
+    request_id: Annotated[
+        str | None,
+        typer.Option(
+            "--request-id", help="Your id for this request (echoed back).", show_default=False
+        ),
+    ] = None,
+    session_id: Annotated[
+        str | None,
+        typer.Option("--session-id", help="Your session id (echoed back).", show_default=False),
+    ] = None,
+    expire_content: Annotated[
+        bool,
+        typer.Option(
+            "--expire-content", help="Ask the API to delete the text after 7 days (enterprise)."
+        ),
+    ] = False,
+    transport: Annotated[
+        Transport,
+        typer.Option(
+            "--transport",
+            help="auto streams (SSE) when playing or piping and uses one request per chunk for files.",
+        ),
+    ] = Transport.AUTO,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency", min=1, max=16, help="Chunks of long text synthesized at once."
+        ),
+    ] = 1,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live", help="Speak text from stdin as it arrives (WebSocket), e.g. from an LLM."
+        ),
+    ] = False,
+    timestamps: Annotated[
+        str | None,
+        typer.Option(
+            "--timestamps",
+            help="Also write word timings to FILE (.srt, .vtt or .json).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Speak text: play it, or write it to a file or a pipe.
+
+    Long text is cut at sentence boundaries and stitched into one seamless stream. Files are
+    written in full or not at all.
+
+    Examples:
+
+        $ smallest tts say "Hello from Lightning"
+
+        $ smallest tts say -f chapter.txt -o chapter.mp3 --voice meher
+
+        $ echo "Piped text" | smallest tts say -o - | ffplay -nodisp -autoexit -
+
+        $ some-llm-command | smallest tts say --live
+    """
+    obj: AppContext = ctx.obj
+    job = SpeechJob.build(
+        obj,
+        text=text,
+        file=file,
+        destination=Destination(output=output, format=format_, play=play, device=device),
+        voice=voice,
+        model=model,
+        language=language,
+        speed=speed,
+        sample_rate=sample_rate,
+        dicts=tuple(dicts or ()),
+        number_language=number_language,
+        math=math,
+        request_id=request_id,
+        session_id=session_id,
+        expire_content=expire_content,
+        transport=transport,
+        concurrency=concurrency,
+        live=live,
+        timestamps=timestamps,
+    )
+    job.run()

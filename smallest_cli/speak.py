@@ -1,0 +1,550 @@
+"""What `smallest tts say` does, between parsing the options and the API client.
+
+`SpeechJob.build` resolves every option (flag > env > config > default) and rejects bad
+input before anything is sent. `run` cuts the text, fetches audio chunk by chunk over the
+chosen transport (in order, optionally several at once), and feeds the sinks as audio
+arrives; on any failure the sinks are aborted, so no partial file is left behind.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from smallest_cli.config import parse_value
+from smallest_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from smallest_cli.api.client import SmallestClient
+    from smallest_cli.api.tts import LiveSession, SpeechRequest
+    from smallest_cli.audio import AudioFormat, Sink
+    from smallest_cli.context import AppContext
+    from smallest_cli.subtitles import TimedWord
+
+LEGACY_MODELS = ("lightning", "lightning-large", "lightning-v2", "lightning_v2", "lightning_large")
+WORD_TIMESTAMP_VOICES = ("meher", "devansh", "kartik", "maithili", "liam", "avery")
+ID_PATTERN = r"^[a-zA-Z0-9_\-.]{1,128}$"
+LIVE_IDLE_TIMEOUT = 600  # seconds the TTS socket may wait for more text (REFERENCE §5)
+
+
+class Transport(str, Enum):
+    AUTO = "auto"
+    SYNC = "sync"
+    SSE = "sse"
+    WS = "ws"
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where audio goes, as the user said it."""
+
+    output: str | None = None
+    format: str | None = None
+    play: bool = False
+    device: str | None = None
+
+
+@dataclass
+class SpeechJob:
+    obj: AppContext
+    text: str | None
+    request: SpeechRequest
+    legacy_model: str | None
+    file_output: str | None
+    file_format: AudioFormat | None
+    stdout_format: AudioFormat | None
+    play: bool
+    device: str | int | None
+    transport: Transport
+    concurrency: int
+    live: bool
+    timestamps: str | None
+    timestamps_format: str | None
+    words: list[TimedWord] = field(default_factory=list)
+
+    # -- resolving and checking the options ---------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        obj: AppContext,
+        *,
+        text: str | None,
+        file: str | None,
+        destination: Destination,
+        voice: str | None,
+        model: str | None,
+        language: str | None,
+        speed: float,
+        sample_rate: int | None,
+        dicts: tuple[str, ...],
+        number_language: str | None,
+        math: bool,
+        request_id: str | None,
+        session_id: str | None,
+        expire_content: bool,
+        transport: Transport,
+        concurrency: int,
+        live: bool,
+        timestamps: str | None,
+    ) -> SpeechJob:
+        from smallest_cli.api.tts import SpeechRequest
+        from smallest_cli.text import read_text, require_words
+
+        voice_id = obj.setting("voice", _checked("voice", voice, "--voice"))
+        legacy_model = None
+        if model is not None and model.lower() in LEGACY_MODELS:
+            legacy_model = model.lower().replace("_", "-")
+            model_name = "lightning_v3.1"
+        else:
+            model_name = obj.setting("model", _checked("model", model, "--model"))
+        rate = obj.setting(
+            "sample_rate",
+            _checked(
+                "sample_rate", None if sample_rate is None else str(sample_rate), "--sample-rate"
+            ),
+        )
+        lang = obj.setting("language", _checked("language", language, "--language"))
+        numbers = _checked("language", number_language, "--number-language")
+        for flag, value in (("--request-id", request_id), ("--session-id", session_id)):
+            _check_id(flag, value)
+        for dictionary in dicts:
+            if not dictionary.strip() or any(c.isspace() for c in dictionary):
+                raise UsageError(
+                    f"--dict {dictionary!r} is not a dictionary id", hint="see `smallest dict list`"
+                )
+
+        if live:
+            if text is not None or file is not None:
+                raise UsageError(
+                    "--live reads the text from stdin as it arrives",
+                    hint="drop the TEXT argument and --file",
+                )
+            if transport in (Transport.SYNC, Transport.SSE):
+                raise UsageError(
+                    "--live needs the WebSocket transport",
+                    hint="drop --transport or use --transport ws",
+                )
+            spoken = None
+        else:
+            spoken = require_words(read_text(text, file, obj.output.stdin_isatty))
+
+        timestamps_format = None
+        if timestamps is not None:
+            from smallest_cli.subtitles import subtitle_format
+
+            timestamps_format = subtitle_format(timestamps)
+            if transport in (Transport.SYNC, Transport.SSE):
+                raise UsageError(
+                    "word timestamps only come over the WebSocket",
+                    hint="drop --transport or use --transport ws",
+                )
+            if legacy_model:
+                raise UsageError("--timestamps needs a current model")
+
+        file_output, file_format, stdout_format, play = destinations(obj, destination)
+        chosen = transport
+        if chosen is Transport.AUTO:
+            if live or timestamps:
+                chosen = Transport.WS
+            elif play or stdout_format is not None:
+                chosen = Transport.SSE
+            else:
+                chosen = Transport.SYNC
+        if dicts and chosen is Transport.WS:
+            obj.output.warn(
+                "pronunciation dictionaries are not part of the WebSocket protocol; the server may ignore --dict"
+            )
+
+        request = SpeechRequest(
+            text=spoken or "",
+            voice_id=voice_id,
+            model=model_name,
+            sample_rate=rate,
+            speed=speed,
+            language=lang,
+            number_language=numbers,
+            math_notation=math,
+            pronunciation_dicts=dicts,
+            session_id=session_id,
+            request_id=request_id,
+            expire_content=expire_content,
+        )
+        job = cls(
+            obj=obj,
+            text=spoken,
+            request=request,
+            legacy_model=legacy_model,
+            file_output=file_output,
+            file_format=file_format,
+            stdout_format=stdout_format,
+            play=play,
+            device=device_of(destination.device),
+            transport=chosen,
+            concurrency=concurrency,
+            live=live,
+            timestamps=timestamps,
+            timestamps_format=timestamps_format,
+        )
+        if not legacy_model:
+            job._check_pairing()
+        return job
+
+    def _check_pairing(self) -> None:
+        """Refuse a voice the catalog puts in the other pool (the API would garble it).
+
+        The catalog is the cached one (fetched once a day); when it cannot be had, the
+        check is skipped rather than standing in the way of the speech itself.
+        """
+        from smallest_cli.errors import APIError
+        from smallest_cli.voice_catalog import known_pools, load_for
+
+        try:
+            voice = load_for(self.obj).find(self.request.voice_id)
+        except APIError as error:
+            if self.obj.debug:
+                self.obj.output.debug(f"voice pairing not checked: {error.message}")
+            return
+        if voice is None:
+            return
+        pools = known_pools(voice)
+        if pools is not None and self.request.model not in pools:
+            other = sorted(pools)[0]
+            raise UsageError(
+                f"the voice {self.request.voice_id!r} is not in the {self.request.model} pool; "
+                "the API would answer with garbled audio rather than an error",
+                hint=f"use --model {other}, or pick another voice (smallest voices list)",
+            )
+
+    # -- running ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        from smallest_cli.audio import Aligned
+
+        client = self._client()
+        sink = Aligned(self._open_sinks())
+        try:
+            if self.live:
+                self._run_live(client, sink)
+            else:
+                self._run_text(client, sink)
+            sink.close()
+        except BaseException:
+            sink.abort()
+            raise
+        self._write_timestamps()
+
+    def _client(self) -> SmallestClient:
+        if self.concurrency > 1:
+            # Above the account's limit the extra requests are answered 429; let the
+            # retry policy absorb them rather than fail the whole text.
+            self.obj.retries = max(self.obj.retries or 0, 2 * self.concurrency + 2)
+        return self.obj.client()
+
+    def _open_sinks(self) -> Sink:
+        return open_sinks(
+            self.file_output,
+            self.file_format,
+            self.stdout_format,
+            self.play,
+            self.device,
+            self.request.sample_rate,
+        )
+
+    def _run_text(self, client: SmallestClient, sink: Sink) -> None:
+        from dataclasses import replace
+
+        from smallest_cli.text import chunks
+
+        assert self.text is not None
+        pieces = list(chunks(self.text))
+        requests = [replace(self.request, text=piece) for piece in pieces]
+        fetch = self._fetcher(client)
+        written = 0
+        with self.obj.output.progress(len(requests), "Synthesizing") as progress:
+            for audio in _in_order(requests, fetch, self.concurrency):
+                offset = written / 2 / self.request.sample_rate
+                for block in audio.pcm:
+                    sink.write(block)
+                    written += len(block)
+                self._keep_words(audio.words, offset)
+                progress.advance()
+        if written == 0:
+            from smallest_cli.errors import APIError
+
+            raise APIError("the API returned no audio", hint="try another voice or --transport")
+
+    def _fetcher(self, client: SmallestClient) -> Callable[[SpeechRequest], Fetched]:
+        tts = client.tts
+        if self.legacy_model is not None:
+            model = self.legacy_model
+            return lambda r: Fetched(iter([_legacy(tts.legacy, model, r)]))
+        if self.transport is Transport.SYNC:
+            return lambda r: Fetched(iter([_explained(tts.synthesize, r)]))
+        if self.transport is Transport.SSE:
+            return lambda r: Fetched(_explained_stream(tts.stream, r))
+        return lambda r: _over_websocket(tts.live, r, self.timestamps is not None)
+
+    def _run_live(self, client: SmallestClient, sink: Sink) -> None:
+        session = client.tts.live(
+            self.request,
+            word_timestamps=self.timestamps is not None,
+            idle_timeout=LIVE_IDLE_TIMEOUT,
+        )
+        with session:
+            reader = _StdinFeeder(session)
+            reader.start()
+            written = 0
+            for event in session.events():
+                if event.audio:
+                    sink.write(event.audio)
+                    written += len(event.audio)
+                if event.word is not None:
+                    self._keep_words([event.word], 0.0)
+            reader.raise_error()
+
+    def _keep_words(self, words: list[Any], offset: float) -> None:
+        from smallest_cli.subtitles import TimedWord
+
+        self.words.extend(TimedWord(w.word, w.start + offset, w.end + offset) for w in words)
+
+    def _write_timestamps(self) -> None:
+        if self.timestamps is None or self.timestamps_format is None:
+            return
+        if not self.words:
+            supported = ", ".join(WORD_TIMESTAMP_VOICES)
+            self.obj.output.warn(
+                f"the voice {self.request.voice_id!r} sent no word timestamps, so {self.timestamps} was not "
+                f"written (voices with timestamps: {supported})"
+            )
+            return
+        from pathlib import Path
+
+        from smallest_cli.config import write_private_file
+        from smallest_cli.subtitles import render
+
+        write_private_file(
+            Path(self.timestamps), render(self.words, self.timestamps_format), mode=0o644
+        )
+
+
+def open_sinks(
+    file_output: str | None,
+    file_format: AudioFormat | None,
+    stdout_format: AudioFormat | None,
+    play: bool,
+    device: str | int | None,
+    sample_rate: int,
+) -> Sink:
+    """One sink feeding every destination (a file, stdout, the speakers)."""
+    from smallest_cli.audio import FileSink, PlayerSink, StreamSink, Tee
+
+    sinks: list[Sink] = []
+    try:
+        if file_output is not None and file_format is not None:
+            sinks.append(FileSink(file_output, file_format, sample_rate))
+        if stdout_format is not None:
+            sinks.append(StreamSink(stdout_format, sample_rate))
+        if play:
+            sinks.append(PlayerSink(sample_rate, device))
+    except BaseException:
+        for sink in sinks:
+            sink.abort()
+        raise
+    return sinks[0] if len(sinks) == 1 else Tee(*sinks)
+
+
+# -- fetching audio ---------------------------------------------------------------------
+
+
+@dataclass
+class Fetched:
+    """One chunk's audio (PCM blocks, possibly still arriving) and its word timings."""
+
+    pcm: Iterator[bytes]
+    words: list[Any] = field(default_factory=list)
+
+
+def _in_order(
+    requests: list[SpeechRequest], fetch: Callable[[SpeechRequest], Fetched], concurrency: int
+) -> Iterator[Fetched]:
+    """Each request's audio in order; with concurrency > 1, later ones are fetched meanwhile."""
+    if concurrency <= 1:
+        for request in requests:
+            yield fetch(request)
+        return
+
+    def complete(request: SpeechRequest) -> Fetched:
+        fetched = fetch(request)
+        return Fetched(iter(list(fetched.pcm)), fetched.words)
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tts") as pool:
+        pending: list[Future[Fetched]] = []
+        upcoming = iter(requests)
+        try:
+            for request in upcoming:
+                pending.append(pool.submit(complete, request))
+                if len(pending) >= concurrency:
+                    yield pending.pop(0).result()
+            while pending:
+                yield pending.pop(0).result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _explained(call: Callable[[SpeechRequest], bytes], request: SpeechRequest) -> bytes:
+    try:
+        return call(request)
+    except Exception as error:
+        raise _with_voice_hint(error) from None
+
+
+def _explained_stream(
+    call: Callable[[SpeechRequest], Iterator[bytes]], request: SpeechRequest
+) -> Iterator[bytes]:
+    try:
+        yield from call(request)
+    except Exception as error:
+        raise _with_voice_hint(error) from None
+
+
+def _with_voice_hint(error: Exception) -> Exception:
+    from smallest_cli.errors import BadRequestError
+
+    if (
+        isinstance(error, BadRequestError)
+        and "voice_id" in f"{error.message} {' '.join(error.details)}"
+    ):
+        error.hint = error.hint or "see `smallest voices list` for the voice ids"
+    return error
+
+
+def _legacy(
+    call: Callable[[str, SpeechRequest], bytes], model: str, request: SpeechRequest
+) -> bytes:
+    from smallest_cli.errors import GoneError, NotFoundError
+
+    replacement = "use --model lightning_v3.1 or lightning_v3.1_pro (POST /waves/v1/tts)"
+    try:
+        return call(model, request)
+    except GoneError as error:
+        error.message = f"{model} is retired: {error.message}"
+        error.hint = (
+            f"the API recommends {error.recommended_endpoint}; {replacement}"
+            if error.recommended_endpoint
+            else replacement
+        )
+        raise
+    except NotFoundError as error:
+        error.message = f"{model} is retired and its route is gone: {error.message}"
+        error.hint = replacement
+        raise
+
+
+def _over_websocket(
+    open_session: Callable[..., LiveSession], request: SpeechRequest, word_timestamps: bool
+) -> Fetched:
+    fetched = Fetched(iter(()))
+
+    def audio() -> Iterator[bytes]:
+        with open_session(request, word_timestamps=word_timestamps) as session:
+            session.say(request.text)
+            for event in session.events():
+                if event.audio:
+                    yield event.audio
+                if event.word is not None:
+                    fetched.words.append(event.word)
+
+    fetched.pcm = audio()
+    return fetched
+
+
+class _StdinFeeder(threading.Thread):
+    """Reads stdin as it arrives and sends it to the TTS socket, flushing at sentence ends."""
+
+    def __init__(self, session: LiveSession) -> None:
+        super().__init__(name="stdin-feeder", daemon=True)
+        self.session = session
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        from smallest_cli.text import sentence_complete
+
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        fd = sys.stdin.fileno()
+        pending = ""
+        try:
+            while True:
+                data = os.read(fd, 4096)
+                pending += decoder.decode(data, final=not data)
+                if pending.strip():
+                    flush = sentence_complete(pending)
+                    self.session.send(pending, flush=flush)
+                    pending = ""
+                if not data:
+                    break
+            self.session.finish()
+        except BaseException as exc:  # handed to the main thread
+            self.error = exc
+            self.session.close()
+
+    def raise_error(self) -> None:
+        self.join(timeout=1)
+        if self.error is not None:
+            raise self.error
+
+
+# -- option helpers ---------------------------------------------------------------------
+
+
+def _checked(name: str, value: str | None, flag: str) -> Any:
+    return None if value is None else parse_value(name, value, f"{flag} {value!r}")
+
+
+def _check_id(flag: str, value: str | None) -> None:
+    import re
+
+    if value is not None and not re.match(ID_PATTERN, value):
+        raise UsageError(
+            f"invalid {flag} {value!r}",
+            hint="use at most 128 letters, digits, '-', '_' or '.'",
+        )
+
+
+def device_of(value: str | None) -> str | int | None:
+    """A --device value: an index if it is a number, else a name."""
+    if value is None:
+        return None
+    return int(value) if value.isdigit() else value
+
+
+def destinations(
+    obj: AppContext, destination: Destination
+) -> tuple[str | None, AudioFormat | None, AudioFormat | None, bool]:
+    """(file path, its format, stdout format, play) for where the audio should go."""
+    from smallest_cli.audio import audio_format, format_for_path
+
+    output = obj.output
+    file_output, file_format, stdout_format = None, None, None
+    play = destination.play or destination.device is not None
+    if destination.output == "-" or (destination.output is None and not output.stdout_isatty):
+        if output.stdout_isatty:
+            raise UsageError(
+                "refusing to write audio to a terminal",
+                hint="redirect it (> speech.wav, | ffplay -) or drop -o - to play it",
+            )
+        stdout_format = audio_format(destination.format or str(obj.setting("format")))
+    elif destination.output is not None:
+        file_output = destination.output
+        file_format = format_for_path(destination.output, destination.format)
+    else:
+        play = True
+    return file_output, file_format, stdout_format, play
