@@ -27,8 +27,8 @@ def serve(
         list[str] | None,
         typer.Option(
             "--fault",
-            help="Inject a failure: STATUS[:RETRY_AFTER][*TIMES][@PATH] or drop[*TIMES][@PATH], "
-            "e.g. 503*2 or 429:1@/waves/v1/tts. Repeatable.",
+            help="Inject a failure: STATUS[:RETRY_AFTER][*TIMES][+AFTER][@PATH] or drop[*TIMES][+AFTER][@PATH], "
+            "e.g. 503*2, 429:1@/waves/v1/tts or 500*1+3. Repeatable.",
         ),
     ] = None,
     latency_ms: Annotated[
