@@ -231,6 +231,7 @@ class PlayerSink:
         self.device = device
         self._stream: Any = None
         self.played = 0
+        check_output_device(device)
 
     def write(self, pcm: bytes) -> None:
         if self._stream is None:
@@ -263,6 +264,23 @@ def open_output_stream(sample_rate: int, device: str | int | None) -> Any:
             hint="write a file with -o FILE, or pick a device with --device (see `python -m sounddevice`)",
         ) from None
     return stream
+
+
+def check_output_device(device: str | int | None) -> None:
+    """Fail now, before any request, if there is nothing to play on."""
+    sd = _sounddevice()
+    try:
+        sd.query_devices(device, kind="output")
+    except (sd.PortAudioError, ValueError) as exc:
+        if device is not None:
+            raise UsageError(
+                f"no output device {device!r} ({exc})",
+                hint="list the devices with `python -m sounddevice`",
+            ) from None
+        raise SmallestError(
+            f"cannot play audio: no output device ({exc})",
+            hint="write a file with -o FILE, or pipe the audio: smallest tts say … | ffplay -",
+        ) from None
 
 
 def _sounddevice() -> Any:

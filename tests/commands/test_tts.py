@@ -418,3 +418,24 @@ def test_emulator_flag_needs_no_key(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(r"", result.stdout)
     assert heard(*sf.read(target, dtype="int16")) == "hello"
+
+
+def test_no_speakers_is_reported_before_any_request(
+    api_env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    try:
+        import sounddevice
+    except OSError as exc:
+        pytest.skip(f"PortAudio is not installed ({exc})")
+
+    def no_device(*args, **kwargs):
+        raise sounddevice.PortAudioError("Error querying device -1")
+
+    monkeypatch.setattr(sounddevice, "query_devices", no_device)
+    result = run("tts", "say", "Hello", stdout_isatty=True)
+    assert result.exit_code == 1
+    assert "cannot play audio: no output device" in result.stderr
+    assert "-o FILE" in result.stderr
+    named = run("tts", "say", "Hello", "--device", "Nope", "-o", "-")
+    assert named.exit_code == 2 and "no output device 'Nope'" in named.stderr
+    assert tts_requests(api_env) == []
