@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from smallest_cli.errors import UsageError
@@ -62,17 +62,7 @@ def require_words(text: str) -> str:
 
 def chunks(text: str, limit: int = CHUNK_LIMIT) -> Iterator[str]:
     """Pieces of at most `limit` characters, cut at the most natural boundary available."""
-    pending = ""
-    for sentence in _pieces(" ".join(text.split()), limit):
-        if not pending:
-            pending = sentence
-        elif len(pending) + 1 + len(sentence) <= limit:
-            pending += " " + sentence
-        else:
-            yield pending
-            pending = sentence
-    if pending:
-        yield pending
+    return _pack(_pieces(" ".join(text.split()), limit), limit)
 
 
 def _pieces(text: str, limit: int) -> Iterator[str]:
@@ -89,7 +79,8 @@ def _pieces(text: str, limit: int) -> Iterator[str]:
                 yield from _pack(_split_long_words(clause.split(" "), limit), limit)
 
 
-def _pack(parts: list[str], limit: int) -> Iterator[str]:
+def _pack(parts: Iterable[str], limit: int) -> Iterator[str]:
+    """Join consecutive parts with spaces while they fit in `limit`."""
     pending = ""
     for part in parts:
         if not pending:

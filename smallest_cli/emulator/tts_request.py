@@ -266,37 +266,32 @@ class _Checker:
         if value is _MISSING:
             return None
         if not isinstance(value, str):
-            self.issues.append(
-                {
-                    "expected": _join(options),
-                    "received": parsed_type(value),
-                    "code": "invalid_type",
-                    "path": [name],
-                    "message": f"Expected {_join(options)}, received {parsed_type(value)}",
-                }
-            )
-            self.aborted = True
+            self._wrong_type(name, options, value)
             return None
         if value not in options:
             self._enum_miss(name, value, options)
             return None
         return value
 
+    def _wrong_type(self, name: str, options: tuple[Any, ...], value: Any) -> None:
+        """zod's invalid_type issue for an enum field, which stops further checks."""
+        self.issues.append(
+            {
+                "expected": _join(options),
+                "received": parsed_type(value),
+                "code": "invalid_type",
+                "path": [name],
+                "message": f"Expected {_join(options)}, received {parsed_type(value)}",
+            }
+        )
+        self.aborted = True
+
     def native_enum(self, body: Mapping[str, Any], name: str, options: tuple[int, ...]) -> Any:
         value = body.get(name, _MISSING)
         if value is _MISSING:
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            self.issues.append(
-                {
-                    "expected": _join(options),
-                    "received": parsed_type(value),
-                    "code": "invalid_type",
-                    "path": [name],
-                    "message": f"Expected {_join(options)}, received {parsed_type(value)}",
-                }
-            )
-            self.aborted = True
+            self._wrong_type(name, options, value)
             return None
         if isinstance(value, str) or value not in options:
             self._enum_miss(name, value, options)
