@@ -91,7 +91,12 @@ def emulator(
     state = emulator_server.state
     state.faults.replace([], 0.0)
     state.limits.set_tts_concurrency(1)
-    state.pacing = Pacing(first_audio_ms=0, rtf=0)  # tests that time audio set their own
+    state.limits.set_stt_per_minute(25)
+    state.limits.stt_rate.reset()  # one session emulator: no test inherits another's count
+    state.limits.set_stt_sessions(100)
+    state.limits.stt_idle_seconds = 60.0
+    # tests that time audio or transcription set their own pacing
+    state.pacing = Pacing(first_audio_ms=0, rtf=0, stt_ms=0, stt_rtf=0)
     state.clear()
     yield emulator_server
     if request.node.get_closest_marker("no_contract") is None:

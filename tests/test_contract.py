@@ -474,8 +474,228 @@ def test_tts_websocket_handshake_needs_a_bearer_key() -> None:
         validate_exchange(ws_session([WS_REQUEST], [], headers={}))
 
 
+# -- the STT sockets ----------------------------------------------------------------------------
+
+LIVE_QUERY = "model=pulse&language=en&sample_rate=16000&encoding=linear16"
+STT_PARTIAL = {
+    "type": "transcription",
+    "status": "success",
+    "session_id": "4b5ae9cb",
+    "transcript": "Hi how",
+    "transcription": "Hi how",
+    "is_final": False,
+    "is_last": False,
+}
+STT_FINAL = {
+    **STT_PARTIAL,
+    "transcript": "Hi, how are you?",
+    "is_final": True,
+    "from_finalize": True,
+    "language": "en",
+    "languages": ["en"],
+    "words": [
+        {
+            "word": "Hi,",
+            "start": 0.1,
+            "end": 0.3,
+            "confidence": 0.98,
+            "speaker": "speaker_0",
+            "speaker_confidence": 1,
+        }
+    ],
+}
+VAD = {"type": "speech_started", "session_id": "4b5ae9cb", "timestamp": 0.05}
+FINALIZE = json.dumps({"type": "finalize"})
+
+
+def stt_session(
+    path: str,
+    frames_in: list[str | bytes],
+    frames_out: list[Any],
+    query: str = LIVE_QUERY,
+    **fields: Any,
+) -> Exchange:
+    out = [f if isinstance(f, (str, bytes)) else json.dumps(f) for f in frames_out]
+    return exchange(
+        "GET",
+        path,
+        query=query,
+        kind="websocket",
+        status=101,
+        frames_in=frames_in,
+        frames_out=out,
+        **fields,
+    )
+
+
+def test_stt_live_session_matches_the_asyncapi_file() -> None:
+    error = {
+        "type": "error",
+        "status": "error",
+        "message": "Connection timed out",
+        "session_id": "4b5ae9cb",
+    }
+    session = stt_session(
+        "/waves/v1/stt/live",
+        [b"\x00\x01" * 100, FINALIZE, json.dumps({"type": "close_stream"})],
+        [VAD, STT_PARTIAL, STT_FINAL, {**VAD, "type": "speech_ended"}, error],
+    )
+    assert validate_exchange(session) is True
+
+
+def test_legacy_stt_session_matches_with_its_deviations() -> None:
+    final = {k: v for k, v in STT_FINAL.items() if k != "transcription"}
+    final["words"] = [{**final["words"][0], "speaker": 0}]
+    region = {
+        "type": "error",
+        "error_code": "LANGUAGE_NOT_ENABLED_IN_REGION",
+        "message": "Language 'ta' has not been enabled in this region.",
+        "session_id": "4b5ae9cb",
+    }
+    for query in ("language=en&sample_rate=24000", "language=multi", "language=multi-eu", ""):
+        session = stt_session(
+            "/waves/v1/pulse/get_text", [b"\x00" * 64, FINALIZE], [final, region], query=query
+        )
+        assert validate_exchange(session) is True
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "frames_in", "frames_out", "found"),
+    [
+        (
+            "/waves/v1/stt/live",
+            LIVE_QUERY,
+            [json.dumps({"type": "flush"})],
+            [],
+            "client frame 0 at type: 'flush' is not one of ['close_stream']",
+        ),
+        (
+            "/waves/v1/stt/live",
+            LIVE_QUERY,
+            [],
+            [{**STT_PARTIAL, "is_final": "no"}],
+            "server frame 0 at is_final: 'no' is not of type 'boolean'",
+        ),
+        (
+            "/waves/v1/stt/live",
+            LIVE_QUERY,
+            [],
+            [{**STT_FINAL, "words": [{"word": "Hi", "speaker": 0}]}],
+            "server frame 0 at words[0].speaker: 0 is not of type 'string'",
+        ),
+        (
+            "/waves/v1/stt/live",
+            LIVE_QUERY,
+            [],
+            [{"type": "speech_started", "timestamp": 1}],
+            "'session_id' is a required property",
+        ),
+        ("/waves/v1/stt/live", LIVE_QUERY, [], [b"\x00"], "server frame 0: a binary frame"),
+        (
+            "/waves/v1/stt/live",
+            "language=en",
+            [],
+            [],
+            "request: query: 'model' is a required property",
+        ),
+        (
+            "/waves/v1/stt/live",
+            "model=pulse-pro&language=en",
+            [],
+            [],
+            "request: query parameter 'model': 'pulse-pro' is not one of ['pulse']",
+        ),
+        (
+            "/waves/v1/stt/live",
+            LIVE_QUERY + "&sample_rate=11025",
+            [],
+            [],
+            "request: query parameter 'sample_rate': 11025 is not one of",
+        ),
+        (
+            "/waves/v1/stt/live",
+            LIVE_QUERY + "&word_timestamps=True",
+            [],
+            [],
+            "request: query parameter 'word_timestamps': 'True' is not one of ['true', 'false']",
+        ),
+        (
+            "/waves/v1/pulse/get_text",
+            "language=xx",
+            [],
+            [],
+            "request: query parameter 'language': 'xx' is not one of",
+        ),
+        (
+            "/waves/v1/pulse/get_text",
+            "",
+            [],
+            [{"type": "error", "message": "x", "detail": 1}],
+            "server frame 0: Additional properties are not allowed ('detail' was unexpected)",
+        ),
+        (
+            "/waves/v1/pulse/get_text",
+            "",
+            [],
+            [{"transcript": "hi"}],
+            "server frame 0: 'session_id' is a required property",
+        ),
+    ],
+)
+def test_stt_socket_traffic_that_breaks_the_contract(
+    path, query, frames_in, frames_out, found
+) -> None:
+    with pytest.raises(ContractViolation) as caught:
+        validate_exchange(stt_session(path, frames_in, frames_out, query=query))
+    assert found in str(caught.value), str(caught.value)
+
+
+def test_socket_deviations_are_documented() -> None:
+    assert contract.SOCKET_DEVIATIONS and contract.REQUEST_DEVIATIONS
+    for deviation in (*contract.SOCKET_DEVIATIONS, *contract.REQUEST_DEVIATIONS):
+        assert deviation.reason.strip()
+    values = [d.query_values for d in contract.SOCKET_DEVIATIONS if d.query_values]
+    assert values == [{"language": ("multi-eu", "multi")}]
+    assert any("observed/baseline-pulse-stt.json" in d.reason for d in contract.SOCKET_DEVIATIONS)
+
+
+STT_OK = {
+    "status": "success",
+    "transcription": "Hi.",
+    "words": [],
+    "utterances": [],
+    "metadata": {"duration": 1.0, "fileSize": 10},
+}
+
+
+@pytest.mark.parametrize("path", ["/waves/v1/stt/", "/waves/v1/pulse/get_text"])
+def test_raw_audio_may_carry_its_audio_mime_type(path: str) -> None:
+    query = "model=pulse&language=en" if path.endswith("/") else "language=en"
+    fields = {"query": query, "status": 200, "response_headers": JSON, "response_body": STT_OK}
+    audio = exchange(
+        "POST", path, headers={**AUTH, "content-type": "audio/wav"}, body=b"RIFF....", **fields
+    )
+    assert validate_exchange(audio) is True
+    text = exchange(
+        "POST", path, headers={**AUTH, "content-type": "text/plain"}, body=b"RIFF....", **fields
+    )
+    with pytest.raises(ContractViolation, match="text/plain"):
+        validate_exchange(text)
+
+
+def test_legacy_stt_429_passes_thanks_to_a_deviation() -> None:
+    limited = exchange(
+        "POST", "/waves/v1/pulse/get_text", query="language=en",
+        headers={**AUTH, "content-type": "application/octet-stream"}, body=b"RIFF",
+        status=429, response_headers=JSON, response_body={"error": "Rate limit exceeded."},
+    )  # fmt: skip
+    assert validate_exchange(limited) is True
+    with pytest.raises(ContractViolation, match="Unknown response http status: 429"):
+        validate_exchange(limited, deviations=())
+
+
 def test_other_websocket_paths_are_not_checked() -> None:
-    session = exchange("GET", "/waves/v1/stt/live", kind="websocket", status=101)
+    session = exchange("GET", "/waves/v1/s2s", kind="websocket", status=101)
     assert validate_exchange(session) is False
 
 

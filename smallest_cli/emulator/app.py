@@ -3,8 +3,9 @@
 The middleware does, in order, for every request under /waves: record the exchange, wait
 the configured latency, apply an injected fault, check the bearer key (any `sk_`-shaped key
 is accepted, as a stand-in cannot know real keys), then hand over to the service route.
-Everything under /_emulator is the control surface: health, faults, limits, pacing, traffic,
-and the voice previews that Get All Voices links to (no key needed, like the real CDN).
+Everything under /_emulator is the control surface: health (with the base URL of each region
+served), faults, limits, pacing, traffic, webhook deliveries, and the voice previews that Get
+All Voices links to (no key needed, like the real CDN).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from smallest_cli.credentials import mask
-from smallest_cli.emulator import retired, tts, tts_ws, voices
+from smallest_cli.emulator import retired, stt, stt_ws, tts, tts_ws, voices
 from smallest_cli.emulator.errors import error_body, json_bytes, service_of, unauthorized_body
 from smallest_cli.emulator.handshake import EMULATOR_HEADER, Message, Receive, Scope, Send, deny
 from smallest_cli.emulator.state import MAX_RECORDED_BODY, EmulatorState, Exchange, Pacing
@@ -44,6 +45,8 @@ def create_app(state: EmulatorState | None = None) -> EmulatorMiddleware:
             *voices.routes,
             *tts.routes,
             *tts_ws.routes,
+            *stt.routes,
+            *stt_ws.routes,
             *retired.routes,
         ],
         exception_handlers={HTTPException: _http_error},
@@ -306,7 +309,12 @@ def _state(request: Request) -> EmulatorState:
 
 
 async def _health(request: Request) -> Response:
-    return JSONResponse({"status": "ok", "emulator": EMULATOR_HEADER})
+    """Status, and the base URL of each region the emulator serves (`regions`)."""
+    state = _state(request)
+    regions = dict(state.region_urls)
+    if not regions:  # not served from registered listeners (an in-memory ASGI client)
+        regions = {"ap-south-1": str(request.base_url).rstrip("/")}
+    return JSONResponse({"status": "ok", "emulator": EMULATOR_HEADER, "regions": regions})
 
 
 async def _faults(request: Request) -> Response:
@@ -323,17 +331,25 @@ async def _faults(request: Request) -> Response:
 
 
 async def _limits(request: Request) -> Response:
+    """GET or PUT `tts_concurrency`, `stt_per_minute`, `stt_sessions`, `stt_idle_seconds`."""
     limits = _state(request).limits
     if request.method == "PUT":
         document = await request.json()
         try:
             if "tts_concurrency" in document:
                 limits.set_tts_concurrency(max(1, int(document["tts_concurrency"])))
+            if "stt_per_minute" in document:
+                limits.set_stt_per_minute(max(1, int(document["stt_per_minute"])))
+            if "stt_sessions" in document:
+                limits.set_stt_sessions(max(1, int(document["stt_sessions"])))
+            if "stt_idle_seconds" in document:
+                idle = float(document["stt_idle_seconds"])
+                if not 0 < idle < float("inf"):
+                    raise ValueError("stt_idle_seconds must be a positive number")
+                limits.stt_idle_seconds = idle
         except (ValueError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
-    return JSONResponse(
-        {"tts_concurrency": limits.tts_concurrency, "stt_per_minute": limits.stt_per_minute}
-    )
+    return JSONResponse(limits.to_json())
 
 
 async def _pacing(request: Request) -> Response:
@@ -341,12 +357,21 @@ async def _pacing(request: Request) -> Response:
     if request.method == "PUT":
         try:
             document = await request.json()
-            first = float(document.get("first_audio_ms", state.pacing.first_audio_ms))
-            rtf = float(document.get("rtf", state.pacing.rtf))
-            state.pacing = Pacing(first, rtf)
+            current = state.pacing
+            state.pacing = Pacing(
+                float(document.get("first_audio_ms", current.first_audio_ms)),
+                float(document.get("rtf", current.rtf)),
+                float(document.get("stt_ms", current.stt_ms)),
+                float(document.get("stt_rtf", current.stt_rtf)),
+            )
         except (ValueError, TypeError, AttributeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
     return JSONResponse(state.pacing.to_json())
+
+
+async def _webhooks(request: Request) -> Response:
+    """The asynchronous STT results delivered (or being delivered) to clients' webhooks."""
+    return JSONResponse([delivery.to_json() for delivery in _state(request).webhooks()])
 
 
 async def _requests(request: Request) -> Response:
@@ -364,4 +389,5 @@ def control_routes() -> list[Route]:
         Route("/_emulator/limits", _limits, methods=["GET", "PUT"]),
         Route("/_emulator/pacing", _pacing, methods=["GET", "PUT"]),
         Route("/_emulator/requests", _requests, methods=["GET", "DELETE"]),
+        Route("/_emulator/webhooks", _webhooks, methods=["GET"]),
     ]

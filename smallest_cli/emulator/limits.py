@@ -2,7 +2,8 @@
 
 TTS: one request in flight per account by default (settable), 429 beyond; up to five
 WebSocket connections per concurrency unit. STT: 25 pre-recorded requests a minute per
-model, 100 streaming sessions. Electron: 10 requests a minute and 3 in flight.
+model, 100 streaming sessions (both settable). Electron: 10 requests a minute and 3 in
+flight.
 """
 
 from __future__ import annotations
@@ -67,8 +68,14 @@ class RateLimiter:
                 raise LimitExceeded(retry_after=60.0 - (now - seen[0]))
             seen.append(now)
 
+    def reset(self) -> None:
+        """Forget every request counted so far."""
+        with self._lock:
+            self._seen.clear()
+
 
 SOCKETS_PER_TTS_UNIT = 5
+STT_IDLE_SECONDS = 60.0
 
 
 @dataclass
@@ -77,19 +84,42 @@ class Limits:
 
     `tts` counts syntheses in flight (HTTP requests and WebSocket syntheses alike);
     `tts_sockets` counts open TTS WebSockets, five per unit of `tts_concurrency`.
+    `stt_rate` counts pre-recorded STT requests per key and model (`key:model`) in a sliding
+    minute; `stt_sessions` counts open STT WebSockets per key (both socket routes, both
+    regions). `stt_idle_seconds`: how long an STT socket may go without a client message
+    (the real timeout is UNKNOWN, REFERENCE §5; the emulator's choice, see `stt_ws`).
     """
 
     tts_concurrency: int = 1
     stt_per_minute: int = 25
+    stt_session_limit: int = 100
+    stt_idle_seconds: float = STT_IDLE_SECONDS
     tts: ConcurrencyLimiter = field(init=False)
     tts_sockets: ConcurrencyLimiter = field(init=False)
     stt_rate: RateLimiter = field(init=False)
+    stt_sessions: ConcurrencyLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.tts = ConcurrencyLimiter(self.tts_concurrency)
         self.tts_sockets = ConcurrencyLimiter(SOCKETS_PER_TTS_UNIT * self.tts_concurrency)
         self.stt_rate = RateLimiter(self.stt_per_minute)
+        self.stt_sessions = ConcurrencyLimiter(self.stt_session_limit)
 
     def set_tts_concurrency(self, limit: int) -> None:
         self.tts_concurrency = self.tts.limit = limit
         self.tts_sockets.limit = SOCKETS_PER_TTS_UNIT * limit
+
+    def set_stt_per_minute(self, limit: int) -> None:
+        """A new per-minute cap; the requests already counted still count."""
+        self.stt_per_minute = self.stt_rate.per_minute = limit
+
+    def set_stt_sessions(self, limit: int) -> None:
+        self.stt_session_limit = self.stt_sessions.limit = limit
+
+    def to_json(self) -> dict[str, float]:
+        return {
+            "tts_concurrency": self.tts_concurrency,
+            "stt_per_minute": self.stt_per_minute,
+            "stt_sessions": self.stt_session_limit,
+            "stt_idle_seconds": self.stt_idle_seconds,
+        }

@@ -1,5 +1,11 @@
 """Running the emulator: in the foreground (`smallest emulator serve`) or in a thread
-for the duration of one command (`smallest --emulator …`)."""
+for the duration of one command (`smallest --emulator …`).
+
+Either way one uvicorn server listens on two ports: the main one is the India region
+(`ap-south-1`, standing in for `api.smallest.ai`), the other the US region (`us-west-2`,
+standing in for `api.us.smallest.ai`, REFERENCE §2.1). Every route is served on both; the
+regional differences of speech to text follow the port a request came in on.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +23,7 @@ import uvicorn
 from smallest_cli.emulator.app import create_app
 from smallest_cli.emulator.faults import FaultPlan
 from smallest_cli.emulator.limits import Limits
-from smallest_cli.emulator.state import EmulatorState, Pacing
+from smallest_cli.emulator.state import INDIA, US, EmulatorState, Pacing
 
 START_TIMEOUT = 10.0
 
@@ -95,33 +101,64 @@ def _config(state: EmulatorState, access_log: bool, configure_logging: bool) -> 
     )
 
 
+def _listen(state: EmulatorState, host: str, port: int, us_port: int) -> list[socket.socket]:
+    """The India and US listening sockets, registered with `state`."""
+    india = bind(host, port)
+    try:
+        us = bind(host, us_port)
+    except OSError:
+        india.close()
+        raise
+    state.listen_as(INDIA, base_url_of(india))
+    state.listen_as(US, base_url_of(us))
+    return [india, us]
+
+
 def serve(
     state: EmulatorState,
     *,
     host: str,
     port: int,
-    on_ready: Callable[[str], None],
+    on_ready: Callable[[str, str], None],
+    us_port: int = 0,
     access_log: bool = False,
 ) -> None:
-    """Serve in the foreground until SIGINT or SIGTERM; `on_ready(base_url)` once listening."""
-    sock = bind(host, port)
-    url = base_url_of(sock)
-    server = _Server(_config(state, access_log, True), lambda: on_ready(url))
-    server.run(sockets=[sock])
+    """Serve in the foreground until SIGINT or SIGTERM; `on_ready(base_url, us_base_url)`
+    once listening (`us_port` 0: any free port for the US region)."""
+    sockets = _listen(state, host, port, us_port)
+    urls = [base_url_of(s) for s in sockets]
+    server = _Server(_config(state, access_log, True), lambda: on_ready(urls[0], urls[1]))
+    try:
+        server.run(sockets=sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _positive(name: str, default: int) -> int:
+    value = int(os.environ.get(name) or default)
+    if value < 1:
+        raise ValueError(f"{name} must be 1 or more")
+    return value
 
 
 class InProcessEmulator:
-    """An emulator on a free loopback port, served from a background thread."""
+    """An emulator on free loopback ports, served from a background thread.
+
+    `base_url` is the India region (the `api.smallest.ai` stand-in), `us_base_url` the US
+    region (`api.us.smallest.ai`); both serve every route.
+    """
 
     def __init__(self, state: EmulatorState | None = None, host: str = "127.0.0.1") -> None:
         self.state = state or EmulatorState()
-        self._socket = bind(host, 0)
-        self.base_url = base_url_of(self._socket)
+        self._sockets = _listen(self.state, host, 0, 0)
+        self.base_url = base_url_of(self._sockets[0])
+        self.us_base_url = base_url_of(self._sockets[1])
         self._ready = threading.Event()
         self._server = _Server(_config(self.state, False, False), self._ready.set)
         self._thread = threading.Thread(
             target=self._server.run,
-            kwargs={"sockets": [self._socket]},
+            kwargs={"sockets": self._sockets},
             name="emulator",
             daemon=True,
         )
@@ -129,11 +166,14 @@ class InProcessEmulator:
     @classmethod
     def from_env(cls) -> InProcessEmulator:
         """Faults, limits and pacing from SMALLEST_EMULATOR_FAULTS, _LATENCY_MS,
-        _TTS_CONCURRENCY, _FIRST_AUDIO_MS and _RTF."""
+        _TTS_CONCURRENCY, _STT_PER_MINUTE, _STT_SESSIONS, _FIRST_AUDIO_MS, _RTF, _STT_MS and
+        _STT_RTF."""
         try:
             faults = FaultPlan.from_env()
             limits = Limits(
-                tts_concurrency=int(os.environ.get("SMALLEST_EMULATOR_TTS_CONCURRENCY") or 1)
+                tts_concurrency=_positive("SMALLEST_EMULATOR_TTS_CONCURRENCY", 1),
+                stt_per_minute=_positive("SMALLEST_EMULATOR_STT_PER_MINUTE", 25),
+                stt_session_limit=_positive("SMALLEST_EMULATOR_STT_SESSIONS", 100),
             )
             pacing = Pacing.from_env()
         except ValueError as exc:
@@ -152,7 +192,8 @@ class InProcessEmulator:
         self._server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(START_TIMEOUT)
-        self._socket.close()
+        for sock in self._sockets:
+            sock.close()
 
     def __enter__(self) -> InProcessEmulator:
         self.start()

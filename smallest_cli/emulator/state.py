@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import threading
@@ -9,7 +10,7 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from smallest_cli.emulator.faults import FaultPlan
 from smallest_cli.emulator.limits import Limits
@@ -77,34 +78,90 @@ class Pacing:
     real-time factor, is synthesis time per second of audio). A sync response, which needs
     the whole clip, is sent at `first_audio_ms + rtf * duration`. Zero and zero: at once.
     A request keeps the pacing it started with (`snapshot`), whatever changes meanwhile.
+
+    Pre-recorded speech to text is paced the same way: its answer (or webhook) is released
+    `stt_ms + stt_rtf * duration` after the request arrived (Pulse Pro's documented example
+    took 172 ms for 5.28 s of audio, rtfx 30.7, hence the defaults 150 ms and 1/30).
+    Realtime STT events are not delayed: they go out as soon as the audio is heard.
     """
 
     first_audio_ms: float = 150.0
     rtf: float = 0.2
+    stt_ms: float = 150.0
+    stt_rtf: float = 1 / 30
 
     def __post_init__(self) -> None:
-        if not all(0 <= value < math.inf for value in (self.first_audio_ms, self.rtf)):
-            raise ValueError("first_audio_ms and rtf must be finite numbers, zero or more")
+        values = (self.first_audio_ms, self.rtf, self.stt_ms, self.stt_rtf)
+        if not all(0 <= value < math.inf for value in values):
+            raise ValueError(
+                "first_audio_ms, rtf, stt_ms and stt_rtf must be finite numbers, zero or more"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Pacing:
-        """SMALLEST_EMULATOR_FIRST_AUDIO_MS and SMALLEST_EMULATOR_RTF (defaults when unset)."""
+        """SMALLEST_EMULATOR_FIRST_AUDIO_MS, _RTF, _STT_MS and _STT_RTF (defaults when unset)."""
         first = environ.get("SMALLEST_EMULATOR_FIRST_AUDIO_MS") or cls.first_audio_ms
         rtf = environ.get("SMALLEST_EMULATOR_RTF") or cls.rtf
-        return cls(float(first), float(rtf))
+        stt_ms = environ.get("SMALLEST_EMULATOR_STT_MS") or cls.stt_ms
+        stt_rtf = environ.get("SMALLEST_EMULATOR_STT_RTF") or cls.stt_rtf
+        return cls(float(first), float(rtf), float(stt_ms), float(stt_rtf))
 
     def snapshot(self) -> Pacing:
-        return Pacing(self.first_audio_ms, self.rtf)
+        return Pacing(self.first_audio_ms, self.rtf, self.stt_ms, self.stt_rtf)
 
     def release_at(self, seconds: float) -> float:
         """When audio from `seconds` into the clip may go out, in seconds after the request."""
         return self.first_audio_ms / 1000 + self.rtf * seconds
 
+    def transcribed_at(self, seconds: float) -> float:
+        """When the transcript of `seconds` of audio is ready, in seconds after the request."""
+        return self.stt_ms / 1000 + self.stt_rtf * seconds
+
     def to_json(self) -> dict[str, float]:
-        return {"first_audio_ms": self.first_audio_ms, "rtf": self.rtf}
+        return {
+            "first_audio_ms": self.first_audio_ms,
+            "rtf": self.rtf,
+            "stt_ms": self.stt_ms,
+            "stt_rtf": self.stt_rtf,
+        }
+
+
+Region = Literal["ap-south-1", "us-west-2"]
+INDIA: Region = "ap-south-1"
+US: Region = "us-west-2"
+
+
+@dataclass
+class WebhookDelivery:
+    """One asynchronous STT result and how its delivery to the client's webhook went."""
+
+    request_id: str
+    url: str
+    method: str
+    payload: dict[str, Any]
+    statuses: list[int | str] = field(default_factory=list)  # per attempt: status or error
+    done: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "url": self.url,
+            "method": self.method,
+            "attempts": len(self.statuses),
+            "statuses": list(self.statuses),
+            "done": self.done,
+        }
 
 
 class EmulatorState:
+    """One emulator: its settings, its traffic, and the regions it listens as.
+
+    The emulator serves both regions of the API at once (REFERENCE §2.1): each listening
+    port is registered with its region (`listen_as`), and a request's region is the one of
+    the port it arrived on (`region_of`: `scope["server"]`); a port never registered, or an
+    in-memory ASGI call, is the India region (`ap-south-1`, the `api.smallest.ai` stand-in).
+    """
+
     def __init__(
         self,
         faults: FaultPlan | None = None,
@@ -114,8 +171,31 @@ class EmulatorState:
         self.faults = faults or FaultPlan()
         self.limits = limits or Limits()
         self.pacing = pacing or Pacing()
+        self.region_ports: dict[int, Region] = {}
+        self.region_urls: dict[Region, str] = {}
+        self.tasks: set[asyncio.Task[None]] = set()  # background work (webhook deliveries)
         self._exchanges: deque[Exchange] = deque(maxlen=MAX_EXCHANGES)
+        self._webhooks: deque[WebhookDelivery] = deque(maxlen=MAX_EXCHANGES)
         self._lock = threading.Lock()
+
+    def listen_as(self, region: Region, base_url: str) -> None:
+        """Register a listening base URL (`http://host:port`) as serving `region`."""
+        port = int(base_url.rsplit(":", 1)[1])
+        self.region_ports[port] = region
+        self.region_urls[region] = base_url
+
+    def region_of(self, scope: Mapping[str, Any]) -> Region:
+        server = scope.get("server")
+        port = server[1] if isinstance(server, (tuple, list)) and len(server) > 1 else None
+        return self.region_ports.get(port, INDIA) if isinstance(port, int) else INDIA
+
+    def record_webhook(self, delivery: WebhookDelivery) -> None:
+        with self._lock:
+            self._webhooks.append(delivery)
+
+    def webhooks(self) -> list[WebhookDelivery]:
+        with self._lock:
+            return list(self._webhooks)
 
     def record(self, exchange: Exchange) -> None:
         with self._lock:
@@ -126,5 +206,7 @@ class EmulatorState:
             return list(self._exchanges)
 
     def clear(self) -> None:
+        """Forget the traffic seen so far (requests and webhook deliveries)."""
         with self._lock:
             self._exchanges.clear()
+            self._webhooks.clear()

@@ -51,6 +51,8 @@ def test_serve_prints_the_url_when_ready_and_stops_cleanly(serve, sig: int) -> N
     assert proc.returncode == 0
     assert out == ""  # only the URL line, read above
     assert f"export SMALLEST_BASE_URL={url}" in err
+    us_url = err.split("export SMALLEST_US_BASE_URL=", 1)[1].split()[0]
+    assert us_url.startswith("http://127.0.0.1:") and us_url != url
     assert err.rstrip().endswith("Emulator stopped.")
     assert "Traceback" not in err
 
@@ -87,7 +89,8 @@ def test_emulator_env_switch_needs_no_key() -> None:
 
 def test_serve_paces_tts_as_asked(serve) -> None:
     proc, url = serve("--first-audio-ms", "250", "--rtf", "0")
-    assert httpx.get(f"{url}/_emulator/pacing").json() == {"first_audio_ms": 250.0, "rtf": 0.0}
+    pacing = httpx.get(f"{url}/_emulator/pacing").json()
+    assert pacing == {"first_audio_ms": 250.0, "rtf": 0.0, "stt_ms": 150.0, "stt_rtf": 1 / 30}
     response = httpx.post(
         f"{url}/waves/v1/tts",
         headers={"Authorization": f"Bearer {TEST_KEY}", "Accept": "audio/wav"},
@@ -97,3 +100,21 @@ def test_serve_paces_tts_as_asked(serve) -> None:
     assert 250 <= float(response.headers["x-emulator-synthesis-ms"]) < 500
     bad = run_process("emulator", "serve", "--rtf", "-1")
     assert bad.returncode == 2 and "--rtf" in bad.stderr
+
+
+def test_serve_listens_for_both_regions_with_stt_limits(serve) -> None:
+    proc, url = serve("--stt-per-minute", "3", "--stt-sessions", "7", "--stt-ms", "0")
+    regions = httpx.get(f"{url}/_emulator/health").json()["regions"]
+    assert regions["ap-south-1"] == url and regions["us-west-2"] != url
+    us = regions["us-west-2"]
+    assert httpx.get(f"{us}/_emulator/health").json()["regions"] == regions
+    limits = httpx.get(f"{us}/_emulator/limits").json()
+    assert limits["stt_per_minute"] == 3 and limits["stt_sessions"] == 7
+    assert httpx.get(f"{url}/_emulator/pacing").json()["stt_ms"] == 0
+    voices = httpx.get(
+        f"{us}/waves/v1/lightning-v3.1/get_voices", headers={"Authorization": f"Bearer {TEST_KEY}"}
+    )
+    assert voices.status_code == 200  # every route is served in both regions
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0 and f"export SMALLEST_US_BASE_URL={us}" in err

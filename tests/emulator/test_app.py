@@ -239,15 +239,18 @@ def test_get_all_voices_links_previews_served_without_a_key(http, emulator) -> N
 
 @pytest.mark.no_contract
 def test_pacing_control(http, emulator) -> None:
-    assert http.get("/_emulator/pacing").json() == {"first_audio_ms": 0, "rtf": 0}
+    zero = {"first_audio_ms": 0, "rtf": 0, "stt_ms": 0, "stt_rtf": 0}
+    assert http.get("/_emulator/pacing").json() == zero
     changed = http.put("/_emulator/pacing", json={"first_audio_ms": 120, "rtf": 0.3})
-    assert changed.json() == {"first_audio_ms": 120.0, "rtf": 0.3}
+    assert changed.json() == {**zero, "first_audio_ms": 120.0, "rtf": 0.3}
+    assert http.put("/_emulator/pacing", json={"stt_ms": 80, "stt_rtf": 0.1}).json()["stt_ms"] == 80
     assert http.put("/_emulator/pacing", json={"rtf": 0.5}).json()["first_audio_ms"] == 120.0
-    for bad in ({"rtf": -1}, {"first_audio_ms": "soon"}, [1], {"rtf": "inf"}):
+    for bad in ({"rtf": -1}, {"first_audio_ms": "soon"}, [1], {"rtf": "inf"}, {"stt_rtf": -1}):
         refused = http.put("/_emulator/pacing", json=bad)
         assert refused.status_code == 400 and refused.json()["error"]
     assert http.put("/_emulator/pacing", content=b"{").status_code == 400
-    assert emulator.state.pacing.to_json() == {"first_audio_ms": 120.0, "rtf": 0.5}
+    expected = {"first_audio_ms": 120.0, "rtf": 0.5, "stt_ms": 80.0, "stt_rtf": 0.1}
+    assert emulator.state.pacing.to_json() == expected
 
 
 def test_pacing_from_the_environment(monkeypatch) -> None:
@@ -264,3 +267,38 @@ def test_pacing_from_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("SMALLEST_EMULATOR_RTF", "-2")
     with pytest.raises(UsageError, match="bad emulator setting"):
         InProcessEmulator.from_env()
+
+
+def test_stt_limits_and_pacing_from_the_environment(monkeypatch) -> None:
+    from smallest_cli.emulator.server import InProcessEmulator
+    from smallest_cli.errors import UsageError
+
+    monkeypatch.setenv("SMALLEST_EMULATOR_STT_PER_MINUTE", "5")
+    monkeypatch.setenv("SMALLEST_EMULATOR_STT_SESSIONS", "3")
+    monkeypatch.setenv("SMALLEST_EMULATOR_STT_MS", "20")
+    monkeypatch.setenv("SMALLEST_EMULATOR_STT_RTF", "0.5")
+    configured = InProcessEmulator.from_env()
+    configured.stop()  # never started; this only closes its sockets
+    limits = configured.state.limits
+    assert (limits.stt_per_minute, limits.stt_rate.per_minute) == (5, 5)
+    assert (limits.stt_session_limit, limits.stt_sessions.limit) == (3, 3)
+    assert (configured.state.pacing.stt_ms, configured.state.pacing.stt_rtf) == (20, 0.5)
+    assert configured.base_url != configured.us_base_url
+    monkeypatch.setenv("SMALLEST_EMULATOR_STT_SESSIONS", "0")
+    with pytest.raises(UsageError, match="SMALLEST_EMULATOR_STT_SESSIONS must be 1 or more"):
+        InProcessEmulator.from_env()
+
+
+def test_stt_limits_control(http, emulator) -> None:
+    changed = http.put(
+        "/_emulator/limits", json={"stt_per_minute": 4, "stt_sessions": 9, "stt_idle_seconds": 5}
+    ).json()
+    assert changed == {
+        "tts_concurrency": 1,
+        "stt_per_minute": 4,
+        "stt_sessions": 9,
+        "stt_idle_seconds": 5.0,
+    }
+    assert emulator.state.limits.stt_sessions.limit == 9
+    assert http.put("/_emulator/limits", json={"stt_idle_seconds": 0}).status_code == 400
+    assert http.get("/_emulator/webhooks").json() == []
