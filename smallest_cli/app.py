@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from smallest_cli import __version__
-from smallest_cli.commands import auth, config, emulator, tts, voices
+from smallest_cli.commands import auth, config, emulator, stt, tts, voices
 from smallest_cli.context import AppContext
 from smallest_cli.errors import APIError, ExitCode, SmallestError
 
@@ -215,6 +215,7 @@ app.add_typer(tts.app, name="tts")
 app.add_typer(config.app, name="config")
 app.add_typer(emulator.app, name="emulator")
 app.add_typer(voices.app, name="voices")
+app.add_typer(stt.app, name="stt")
 
 
 def main() -> None:

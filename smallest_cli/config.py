@@ -76,6 +76,14 @@ def _base_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def _stt_model(raw: str) -> str:
+    return str(_choice(*constants.STT_MODELS)(raw.lower().replace("_", "-")))
+
+
+def _streaming_only() -> tuple[str, ...]:
+    return tuple(c for c in constants.STT_STREAMING_LANGUAGES if c not in constants.STT_LANGUAGES)
+
+
 def _voice(raw: str) -> str:
     if not raw.strip() or any(c.isspace() for c in raw):
         raise ValueError("a voice id has no spaces, e.g. magnus")
@@ -107,6 +115,13 @@ SETTINGS: dict[str, Setting] = {
             "sample_rate", "default sample rate (Hz)", _choice(*constants.TTS_SAMPLE_RATES), 44100
         ),
         Setting("format", "default audio format", _choice(*AUDIO_FORMATS), "wav"),
+        Setting("stt_model", "default speech-to-text model", _stt_model, "pulse"),
+        Setting(
+            "stt_language",
+            "default speech-to-text language",
+            _choice(*constants.STT_LANGUAGES, *_streaming_only()),
+            "en",
+        ),
     )
 }
 

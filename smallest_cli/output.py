@@ -113,6 +113,36 @@ class Output:
             TimeElapsedColumn(),
             console=self._console(self.stderr, True),
             transient=True,
+            # Data written meanwhile goes to stdout, not into the bar's console on stderr;
+            # only when both are the terminal is it printed above the bar.
+            redirect_stdout=self.stdout_isatty,
+        )
+        return Progress(bar, bar.add_task(description, total=total))
+
+    def transfer(self, total: int, description: str) -> Progress:
+        """A bar for `total` bytes sent (size, speed, time left); silent off a terminal."""
+        if self.quiet or not self.stderr_isatty:
+            return Progress(None)
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
+        bar = RichProgress(
+            TextColumn(description),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=self._console(self.stderr, True),
+            transient=True,
+            # Data written meanwhile goes to stdout, not into the bar's console on stderr;
+            # only when both are the terminal is it printed above the bar.
+            redirect_stdout=self.stdout_isatty,
         )
         return Progress(bar, bar.add_task(description, total=total))
 
@@ -176,9 +206,14 @@ class Progress:
         if self._bar is not None:
             self._bar.stop()
 
-    def advance(self) -> None:
+    def advance(self, steps: float = 1) -> None:
         if self._bar is not None:
-            self._bar.advance(self._task)
+            self._bar.advance(self._task, steps)
+
+    def update(self, completed: float) -> None:
+        """Set how much is done (thread-safe, like `advance`)."""
+        if self._bar is not None:
+            self._bar.update(self._task, completed=completed)
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -35,7 +35,8 @@ def transcript_format(explicit: str | None, path: str | None) -> str:
     if explicit is not None:
         if explicit not in TRANSCRIPT_FORMATS:
             raise UsageError(
-                f"unknown transcript format {explicit!r}", hint="choose one of " + ", ".join(TRANSCRIPT_FORMATS)
+                f"unknown transcript format {explicit!r}",
+                hint="choose one of " + ", ".join(TRANSCRIPT_FORMATS),
             )
         return explicit
     if path is None or path == "-":
@@ -50,7 +51,7 @@ def transcript_format(explicit: str | None, path: str | None) -> str:
 
 
 def speaker_label(speaker: str | int | None) -> str | None:
-    """"Speaker 0" for 0, "0" or "speaker_0"; None when there is no speaker."""
+    """The label for a speaker: "Speaker 0" for 0, "0" or "speaker_0"; None for no speaker."""
     if speaker is None or speaker == "":
         return None
     match = re.fullmatch(r"(?:speaker[_ ]?)?(\d+)", str(speaker), re.IGNORECASE)
@@ -125,6 +126,7 @@ class Transcript:
     redacted_entities: list[str] = field(default_factory=list)
     request_id: str | None = None
     source: str | None = None
+    content_expiry: str | None = None  # the x-content-expiry answer; not part of the JSON
 
     @classmethod
     def from_api(cls, body: Mapping[str, Any], *, source: str | None = None) -> Transcript:
@@ -149,7 +151,9 @@ class Transcript:
         )
 
     @classmethod
-    def from_finals(cls, events: Iterable[Mapping[str, Any]], *, source: str | None = None) -> Transcript:
+    def from_finals(
+        cls, events: Iterable[Mapping[str, Any]], *, source: str | None = None
+    ) -> Transcript:
         """The session transcript: the final realtime events put together, in order."""
         texts: list[str] = []
         words: list[Word] = []
@@ -217,7 +221,9 @@ class Transcript:
             return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
         if fmt == "text":
             if self.speakers:
-                lines = [f"{speaker_label(t.speaker) or 'Speaker ?'}: {t.text}" for t in self.turns()]
+                lines = [
+                    f"{speaker_label(t.speaker) or 'Speaker ?'}: {t.text}" for t in self.turns()
+                ]
                 if lines:
                     return "\n".join(lines) + "\n"
             return self.text.strip() + "\n"
@@ -228,7 +234,8 @@ class Transcript:
                 for c in cues(timed, max_chars=max_line_chars, max_seconds=max_cue_seconds)
             ]
             return "".join(
-                f"{u.start:.3f}\t{u.end:.3f}\t{speaker_label(u.speaker) or ''}\t{_one_line(u.text)}\n" for u in rows
+                f"{u.start:.3f}\t{u.end:.3f}\t{speaker_label(u.speaker) or ''}\t{_one_line(u.text)}\n"
+                for u in rows
             )
         cue_list = cues(timed, max_chars=max_line_chars, max_seconds=max_cue_seconds)
         return srt(cue_list) if fmt == "srt" else vtt(cue_list)
@@ -239,7 +246,9 @@ def _merge_turns(utterances: Sequence[Utterance]) -> list[Utterance]:
     for utterance in utterances:
         if turns and utterance.speaker is not None and turns[-1].speaker == utterance.speaker:
             last = turns[-1]
-            turns[-1] = Utterance(f"{last.text} {utterance.text}", last.start, utterance.end, last.speaker)
+            turns[-1] = Utterance(
+                f"{last.text} {utterance.text}", last.start, utterance.end, last.speaker
+            )
         else:
             turns.append(utterance)
     return turns

@@ -46,6 +46,9 @@ def test_profiles_are_separate_tables() -> None:
         ("sample_rate", "8000", 8000),
         ("language", "hi", "hi"),
         ("format", "flac", "flac"),
+        ("stt_model", "pulse_pro", "pulse-pro"),
+        ("stt_language", "multi-eu", "multi-eu"),  # recordings only
+        ("stt_language", "north_indic", "north_indic"),  # streaming only
     ],
 )
 def test_values_are_normalised(name: str, raw: str, expected: object) -> None:
@@ -59,6 +62,8 @@ def test_values_are_normalised(name: str, raw: str, expected: object) -> None:
         ("model", "lightning-v2", "choose one of lightning_v3.1, lightning_v3.1_pro"),
         ("base_url", "api.smallest.ai", "http:// or https://"),
         ("voice", "two words", "no spaces"),
+        ("stt_model", "whisper", "choose one of pulse, pulse-pro"),
+        ("stt_language", "xx", "choose one of en, hi"),
         ("colour", "red", "unknown setting"),
         ("api_key", "sk_x", "never stored in config.toml"),
     ],

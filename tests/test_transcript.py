@@ -13,7 +13,14 @@ PULSE = {
     "status": "success",
     "transcription": "Hello, how are you doing today? Fine, thanks.",
     "words": [
-        {"start": 0.16, "end": 0.5, "word": "Hello,", "confidence": 0.99, "speaker": 0, "speaker_confidence": 1},
+        {
+            "start": 0.16,
+            "end": 0.5,
+            "word": "Hello,",
+            "confidence": 0.99,
+            "speaker": 0,
+            "speaker_confidence": 1,
+        },
         {"start": 0.5, "end": 0.7, "word": "how", "confidence": 0.98, "speaker": 0},
         {"start": 0.7, "end": 0.8, "word": "are", "confidence": 0.98, "speaker": 0},
         {"start": 0.8, "end": 1.0, "word": "you", "confidence": 0.98, "speaker": 0},
@@ -40,13 +47,22 @@ def test_text_puts_each_speaker_turn_on_its_own_line() -> None:
 def test_json_has_stable_snake_case_keys() -> None:
     data = json.loads(Transcript.from_api(PULSE, source="a.wav").render("json"))
     assert list(data) == ["source", "transcript", "words", "utterances", "duration"]
-    assert data["words"][0] == {"word": "Hello,", "start": 0.16, "end": 0.5, "confidence": 0.99, "speaker": 0, "speaker_confidence": 1.0}
+    assert data["words"][0] == {
+        "word": "Hello,",
+        "start": 0.16,
+        "end": 0.5,
+        "confidence": 0.99,
+        "speaker": 0,
+        "speaker_confidence": 1.0,
+    }
 
 
 def test_srt_vtt_tsv() -> None:
     transcript = Transcript.from_api(PULSE)
     srt = transcript.render("srt")
-    assert srt.startswith("1\n00:00:00,160 --> 00:00:01,900\n[Speaker 0] Hello, how are you doing today?\n")
+    assert srt.startswith(
+        "1\n00:00:00,160 --> 00:00:01,900\n[Speaker 0] Hello, how are you doing today?\n"
+    )
     assert "[Speaker 1] Fine, thanks." in srt
     assert "<v Speaker 1>Fine, thanks." in transcript.render("vtt")
     assert transcript.render("tsv").splitlines() == [
@@ -61,7 +77,11 @@ def test_pulse_pro_and_string_speakers() -> None:
          "language": "en", "metadata": {"duration": 5.28}, "request_id": "36e9"}
     )  # fmt: skip
     assert (pro.language, pro.duration, pro.request_id, pro.utterances) == ("en", 5.28, "36e9", [])
-    assert speaker_label("speaker_3") == "Speaker 3" and speaker_label(2) == "Speaker 2" and speaker_label(None) is None
+    assert (
+        speaker_label("speaker_3") == "Speaker 3"
+        and speaker_label(2) == "Speaker 2"
+        and speaker_label(None) is None
+    )
 
 
 def test_finals_add_up() -> None:
@@ -80,7 +100,13 @@ def test_finals_add_up() -> None:
 
 @pytest.mark.parametrize(
     ("explicit", "path", "fmt"),
-    [(None, None, "text"), (None, "-", "text"), (None, "a.SRT", "srt"), (None, "b.json", "json"), ("tsv", "c.txt", "tsv")],
+    [
+        (None, None, "text"),
+        (None, "-", "text"),
+        (None, "a.SRT", "srt"),
+        (None, "b.json", "json"),
+        ("tsv", "c.txt", "tsv"),
+    ],
 )
 def test_format_choice(explicit, path, fmt) -> None:
     assert transcript_format(explicit, path) == fmt

@@ -18,3 +18,20 @@ TTS_OUTPUT_FORMATS = ("pcm", "mp3", "wav", "ulaw", "alaw")
 
 # The Get Voices path spells the model with a hyphen (REFERENCE §6.1).
 VOICES_MODEL = "lightning-v3.1"
+
+# Speech to text (REFERENCE §10.1): models, and the pre-recorded (REST) language list,
+# the same in both REST specs. Streaming has its own list (realtime, §10.1).
+STT_MODELS = ("pulse", "pulse-pro")
+STT_LANGUAGES = (
+    "en", "hi", "de", "es", "ru", "it", "fr", "nl", "pt", "uk", "pl", "cs", "sk", "lv",
+    "et", "ro", "fi", "sv", "bg", "hu", "da", "lt", "mt", "zh", "ja", "ko",
+    "multi-eu", "multi-asian", "multi-indic",
+)  # fmt: skip
+# Streaming (WebSocket) languages (§10.1); the `stt_language` setting takes either list and
+# each command checks the value against its own.
+STT_STREAMING_LANGUAGES = (
+    "en", "hi", "de", "es", "ru", "it", "fr", "nl", "pt", "zh", "yue", "ja", "ko", "gu", "mr",
+    "or", "bn", "ta", "te", "kn", "ml", "north_indic", "multi-asian", "multi-south-indic",
+)  # fmt: skip
+STT_MAX_UPLOAD_BYTES = 250 * 1024 * 1024  # "250 MB" per request (§10.1, §10.3)
+STT_REQUESTS_PER_MINUTE = 25  # Standard plan, per model, pre-recorded (§4.2)

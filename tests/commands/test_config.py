@@ -36,6 +36,8 @@ def test_list_piped_is_tab_separated_without_header(monkeypatch: pytest.MonkeyPa
         "language\ten\tdefault",
         "sample_rate\t24000\tconfig",
         "format\twav\tdefault",
+        "stt_model\tpulse\tdefault",
+        "stt_language\ten\tdefault",
     ]
 
 

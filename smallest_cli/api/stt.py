@@ -1,0 +1,427 @@
+"""Pulse speech to text, pre-recorded (REFERENCE §10.2–§10.4): the current and the legacy route.
+
+    POST /waves/v1/stt/?model=pulse|pulse-pro&language=…    current (`transcribe`)
+    POST /waves/v1/pulse/get_text?language=…                 legacy, Pulse only (`transcribe_legacy`)
+
+Audio goes up as the raw bytes of the file (`Content-Type: application/octet-stream`, every
+option a query parameter) or, for Pulse, as `{"url": …}` JSON that the API fetches itself.
+Uploads stream from disk in chunks with an explicit Content-Length, so memory stays flat
+whatever the size, and the body is made afresh for every attempt, so a retried upload sends
+the whole file again. A stream of unknown length (stdin) goes up chunked and cannot be sent
+twice: it is retried only while none of it has been read.
+
+Headerless audio (raw PCM, μ-law, A-law) is sent inside a WAV header made here from its
+`RawFormat`, the only way to tell the current route its encoding and the either route its
+sample rate; every route auto-detects WAV.
+
+The answer is a `Transcript`, or, for Pulse Pro with a webhook, an `Accepted` carrying the
+request id under which the result will be delivered.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from smallest_cli.api.constants import STT_MAX_UPLOAD_BYTES
+from smallest_cli.errors import APIError, UsageError
+from smallest_cli.transcript import Transcript
+
+if TYPE_CHECKING:
+    import httpx
+
+    from smallest_cli.api.client import SmallestClient
+
+CURRENT_PATH = "/waves/v1/stt/"
+LEGACY_PATH = "/waves/v1/pulse/get_text"
+CHUNK_BYTES = 512 * 1024
+AUDIO_CONTENT_TYPE = "application/octet-stream"
+# The API's session limit for one pre-recorded request is 10 minutes (§10.1): the answer to a
+# long file may take that long, so the read timeout is at least this (or --timeout if longer).
+MIN_READ_TIMEOUT = 600.0
+
+ProgressHook = Callable[[int, int | None], None]
+"""Called after each chunk sent with the bytes sent so far and the total (None if unknown)."""
+
+
+# -- what to transcribe ---------------------------------------------------------------------
+
+RAW_ENCODINGS = {"linear16": (1, 2), "linear32": (1, 4), "mulaw": (7, 1), "alaw": (6, 1)}
+"""Headerless encodings: WAV format tag and bytes per sample (names as the API's `encoding`)."""
+UNKNOWN_SIZE = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class RawFormat:
+    """What headerless audio is: its encoding (RAW_ENCODINGS) and sample rate."""
+
+    encoding: str
+    sample_rate: int
+
+    def wav_header(self, data_size: int | None) -> bytes:
+        """A mono WAV header for `data_size` bytes of this audio (None: a stream, size unknown)."""
+        tag, width = RAW_ENCODINGS[self.encoding]
+        rate = self.sample_rate
+        size = UNKNOWN_SIZE if data_size is None else data_size
+        if tag == 1:
+            fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * width, width, width * 8)
+            fact = b""
+        else:  # non-PCM formats carry cbSize and a fact chunk with the sample count
+            fmt = struct.pack("<HHIIHHH", tag, 1, rate, rate * width, width, width * 8, 0)
+            samples = UNKNOWN_SIZE if data_size is None else data_size // width
+            fact = b"fact" + struct.pack("<II", 4, samples)
+        chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + fact + b"data"
+        riff = UNKNOWN_SIZE if data_size is None else 4 + len(chunks) + 4 + size
+        return b"RIFF" + struct.pack("<I", riff) + b"WAVE" + chunks + struct.pack("<I", size)
+
+
+def has_container(head: bytes) -> bool:
+    """Whether a file's first bytes announce a container the API detects by itself.
+
+    Only unmistakable magic counts: an MP3 frame sync (0xFFE…) is also what μ-law silence
+    looks like, so an MP3 without an ID3 tag is recognised by its name instead.
+    """
+    return (
+        head[:4] in (b"RIFF", b"fLaC", b"OggS", b"FORM", b"RF64", b".snd", b"\x1a\x45\xdf\xa3")
+        or head[:3] == b"ID3"
+        or head[4:8] == b"ftyp"
+    )
+
+
+@dataclass(frozen=True)
+class AudioFile:
+    """A file on disk, sent as raw bytes (after a WAV header when it is headerless `raw`)."""
+
+    path: Path
+    size: int
+    raw: RawFormat | None = None
+
+    @property
+    def header(self) -> bytes:
+        return self.raw.wav_header(self.size) if self.raw is not None else b""
+
+    @property
+    def upload_size(self) -> int:
+        return len(self.header) + self.size
+
+    @classmethod
+    def open(
+        cls, path: str | Path, *, raw: RawFormat | None = None, limit: int = STT_MAX_UPLOAD_BYTES
+    ) -> AudioFile:
+        """The file at `path`, checked without reading it: a UsageError if it cannot be sent."""
+        path = Path(path)
+        try:
+            if path.is_dir():
+                raise UsageError(f"{path} is a directory", hint="give audio files, not folders")
+            size = path.stat().st_size
+            with path.open("rb"):
+                pass
+        except FileNotFoundError:
+            raise UsageError(f"no such file: {path}") from None
+        except PermissionError:
+            raise UsageError(f"cannot read {path}: permission denied") from None
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        if size == 0:
+            raise UsageError(f"{path} is empty", hint="there is no audio to transcribe")
+        if size > limit:
+            raise UsageError(
+                f"{path} is {_megabytes(size)}; the API takes at most {_megabytes(limit)} per file",
+                hint=TOO_LARGE_HINT,
+            )
+        return cls(path, size, raw)
+
+
+@dataclass(frozen=True)
+class AudioStream:
+    """Audio of unknown length read as it comes (stdin), sent chunked."""
+
+    reader: BinaryIO
+    name: str = "stdin"
+    limit: int = STT_MAX_UPLOAD_BYTES
+    raw: RawFormat | None = None
+
+
+@dataclass(frozen=True)
+class AudioURL:
+    """Audio the API fetches itself (Pulse only)."""
+
+    url: str
+
+
+Audio = AudioFile | AudioStream | AudioURL
+
+TOO_LARGE_HINT = (
+    "compress it to mono 16 kHz (e.g. `ffmpeg -i in.wav -ac 1 -ar 16000 out.flac`), or split it"
+)
+
+
+# -- how -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TranscriptionOptions:
+    """The knobs both routes share; `params` turns them into one route's query."""
+
+    language: str = "en"
+    model: str = "pulse"
+    word_timestamps: bool = False
+    diarize: bool = False
+    redact_pii: bool = False
+    redact_pci: bool = False
+    emotions: bool = False
+    gender: bool = False
+    webhook_url: str | None = None
+    webhook_extra: tuple[str, ...] = ()  # "key:value" pairs
+    expire_content: bool = False
+
+    def params(self, *, legacy: bool = False) -> dict[str, str]:
+        """The query parameters; options left at their default are not sent."""
+        params: dict[str, str] = {} if legacy else {"model": self.model}
+        params["language"] = self.language
+        flags = {
+            "word_timestamps": self.word_timestamps,
+            "diarize": self.diarize,
+            "emotion_detection": self.emotions,
+            "gender_detection": self.gender,
+        }
+        if not legacy:
+            flags |= {"redact_pii": self.redact_pii, "redact_pci": self.redact_pci}
+        params.update({name: "true" for name, on in flags.items() if on})
+        if self.webhook_url is not None:
+            params["webhook_url"] = self.webhook_url
+            if self.webhook_extra:
+                params["webhook_extra"] = ",".join(self.webhook_extra)
+        return params
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"x-expire-content": "true"} if self.expire_content else {}
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """An asynchronous transcription the API took on; the result goes to the webhook."""
+
+    request_id: str | None
+    status: str = "processing"
+    source: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"status": self.status, "request_id": self.request_id}
+        return {"source": self.source, **data} if self.source is not None else data
+
+
+Result = Transcript | Accepted
+
+
+class SttAPI:
+    def __init__(self, client: SmallestClient) -> None:
+        self._client = client
+
+    def transcribe(
+        self,
+        audio: Audio,
+        options: TranscriptionOptions,
+        *,
+        source: str | None = None,
+        on_progress: ProgressHook | None = None,
+        before_attempt: Callable[[], object] | None = None,
+    ) -> Result:
+        """POST /waves/v1/stt/: a transcript, or `Accepted` for Pulse Pro with a webhook.
+
+        `before_attempt` runs before every attempt, retries included (a rate limiter).
+        """
+        return self._post(
+            CURRENT_PATH,
+            audio,
+            options.params(),
+            options.headers,
+            source=source,
+            on_progress=on_progress,
+            before_attempt=before_attempt,
+            # A webhook call is a side effect: never risk asking for it twice.
+            idempotent=options.webhook_url is None,
+        )
+
+    def transcribe_legacy(
+        self,
+        audio: Audio,
+        options: TranscriptionOptions,
+        *,
+        source: str | None = None,
+        on_progress: ProgressHook | None = None,
+        before_attempt: Callable[[], object] | None = None,
+    ) -> Result:
+        """POST /waves/v1/pulse/get_text: Pulse only, no model, its own error shapes.
+
+        The options it lacks (model, redaction, content expiry, webhooks) are not sent;
+        the caller refuses them first.
+        """
+        return self._post(
+            LEGACY_PATH,
+            audio,
+            options.params(legacy=True),
+            {},
+            source=source,
+            on_progress=on_progress,
+            before_attempt=before_attempt,
+            idempotent=True,
+        )
+
+    def _post(
+        self,
+        path: str,
+        audio: Audio,
+        params: dict[str, str],
+        headers: dict[str, str],
+        *,
+        source: str | None,
+        on_progress: ProgressHook | None,
+        before_attempt: Callable[[], object] | None,
+        idempotent: bool,
+    ) -> Result:
+        import httpx
+
+        timeout = self._client.timeout
+        kwargs: dict[str, Any] = {
+            "params": params,
+            "timeout": httpx.Timeout(
+                timeout, connect=min(timeout, 10.0), read=max(timeout, MIN_READ_TIMEOUT)
+            ),
+        }
+        may_retry: Callable[[], bool] | None = None
+        make: Callable[[], bytes | Iterator[bytes]]
+        if isinstance(audio, AudioURL):
+            payload = json.dumps({"url": audio.url}).encode()
+            headers = {"Content-Type": "application/json", **headers}
+            make = lambda: payload  # noqa: E731
+        else:
+            body = _Body(audio, on_progress)
+            make, may_retry = body.make, body.replayable
+            headers = {"Content-Type": AUDIO_CONTENT_TYPE, **headers}
+            if isinstance(audio, AudioFile):
+                headers["Content-Length"] = str(audio.upload_size)
+
+        def content() -> bytes | Iterator[bytes]:
+            if before_attempt is not None:
+                before_attempt()
+            return make()
+
+        kwargs["headers"] = headers
+        kwargs["content"] = content
+        response = self._client.request(
+            "POST", path, idempotent=idempotent, may_retry=may_retry, **kwargs
+        )
+        return _result(response, source)
+
+
+class _Body:
+    """Makes the upload body for each attempt: a fresh reader over the file, or stdin once."""
+
+    def __init__(self, audio: AudioFile | AudioStream, on_progress: ProgressHook | None) -> None:
+        self.audio = audio
+        self.on_progress = on_progress
+        self.started = False
+
+    def replayable(self) -> bool:
+        return isinstance(self.audio, AudioFile) or not self.started
+
+    def make(self) -> Iterator[bytes]:
+        if isinstance(self.audio, AudioFile):
+            return self._file_chunks(self.audio)
+        return self._stream_chunks(self.audio)
+
+    def _file_chunks(self, audio: AudioFile) -> Iterator[bytes]:
+        # Opened only when httpx starts sending, so an attempt never made holds no file.
+        try:
+            handle = audio.path.open("rb")
+        except OSError as exc:
+            raise UsageError(f"cannot read {audio.path}: {exc.strerror or exc}") from None
+        sent = 0
+        with handle:
+            if audio.raw is not None:
+                yield audio.header
+            while sent < audio.size:
+                chunk = handle.read(min(CHUNK_BYTES, audio.size - sent))
+                if not chunk:
+                    raise APIError(
+                        f"{audio.path} got shorter while it was being sent",
+                        hint="wait until whatever writes it has finished, then try again",
+                    )
+                sent += len(chunk)
+                yield chunk
+                if self.on_progress is not None:
+                    self.on_progress(sent, audio.size)
+
+    def _stream_chunks(self, audio: AudioStream) -> Iterator[bytes]:
+        self.started = True
+        read = getattr(audio.reader, "read1", audio.reader.read)
+        sent = 0
+        if audio.raw is not None:
+            yield audio.raw.wav_header(None)
+        while True:
+            chunk = read(CHUNK_BYTES)
+            if not chunk:
+                break
+            sent += len(chunk)
+            if sent > audio.limit:
+                raise UsageError(
+                    f"{audio.name} is more than {_megabytes(audio.limit)}, the most the API "
+                    "takes per file",
+                    hint=TOO_LARGE_HINT,
+                )
+            yield chunk
+            if self.on_progress is not None:
+                self.on_progress(sent, None)
+        if sent == 0:
+            raise UsageError(f"{audio.name} is empty", hint="there is no audio to transcribe")
+
+
+def _result(response: httpx.Response, source: str | None) -> Result:
+    request_id = response.headers.get("x-request-id")
+    try:
+        body = response.json()
+    except ValueError:
+        raise APIError(
+            f"the transcription answer ({response.status_code}) is not JSON",
+            request_id=request_id,
+        ) from None
+    if not isinstance(body, dict):
+        raise APIError("the transcription answer is not a JSON object", request_id=request_id)
+    status = body.get("status")
+    if status == "processing":
+        return Accepted(
+            request_id=_text(body.get("request_id")) or request_id, status=status, source=source
+        )
+    if status in ("error", "failed"):
+        message = _text(body.get("message")) or _text(body.get("error")) or "transcription failed"
+        raise APIError(message, request_id=_text(body.get("request_id")) or request_id)
+    transcript = Transcript.from_api(body, source=source)
+    if transcript.request_id is None:
+        transcript.request_id = request_id
+    transcript.content_expiry = response.headers.get("x-content-expiry")
+    return transcript
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _megabytes(size: int) -> str:
+    """ "250 MB" for a whole number of megabytes, else the exact byte count."""
+    megabytes = size / 1024 / 1024
+    return f"{megabytes:.0f} MB" if megabytes == int(megabytes) else f"{size:,} bytes"
+
+
+def stdin_binary() -> BinaryIO:
+    """stdin as bytes (CliRunner gives a text wrapper around a bytes buffer, like a terminal)."""
+    import sys
+
+    buffer = getattr(sys.stdin, "buffer", None)
+    return buffer if buffer is not None else os.fdopen(sys.stdin.fileno(), "rb", closefd=False)

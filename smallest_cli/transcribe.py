@@ -1,0 +1,752 @@
+"""What `smallest stt transcribe` does, between parsing the options and the API client.
+
+`TranscribeJob.build` resolves every option (flag > env > config > default), refuses bad
+combinations and checks every local source (exists, readable, not empty, at most 250 MB)
+before anything is sent. `run` transcribes the sources, several at once but never faster
+than the per-model request rate allows, and hands each result to its destination:
+
+* `-o FILE` (one source): the file, written atomically; `-o -` or nothing: stdout;
+* `--output-dir DIR`: one file per source named after it (`talk.wav` → `DIR/talk.srt`),
+  each written atomically as soon as its transcript arrives;
+* stdout with several sources: in the order given, a `==> name <==` header before each
+  (like `head`), or one JSON document per line (NDJSON) for `--format json`.
+
+A source that fails does not stop the others: each failure is reported on stderr as it
+happens and the command exits non-zero at the end (1, or 2 when every failure was a bad
+input file). A rejected key (401/403) stops the batch at once, since every other request
+would be rejected too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from smallest_cli.config import parse_value
+from smallest_cli.errors import ExitCode, SmallestError, UsageError
+
+if TYPE_CHECKING:
+    from smallest_cli.api.client import SmallestClient
+    from smallest_cli.api.stt import Audio, RawFormat, Result, TranscriptionOptions
+    from smallest_cli.context import AppContext
+    from smallest_cli.output import Progress
+
+SUFFIXES = {"text": ".txt", "json": ".json", "srt": ".srt", "vtt": ".vtt", "tsv": ".tsv"}
+# Headerless audio, as `tts say` writes it, recognised by its extension.
+RAW_EXTENSIONS = {
+    ".ulaw": "mulaw", ".ul": "mulaw", ".mulaw": "mulaw", ".alaw": "alaw", ".al": "alaw",
+    ".pcm": "linear16", ".raw": "linear16",
+}  # fmt: skip
+CONTAINER_EXTENSIONS = (
+    ".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".webm", ".aiff",
+)  # fmt: skip
+ENCODING_ALIASES = {"ulaw": "mulaw", "pcm": "linear16", "pcm16": "linear16"}
+DEFAULT_RATES = {"mulaw": 8000, "alaw": 8000, "linear16": 16000, "linear32": 16000}
+REDACTIONS = ("pii", "pci")
+UPLOAD_BAR_BYTES = 16 * 1024 * 1024
+RATE_LIMIT_ROUNDS = 2  # times a source waits out a 429 before it counts as failed  # a single upload at least this big gets a byte bar
+EXTRA_PATTERN = re.compile(r"^[^:,\s]+:[^,]*$")
+
+
+class Route(str, Enum):
+    CURRENT = "current"
+    LEGACY = "legacy"
+
+
+class BatchFailed(SmallestError):
+    """Some sources of a batch failed (each was reported as it happened)."""
+
+    def __init__(self, failed: int, total: int, exit_code: ExitCode) -> None:
+        super().__init__(f"{failed} of {total} sources failed")
+        self.exit_code = exit_code
+
+
+@dataclass
+class Source:
+    """One thing to transcribe, as the user named it."""
+
+    given: str
+    audio: Audio | None = None
+    problem: SmallestError | None = None
+    target: Path | None = None  # where its transcript goes with --output-dir
+    skip: bool = False  # --skip-existing found its transcript already there
+
+    @property
+    def name(self) -> str:
+        return "stdin" if self.given == "-" else self.given
+
+    @property
+    def stem(self) -> str:
+        """The base name for its transcript file."""
+        if self.given == "-":
+            return "stdin"
+        if _is_url(self.given):
+            from urllib.parse import unquote, urlsplit
+
+            last = unquote(urlsplit(self.given).path.rstrip("/").rsplit("/", 1)[-1])
+            return Path(last).stem or urlsplit(self.given).hostname or "transcript"
+        return Path(self.given).stem or "transcript"
+
+
+@dataclass
+class Outcome:
+    index: int
+    result: Result | None = None
+    error: BaseException | None = None
+
+
+@dataclass
+class TranscribeJob:
+    obj: AppContext
+    sources: list[Source]
+    options: TranscriptionOptions
+    route: Route
+    format: str
+    output: str | None
+    output_dir: Path | None
+    max_line_chars: int
+    max_cue_seconds: float
+    concurrency: int
+    max_rpm: int
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
+    printed: int = 0  # transcripts written to stdout so far
+
+    # -- resolving and checking the options ---------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        obj: AppContext,
+        *,
+        sources: list[str],
+        model: str | None,
+        language: str | None,
+        route: Route,
+        word_timestamps: bool,
+        diarize: bool,
+        redact: str | None,
+        emotions: bool,
+        gender: bool,
+        webhook: str | None,
+        webhook_extra: list[str],
+        expire_content: bool,
+        encoding: str | None,
+        sample_rate: int | None,
+        output: str | None,
+        output_dir: str | None,
+        format_: str | None,
+        force: bool,
+        skip_existing: bool,
+        max_line_chars: int,
+        max_cue_seconds: float,
+        concurrency: int,
+        max_rpm: int,
+    ) -> TranscribeJob:
+        from smallest_cli.api.stt import TranscriptionOptions
+        from smallest_cli.transcript import TIMED_FORMATS, transcript_format
+
+        if not sources:
+            raise UsageError(
+                "nothing to transcribe",
+                hint="give audio files, http(s) URLs, or `-` for stdin",
+            )
+        legacy = route is Route.LEGACY
+        model_name = obj.setting("stt_model", _checked("stt_model", model, "--model"))
+        lang = _language(obj, language)
+        pii, pci = _redactions(redact)
+
+        # What each route and model can do (REFERENCE §10.1–§10.4).
+        if legacy:
+            lacking = [
+                ("--model pulse-pro", model_name == "pulse-pro"),
+                ("--redact", bool(redact)),
+                ("--expire-content", expire_content),
+                ("--webhook", webhook is not None),
+            ]
+            for flag, given in lacking:
+                if given:
+                    raise UsageError(
+                        f"the legacy route (POST /waves/v1/pulse/get_text) has no {flag}",
+                        hint="drop it, or use the current route (drop --route legacy)",
+                    )
+        if model_name == "pulse-pro":
+            if lang != "en":
+                raise UsageError(
+                    f"pulse-pro transcribes English only, not {lang!r}",
+                    hint="use --language en, or --model pulse for other languages",
+                )
+            if gender:
+                raise UsageError(
+                    "--gender works with Pulse only (pre-recorded)",
+                    hint="use --model pulse, or drop --gender",
+                )
+            if diarize:
+                obj.output.warn("pulse-pro does not diarize (per the API); expect no speakers")
+        if webhook is not None:
+            _check_webhook_url(webhook)
+            if model_name != "pulse-pro":
+                raise UsageError(
+                    "asynchronous transcription (--webhook) is Pulse Pro only",
+                    hint="add --model pulse-pro (English only), or drop --webhook",
+                )
+        for pair in webhook_extra:
+            if webhook is None:
+                raise UsageError("--webhook-extra goes with --webhook")
+            if not EXTRA_PATTERN.match(pair):
+                raise UsageError(
+                    f"invalid --webhook-extra {pair!r}",
+                    hint="give key:value (no commas), e.g. --webhook-extra ticket:123",
+                )
+
+        # Where the transcripts go, and in what format.
+        if output is not None and output_dir is not None:
+            raise UsageError("give either -o FILE or --output-dir DIR, not both")
+        fmt = transcript_format(
+            format_, output if output not in (None, "-") and output_dir is None else None
+        )
+        if webhook is not None:
+            if output not in (None, "-") or output_dir is not None:
+                raise UsageError(
+                    "with --webhook the transcript goes to the webhook; only the request id is printed",
+                    hint="drop -o / --output-dir",
+                )
+            if fmt not in ("text", "json"):
+                raise UsageError(
+                    f"with --webhook there is no transcript to write as {fmt}",
+                    hint="use --format text (the request id) or json",
+                )
+        if output not in (None, "-") and len(sources) > 1:
+            raise UsageError(
+                "-o FILE takes one source",
+                hint="use --output-dir DIR for a file per source, or -o - for stdout",
+            )
+        options = TranscriptionOptions(
+            language=lang,
+            model=model_name,
+            word_timestamps=word_timestamps or fmt in TIMED_FORMATS or diarize,
+            diarize=diarize,
+            redact_pii=pii,
+            redact_pci=pci,
+            emotions=emotions,
+            gender=gender,
+            webhook_url=webhook,
+            webhook_extra=tuple(webhook_extra),
+            expire_content=expire_content,
+        )
+        job = cls(
+            obj=obj,
+            sources=_sources(obj, sources, model_name, _Raw.check(encoding, sample_rate)),
+            options=options,
+            route=route,
+            format=fmt,
+            output=output,
+            output_dir=Path(output_dir) if output_dir is not None else None,
+            max_line_chars=max_line_chars,
+            max_cue_seconds=max_cue_seconds,
+            concurrency=concurrency,
+            max_rpm=max_rpm,
+        )
+        job._check_destinations(force=force, skip_existing=skip_existing)
+        if len(job.sources) == 1 and job.sources[0].problem is not None:
+            raise job.sources[0].problem
+        return job
+
+    def _check_destinations(self, *, force: bool, skip_existing: bool) -> None:
+        if force and skip_existing:
+            raise UsageError("give either --force or --skip-existing, not both")
+        if self.output not in (None, "-"):
+            assert self.output is not None
+            target = Path(self.output)
+            if target.is_dir():
+                raise UsageError(
+                    f"{target} is a directory", hint="give a file name, or use --output-dir"
+                )
+            if not target.parent.is_dir():
+                raise UsageError(
+                    f"the directory {target.parent} does not exist", hint="create it first"
+                )
+            return
+        if self.output_dir is None:
+            return
+        if self.output_dir.exists() and not self.output_dir.is_dir():
+            raise UsageError(f"{self.output_dir} is not a directory")
+        suffix = SUFFIXES[self.format]
+        claimed: dict[Path, Source] = {}
+        existing: list[Path] = []
+        for source in self.sources:
+            target = self.output_dir / (source.stem + suffix)
+            if target in claimed:
+                raise UsageError(
+                    f"{claimed[target].name} and {source.name} would both be written to {target}",
+                    hint="transcribe them into different --output-dir folders",
+                )
+            claimed[target] = source
+            source.target = target
+            if target.exists() and source.problem is None:
+                if skip_existing:
+                    source.skip = True
+                elif not force:
+                    existing.append(target)
+        if existing:
+            shown = ", ".join(str(p) for p in existing[:3]) + (" …" if len(existing) > 3 else "")
+            raise UsageError(
+                f"{len(existing)} transcript(s) already exist: {shown}",
+                hint="add --force to overwrite them, or --skip-existing to keep them and do the rest",
+            )
+
+    # -- running ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        output = self.obj.output
+        pending = [i for i, s in enumerate(self.sources) if s.problem is None and not s.skip]
+        for index, source in enumerate(self.sources):
+            if source.problem is not None:
+                self.outcomes[index] = Outcome(index, error=source.problem)
+                if len(self.sources) > 1:
+                    _report(output, source.name, source.problem)
+            elif source.skip:
+                output.info(f"Skipped {source.name}: {source.target} exists")
+        if self.output_dir is not None and pending:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+        if pending:
+            self._transcribe(pending)
+        self._finish()
+
+    def _transcribe(self, pending: list[int]) -> None:
+        client = self.obj.client()
+        call = self._caller(client)
+        results: queue.Queue[Outcome] = queue.Queue()
+        work: queue.Queue[int] = queue.Queue()
+        for index in pending:
+            work.put(index)
+        stop = threading.Event()
+        upload_bar = self._upload_bar(pending)
+        on_progress = None
+        if upload_bar is not None:
+            bar = upload_bar
+
+            def on_progress(sent: int, _total: int | None) -> None:
+                bar.update(sent)
+
+        def worker() -> None:
+            while not stop.is_set():
+                try:
+                    index = work.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    outcome = Outcome(index, result=call(self.sources[index], on_progress))
+                except BaseException as error:  # handed to the main thread
+                    outcome = Outcome(index, error=error)
+                    if _fatal(error):
+                        stop.set()  # start nothing more: it would fail the same way
+                results.put(outcome)
+
+        # Daemon threads: Ctrl-C returns at once instead of waiting for uploads in flight.
+        # They only fetch; every file and every line of output is written here.
+        threads = [
+            threading.Thread(target=worker, name=f"stt-{n}", daemon=True)
+            for n in range(min(self.concurrency, len(pending)))
+        ]
+        progress = upload_bar or self.obj.output.progress(len(pending), "Transcribing")
+        with progress:
+            for thread in threads:
+                thread.start()
+            try:
+                self._collect(results, len(pending), progress, upload_bar is None)
+            finally:
+                stop.set()
+
+    def _upload_bar(self, pending: list[int]) -> Progress | None:
+        from smallest_cli.api.stt import AudioFile
+
+        if len(pending) != 1:
+            return None
+        audio = self.sources[pending[0]].audio
+        if not isinstance(audio, AudioFile) or audio.size < UPLOAD_BAR_BYTES:
+            return None
+        output = self.obj.output
+        if output.quiet or not output.stderr_isatty:
+            return None
+        return output.transfer(audio.size, f"Uploading {audio.path.name}")
+
+    def _caller(self, client: SmallestClient) -> Callable[[Source, Any], Result]:
+        from smallest_cli.api import ratelimit
+        from smallest_cli.api.stt import AudioStream
+        from smallest_cli.errors import RateLimitError
+
+        stt = client.stt
+        transcribe = stt.transcribe_legacy if self.route is Route.LEGACY else stt.transcribe
+        limiter = None
+        if self.max_rpm > 0:
+            limiter = ratelimit.RateLimiter(
+                self.max_rpm, window=ratelimit.WINDOW_SECONDS, on_wait=self._note_wait
+            )
+
+        def call(source: Source, on_progress: Any) -> Result:
+            assert source.audio is not None
+            for round_ in itertools.count():
+                try:
+                    return transcribe(
+                        source.audio,
+                        self.options,
+                        source=source.given,
+                        on_progress=on_progress,
+                        before_attempt=limiter.acquire if limiter is not None else None,
+                    )
+                except RateLimitError as error:
+                    # The client's quick retries did not outlast the API's per-minute window
+                    # (someone else is using the key): wait a whole window, then once more.
+                    if (
+                        limiter is None
+                        or round_ >= RATE_LIMIT_ROUNDS
+                        or isinstance(source.audio, AudioStream)
+                    ):
+                        raise _explained(error, self) from None
+                    self.obj.output.info(
+                        f"{source.name}: the API's per-minute limit was reached "
+                        "(another client on this key?)"
+                    )
+                    limiter.saturate()
+                except SmallestError as error:
+                    raise _explained(error, self) from None
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        return call
+
+    def _note_wait(self, seconds: float) -> None:
+        self.obj.output.info(
+            f"Pausing {seconds:.0f} s to stay within {self.max_rpm} requests a minute (--max-rpm)"
+        )
+
+    def _collect(
+        self, results: queue.Queue[Outcome], count: int, progress: Progress, advance: bool
+    ) -> None:
+        next_to_print = 0
+        order = [i for i, s in enumerate(self.sources) if s.problem is None and not s.skip]
+        for _ in range(count):
+            while True:
+                try:
+                    outcome = results.get(timeout=0.2)
+                    break
+                except queue.Empty:
+                    continue
+            if isinstance(outcome.error, KeyboardInterrupt | SystemExit):
+                raise outcome.error
+            self.outcomes[outcome.index] = outcome
+            if advance:
+                progress.advance()
+            if outcome.error is not None and _fatal(outcome.error):
+                raise outcome.error
+            if self._to_stdout:
+                while next_to_print < len(order) and order[next_to_print] in self.outcomes:
+                    self._deliver(self.outcomes[order[next_to_print]])
+                    next_to_print += 1
+            else:
+                self._deliver(outcome)
+
+    @property
+    def _to_stdout(self) -> bool:
+        return self.output_dir is None and self.output in (None, "-")
+
+    def _deliver(self, outcome: Outcome) -> None:
+        from smallest_cli.api.stt import Accepted
+
+        source = self.sources[outcome.index]
+        output = self.obj.output
+        if outcome.error is not None:
+            if len(self.sources) > 1:
+                _report(output, source.name, outcome.error)
+            return
+        result = outcome.result
+        assert result is not None
+        if isinstance(result, Accepted):
+            self._print_accepted(source, result)
+            return
+        if result.content_expiry in ("not-entitled", "unavailable"):
+            output.warn(
+                f"{source.name}: content expiry was not applied ({result.content_expiry}); "
+                "the transcript is kept as usual"
+            )
+        several = len(self.sources) > 1
+        if self._to_stdout and self.format == "json" and several:
+            import json
+
+            output.data(json.dumps(result.to_json(), ensure_ascii=False))
+            return
+        text = result.render(
+            self.format, max_line_chars=self.max_line_chars, max_cue_seconds=self.max_cue_seconds
+        )
+        if self._to_stdout:
+            if several:
+                output.stdout.write(("\n" if self.printed else "") + f"==> {source.name} <==\n")
+            output.stdout.write(text)
+            output.stdout.flush()
+            self.printed += 1
+            return
+        from smallest_cli.config import write_private_file
+
+        target = source.target if self.output_dir is not None else Path(str(self.output))
+        assert target is not None
+        try:
+            write_private_file(target, text, mode=0o644)
+        except OSError as exc:
+            error = SmallestError(f"cannot write {target}: {exc.strerror or exc}")
+            if not several:
+                raise error from None
+            outcome.error = error  # the transcript is lost: this source failed
+            _report(output, source.name, error)
+            return
+        if several or self.output_dir is not None:
+            output.info(f"Wrote {target}")
+
+    def _print_accepted(self, source: Source, accepted: Any) -> None:
+        import json
+
+        output = self.obj.output
+        several = len(self.sources) > 1
+        if self.format == "json":
+            document = accepted.to_json()
+            output.data(
+                json.dumps(document, ensure_ascii=False)
+                if several
+                else json.dumps(document, indent=2, ensure_ascii=False)
+            )
+        else:
+            output.data(
+                f"{accepted.request_id}\t{source.name}" if several else str(accepted.request_id)
+            )
+        if not several:
+            output.info("Accepted: the transcript will be delivered to the webhook.")
+
+    def _finish(self) -> None:
+        failures = [o for o in self.outcomes.values() if o.error is not None]
+        if not failures:
+            if len(self.sources) > 1:
+                done = sum(1 for s in self.sources if not s.skip)
+                verb = "Submitted" if self.options.webhook_url else "Transcribed"
+                self.obj.output.info(f"{verb} {done} of {len(self.sources)} sources.")
+            return
+        if len(self.sources) == 1:
+            error = failures[0].error
+            assert error is not None
+            raise error
+        codes = {_exit_code(o.error) for o in failures}
+        code = codes.pop() if len(codes) == 1 else ExitCode.ERROR
+        raise BatchFailed(len(failures), len(self.sources), code)
+
+
+# -- sources ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Raw:
+    """--encoding and --sample-rate as given: how to send headerless audio."""
+
+    encoding: str | None
+    sample_rate: int | None
+
+    @classmethod
+    def check(cls, encoding: str | None, sample_rate: int | None) -> _Raw:
+        from smallest_cli.api.stt import RAW_ENCODINGS
+
+        if encoding is not None:
+            encoding = ENCODING_ALIASES.get(encoding.lower(), encoding.lower())
+            if encoding not in RAW_ENCODINGS:
+                raise UsageError(
+                    f"invalid --encoding {encoding!r}",
+                    hint="headerless audio is linear16, linear32, mulaw or alaw",
+                )
+        return cls(encoding, sample_rate)
+
+    def for_file(self, obj: AppContext, path: str) -> RawFormat | None:
+        """How to send the file at `path`: None when it has a header the API reads itself."""
+        from smallest_cli.api.stt import has_container
+
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(16)
+        except OSError:
+            return None  # AudioFile.open says what is wrong with it
+        if has_container(head) or Path(path).suffix.lower() in CONTAINER_EXTENSIONS:
+            if self.encoding is not None:
+                obj.output.warn(f"{path} has a header that says its format; --encoding is ignored")
+            return None
+        encoding = self.encoding or RAW_EXTENSIONS.get(Path(path).suffix.lower())
+        if encoding is None:
+            return None
+        return self._format(obj, encoding, path, explicit=self.encoding is not None)
+
+    def for_stdin(self, obj: AppContext) -> RawFormat | None:
+        if self.encoding is None:
+            return None
+        return self._format(obj, self.encoding, "stdin", explicit=True)
+
+    def _format(self, obj: AppContext, encoding: str, name: str, *, explicit: bool) -> RawFormat:
+        from smallest_cli.api.stt import RawFormat
+
+        rate = self.sample_rate or DEFAULT_RATES[encoding]
+        if not explicit or self.sample_rate is None:
+            obj.output.info(
+                f"{name} has no header: sending it as {encoding} at {rate} Hz "
+                "(else give --encoding and --sample-rate)"
+            )
+        return RawFormat(encoding, rate)
+
+
+def _sources(obj: AppContext, given: list[str], model: str, raw: _Raw) -> list[Source]:
+    from smallest_cli.api.stt import AudioFile, AudioStream, AudioURL, stdin_binary
+
+    if given.count("-") > 1:
+        raise UsageError("stdin (`-`) can be given only once")
+    sources = []
+    for argument in given:
+        source = Source(argument)
+        if argument == "-":
+            if obj.output.stdin_isatty:
+                raise UsageError(
+                    "`-` reads audio from stdin, but stdin is a terminal",
+                    hint="pipe audio in: smallest tts say hi | smallest stt transcribe -",
+                )
+            source.audio = AudioStream(stdin_binary(), raw=raw.for_stdin(obj))
+        elif _is_url(argument):
+            if model == "pulse-pro":
+                raise UsageError(
+                    "pulse-pro cannot fetch audio from a URL",
+                    hint="use --model pulse for URLs, or download the file and give its path",
+                )
+            source.audio = AudioURL(argument)
+        else:
+            try:
+                source.audio = AudioFile.open(argument, raw=raw.for_file(obj, argument))
+            except UsageError as problem:
+                if "://" in argument and not argument.startswith(("http://", "https://")):
+                    problem.hint = "only http:// and https:// URLs can be fetched by the API"
+                source.problem = problem
+        sources.append(source)
+    return sources
+
+
+def _is_url(argument: str) -> bool:
+    return argument.startswith(("http://", "https://"))
+
+
+def _check_webhook_url(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(
+            f"invalid --webhook {url!r}", hint="give the http(s) URL that receives the result"
+        )
+
+
+def _redactions(value: str | None) -> tuple[bool, bool]:
+    if value is None:
+        return False, False
+    kinds = [part.strip().lower() for part in value.split(",") if part.strip()]
+    unknown = [kind for kind in kinds if kind not in REDACTIONS]
+    if unknown or not kinds:
+        raise UsageError(f"invalid --redact {value!r}", hint="give pii, pci, or pii,pci")
+    return "pii" in kinds, "pci" in kinds
+
+
+def _language(obj: AppContext, flag: str | None) -> str:
+    """--language, else the stt_language setting, checked against the pre-recorded list."""
+    from smallest_cli.api.constants import STT_LANGUAGES, STT_STREAMING_LANGUAGES
+
+    if flag is not None:
+        value, where = flag, f"--language {flag!r}"
+    else:
+        resolved = obj.config.resolve("stt_language")
+        value = str(resolved.value)
+        where = {
+            "env": f"SMALLEST_STT_LANGUAGE={value!r}",
+            "config": f"stt_language = {value!r} in {obj.config.path}",
+        }.get(resolved.source, repr(value))
+    if value in STT_LANGUAGES:
+        return value
+    hint = "recordings can be in " + ", ".join(STT_LANGUAGES)
+    if value not in STT_STREAMING_LANGUAGES:
+        raise UsageError(f"invalid {where}", hint=hint)
+    if value == "north_indic":
+        hint = "for recordings use multi-indic (en, hi, gu, mr, bn, or)"
+    raise UsageError(f"{where} is for live transcription only (stt live)", hint=hint)
+
+
+def _checked(name: str, value: str | None, flag: str) -> Any:
+    return None if value is None else parse_value(name, value, f"{flag} {value!r}")
+
+
+# -- failures ---------------------------------------------------------------------------
+
+
+def _explained(error: SmallestError, job: TranscribeJob) -> SmallestError:
+    """The error with a hint for the failures that are specific to transcription."""
+    from smallest_cli.api.stt import TOO_LARGE_HINT
+    from smallest_cli.errors import (
+        APIStatusError,
+        BadRequestError,
+        NotFoundError,
+        PermissionDeniedError,
+    )
+
+    if not isinstance(error, APIStatusError) or error.hint:
+        return error
+    said = f"{error.message} {error.code or ''} {' '.join(error.details)}".lower()
+    if error.status_code == 413 or "too large" in said or "exceeds maximum" in said:
+        error.hint = TOO_LARGE_HINT
+    elif "not_enabled_in_region" in said or "not been enabled in this region" in said:
+        error.hint = (
+            f"--language {job.options.language} is served only in some regions (multi-indic "
+            "in India, multi-asian in the US); ask support to enable it, or choose another "
+            "--language"
+        )
+    elif isinstance(error, PermissionDeniedError) and job.options.model == "pulse-pro":
+        error.hint = "the key's plan may not include pulse-pro; try --model pulse"
+    elif isinstance(error, NotFoundError) and job.route is Route.CURRENT:
+        error.hint = "this server may not have the current route yet; try --route legacy"
+    elif isinstance(error, BadRequestError) and ("download" in said or "'url'" in said):
+        error.hint = (
+            "the API fetches the URL itself: it must be public http(s); "
+            "or download the file and give its path"
+        )
+    elif isinstance(error, BadRequestError) and "format" in said:
+        error.hint = "send WAV, MP3, FLAC, OGG, M4A or WebM audio (mono)"
+    return error
+
+
+def _fatal(error: BaseException) -> bool:
+    """Errors that every other source of the batch would hit too."""
+    from smallest_cli.errors import AuthenticationError, AuthError, PermissionDeniedError
+
+    return isinstance(error, AuthError | AuthenticationError | PermissionDeniedError)
+
+
+def _exit_code(error: BaseException | None) -> ExitCode:
+    return error.exit_code if isinstance(error, SmallestError) else ExitCode.ERROR
+
+
+def _report(output: Any, name: str, error: BaseException) -> None:
+    """One source's failure, the way the error translator reports a command's."""
+    from smallest_cli.credentials import mask
+
+    message = (
+        str(error)
+        if isinstance(error, SmallestError)
+        else f"unexpected {type(error).__name__}: {error}"
+    )
+    message = re.sub(r"sk_[A-Za-z0-9._-]{4,}", lambda m: mask(m.group(0)), message)
+    if name not in message:
+        message = f"{name}: {message}"
+    output.error(message, getattr(error, "hint", None))
+    request_id = getattr(error, "request_id", None)
+    if request_id:
+        output.info(f"Request id: {request_id} (quote it to support)")
