@@ -8,8 +8,10 @@ to choose terminal or pipe behaviour.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from smallest_cli.config import Config
 from smallest_cli.errors import UsageError
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
     from smallest_cli.errors import APIError
 
 EMULATOR_KEY = "sk_emulator_local_0000"
+PUBLIC_HOST = "api.smallest.ai"
+US_HOST = "api.us.smallest.ai"  # the US region's gateway for realtime STT (REFERENCE §2.1)
 
 
 @dataclass
@@ -85,12 +89,47 @@ class AppContext:
                 self._api_key = credentials.ApiKey(EMULATOR_KEY, "emulator")
         return self._api_key
 
-    def client(self, api_key: str | None = None) -> SmallestClient:
-        """A client for the resolved base URL with the resolved (or the given) key."""
+    def us_base_url(self) -> str:
+        """Where streams that only the US region serves go (REFERENCE §2.1, §10.1).
+
+        With --emulator, the emulator's US listener; else SMALLEST_US_BASE_URL; else, for
+        the public API (`api.smallest.ai`), the same URL on `api.us.smallest.ai`; else the
+        base URL itself, since another deployment's US twin cannot be guessed.
+        """
+        if self.emulator:
+            base_url = self.start_emulator()
+            us_url = getattr(self._emulator, "us_base_url", None)
+            if isinstance(us_url, str) and us_url:
+                return us_url.rstrip("/")
+            self._note_no_us_host(base_url, "the emulator has no US listener")
+            return base_url
+        raw = os.environ.get("SMALLEST_US_BASE_URL")
+        if raw:
+            from smallest_cli.config import parse_value
+
+            return str(parse_value("base_url", raw, f"SMALLEST_US_BASE_URL={raw!r}"))
+        base_url = self.resolved_base_url()
+        parts = urlsplit(base_url)
+        if parts.hostname == PUBLIC_HOST:
+            netloc = parts.netloc.replace(PUBLIC_HOST, US_HOST, 1)
+            return urlunsplit(parts._replace(netloc=netloc)).rstrip("/")
+        self._note_no_us_host(base_url, "no US host is known for it")
+        return base_url
+
+    def _note_no_us_host(self, base_url: str, why: str) -> None:
+        if self.debug:
+            self.output.debug(
+                f"US-only languages stream from {base_url} ({why}; set SMALLEST_US_BASE_URL)"
+            )
+
+    def client(self, api_key: str | None = None, *, base_url: str | None = None) -> SmallestClient:
+        """A client for the resolved (or the given) base URL with the resolved (or the
+        given) key."""
         from smallest_cli.api.client import DEFAULT_TIMEOUT, SmallestClient
         from smallest_cli.api.retry import DEFAULT_RETRIES
 
-        base_url = self.resolved_base_url()
+        if base_url is None:
+            base_url = self.resolved_base_url()
         client = SmallestClient(
             api_key if api_key is not None else self.api_key().value,
             base_url=base_url,

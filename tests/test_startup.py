@@ -57,6 +57,9 @@ def test_version_imports_nothing_heavy_not_even_typer() -> None:
         ("config", "path"),
         ("emulator", "--help"),
         ("voices", "--help"),
+        ("stt", "--help"),
+        ("stt", "transcribe", "--help"),
+        ("stt", "live", "--help"),
     ],
 )
 def test_help_and_light_commands_import_nothing_heavy(args: tuple[str, ...]) -> None:

@@ -24,6 +24,8 @@ from smallest_cli.errors import APIConnectionError, APIError, APITimeoutError
 if TYPE_CHECKING:
     from websockets.sync.client import ClientConnection
 
+    from smallest_cli.api.stt import SttAPI
+    from smallest_cli.api.stt_live import SttLiveAPI
     from smallest_cli.api.tts import TtsAPI
     from smallest_cli.api.voices import VoicesAPI
 
@@ -95,6 +97,18 @@ class SmallestClient:
 
         return VoicesAPI(self)
 
+    @property
+    def stt(self) -> SttAPI:
+        from smallest_cli.api.stt import SttAPI
+
+        return SttAPI(self)
+
+    @property
+    def stt_live(self) -> SttLiveAPI:
+        from smallest_cli.api.stt_live import SttLiveAPI
+
+        return SttLiveAPI(self)
+
     # -- HTTP -----------------------------------------------------------------------
 
     def request(
@@ -103,16 +117,22 @@ class SmallestClient:
         path: str,
         *,
         idempotent: bool = True,
+        may_retry: Callable[[], bool] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
         """Send a request and read the whole response; raise an APIError on failure.
 
         `kwargs` are httpx's (`params`, `json`, `content`, `headers`, …). The request is
-        rebuilt for each attempt, so a body given as a callable-free value is resent as is.
-        `idempotent=False` stops retries after the request may have reached the server.
+        rebuilt for each attempt: a plain body is resent as is, and `content` may be a
+        zero-argument callable that makes the body afresh (bytes, or an iterator of bytes
+        that streams a file), so an upload is not retried with a spent iterator.
+        `idempotent=False` stops retries after the request may have reached the server;
+        `may_retry`, asked before each retry, stops them for any other reason (a body that
+        cannot be made again, like stdin).
         """
         return self.with_retries(
-            lambda: self._send(self._http.build_request(method, path, **kwargs), False, idempotent)
+            lambda: self._send(self._build(method, path, kwargs), False, idempotent),
+            may_retry=may_retry,
         )
 
     def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -141,7 +161,7 @@ class SmallestClient:
         caller reads the body becomes an APIConnectionError.
         """
         response = self.with_retries(
-            lambda: self._send(self._http.build_request(method, path, **kwargs), True, idempotent)
+            lambda: self._send(self._build(method, path, kwargs), True, idempotent)
         )
         try:
             yield response
@@ -157,6 +177,12 @@ class SmallestClient:
             ) from exc
         finally:
             response.close()
+
+    def _build(self, method: str, path: str, kwargs: dict[str, Any]) -> httpx.Request:
+        content = kwargs.get("content")
+        if callable(content):
+            kwargs = {**kwargs, "content": content()}
+        return self._http.build_request(method, path, **kwargs)
 
     def _send(self, request: httpx.Request, stream: bool, idempotent: bool) -> httpx.Response:
         try:
@@ -192,13 +218,17 @@ class SmallestClient:
             retryable=idempotent,
         )
 
-    def with_retries(self, attempt: Callable[[], T]) -> T:
-        """Run `attempt` until it succeeds or the retry policy gives up."""
+    def with_retries(
+        self, attempt: Callable[[], T], *, may_retry: Callable[[], bool] | None = None
+    ) -> T:
+        """Run `attempt` until it succeeds, the retry policy gives up, or `may_retry()` is false."""
         for number in itertools.count():
             try:
                 return attempt()
             except APIError as error:
                 delay = self.policy.delay(number, error)
+                if delay is not None and may_retry is not None and not may_retry():
+                    raise
                 if delay is None:
                     if error.retryable and number < self.policy.retries and error.retry_after:
                         error.hint = (
