@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from smallest_cli import __version__
-from smallest_cli.commands import auth, config, emulator, stt, tts, voices
+from smallest_cli.commands import GROUPS
 from smallest_cli.context import AppContext
 from smallest_cli.errors import APIError, ExitCode, SmallestError
 
@@ -24,6 +24,27 @@ KEY_PATTERN = re.compile(r"sk_[A-Za-z0-9._-]{4,}")
 
 
 class SmallestGroup(TyperGroup):
+    """The root command: loads command groups on first use, translates errors."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *GROUPS]
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        command = super().get_command(ctx, name)
+        if command is None and name in GROUPS:
+            command = self.commands[name] = _load_group(name)
+        return command
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The command list, from GROUPS: `--help` imports none of the groups."""
+        from typer._click.utils import make_default_short_help
+
+        limit = formatter.width - 6 - max(len(name) for name in GROUPS)
+        with formatter.section("Commands"):
+            formatter.write_dl(
+                [(name, make_default_short_help(text, limit)) for name, text in GROUPS.items()]
+            )
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
@@ -43,6 +64,22 @@ class SmallestGroup(TyperGroup):
                 raise
             _report(ctx, error)
             raise typer.Exit(ExitCode.ERROR) from None
+
+
+def _load_group(name: str) -> Any:
+    """The click group for `smallest NAME`, built from its module's Typer app."""
+    import importlib
+
+    from typer.main import get_group_from_info
+    from typer.models import TyperInfo
+
+    module = importlib.import_module(f"smallest_cli.commands.{name}")
+    return get_group_from_info(
+        TyperInfo(module.app, name=name),
+        pretty_exceptions_short=app.pretty_exceptions_short,
+        suggest_commands=app.suggest_commands,
+        rich_markup_mode=None,
+    )
 
 
 def _is_click_exception(error: Exception) -> bool:
@@ -122,7 +159,7 @@ def _version(value: bool) -> None:
 app = typer.Typer(
     cls=SmallestGroup,
     name="smallest",
-    help="The command line for the Smallest AI voice API: speech, voices, transcripts, chat.",
+    help="The command line for the Smallest AI voice API: speech, voices and transcripts.",
     epilog="Exit codes: 0 ok, 1 API or network error, 2 bad usage, 4 not logged in or key "
     "rejected, 130 interrupted. Docs: https://waves-docs.smallest.ai",
     no_args_is_help=True,
@@ -208,14 +245,6 @@ def root(
     obj.no_color = obj.no_color or no_color
     obj.debug = obj.debug or debug
     ctx.call_on_close(obj.close)
-
-
-app.add_typer(auth.app, name="auth")
-app.add_typer(tts.app, name="tts")
-app.add_typer(config.app, name="config")
-app.add_typer(emulator.app, name="emulator")
-app.add_typer(voices.app, name="voices")
-app.add_typer(stt.app, name="stt")
 
 
 def main() -> None:

@@ -36,8 +36,9 @@ from typing import TYPE_CHECKING, Any
 from smallest_cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from smallest_cli.api.stt_live import Event, LiveOptions, LiveTranscription, Route
+    from smallest_cli.api.stt_live import Event, LiveOptions, LiveTranscription
     from smallest_cli.audio_in import AudioSource
+    from smallest_cli.choices import Route
     from smallest_cli.context import AppContext
     from smallest_cli.output import Output
 
@@ -120,8 +121,9 @@ class LiveJob:
         format_: str | None,
         json_events: bool,
     ) -> LiveJob:
-        from smallest_cli.api.stt_live import REDACTING_LANGUAGES, LiveOptions, Route
+        from smallest_cli.api.stt_live import REDACTING_LANGUAGES, LiveOptions
         from smallest_cli.audio_in import check_encoding, check_rate
+        from smallest_cli.choices import Route
         from smallest_cli.speak import device_of
         from smallest_cli.transcript import TIMED_FORMATS
 

@@ -15,9 +15,9 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from smallest_cli.choices import Transport
 from smallest_cli.config import parse_value
 from smallest_cli.errors import UsageError
 
@@ -32,13 +32,6 @@ LEGACY_MODELS = ("lightning", "lightning-large", "lightning-v2", "lightning_v2",
 WORD_TIMESTAMP_VOICES = ("meher", "devansh", "kartik", "maithili", "liam", "avery")
 ID_PATTERN = r"^[a-zA-Z0-9_\-.]{1,128}$"
 LIVE_IDLE_TIMEOUT = 600  # seconds the TTS socket may wait for more text (REFERENCE §5)
-
-
-class Transport(str, Enum):
-    AUTO = "auto"
-    SYNC = "sync"
-    SSE = "sse"
-    WS = "ws"
 
 
 @dataclass(frozen=True)

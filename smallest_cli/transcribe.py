@@ -25,10 +25,10 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from smallest_cli.choices import Route
 from smallest_cli.config import parse_value
 from smallest_cli.errors import ExitCode, SmallestError, UsageError
 
@@ -53,11 +53,6 @@ REDACTIONS = ("pii", "pci")
 UPLOAD_BAR_BYTES = 16 * 1024 * 1024
 RATE_LIMIT_ROUNDS = 2  # times a source waits out a 429 before it counts as failed  # a single upload at least this big gets a byte bar
 EXTRA_PATTERN = re.compile(r"^[^:,\s]+:[^,]*$")
-
-
-class Route(str, Enum):
-    CURRENT = "current"
-    LEGACY = "legacy"
 
 
 class BatchFailed(SmallestError):

@@ -28,8 +28,6 @@ through this module and never loads httpx.
 
 from __future__ import annotations
 
-import difflib
-import hashlib
 import json
 import os
 import time
@@ -180,6 +178,8 @@ class Catalog:
         ids = {v.voice_id.casefold(): v.voice_id for v in self.voices}
         names = {v.display_name.casefold(): v.voice_id for v in self.voices}
         folded = voice_id.casefold()
+        import difflib
+
         found = [ids[m] for m in difflib.get_close_matches(folded, ids, n=n, cutoff=0.7)]
         found += [names[m] for m in difflib.get_close_matches(folded, names, n=n, cutoff=0.7)]
         found += [v.voice_id for v in self.voices if folded and v.voice_id.startswith(folded)]
@@ -279,6 +279,8 @@ def cache_dir() -> Path:
 
 def cache_path(key: str) -> Path:
     """The cache file for one API (base URL, or `emulator`)."""
+    import hashlib
+
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
     return cache_dir() / f"voices-{digest}.json"
 

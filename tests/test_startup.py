@@ -73,3 +73,28 @@ def test_console_script_runs() -> None:
     assert proc.returncode == 0
     assert proc.stdout.startswith("Usage: smallest")
     assert proc.stderr == ""
+
+
+def test_root_help_lists_every_group_without_loading_them() -> None:
+    from smallest_cli.commands import GROUPS
+
+    loaded = loaded_modules_full("--help")
+    assert not any(m.startswith("smallest_cli.commands.") for m in loaded)
+    proc = subprocess.run(
+        [sys.executable, "-m", "smallest_cli", "--help"], capture_output=True, text=True, check=True
+    )
+    listed = proc.stdout.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
+    assert [line.split()[0] for line in listed.splitlines()] == list(GROUPS)
+
+
+def loaded_modules_full(*args: str) -> set[str]:
+    """Every module name (not just top-level packages) loaded by `smallest ARGS`."""
+    probe = PROBE.replace('{m.split(".")[0] for m in sys.modules}', "set(sys.modules)")
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, json.dumps(list(args))],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(l for l in proc.stderr.splitlines() if l.startswith("MODULES "))  # noqa: E741
+    return set(json.loads(line.removeprefix("MODULES ")))

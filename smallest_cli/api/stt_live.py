@@ -26,9 +26,9 @@ import time
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from smallest_cli.choices import Route
 from smallest_cli.errors import (
     APIConnectionError,
     APIError,
@@ -67,13 +67,8 @@ STANDARD_SESSIONS = 100  # concurrent realtime sessions on the Standard plan (§
 CLOSE_WAIT_SECONDS = 1.0  # after an error frame, how long to wait for the close code
 
 
-class Route(str, Enum):
-    CURRENT = "current"
-    LEGACY = "legacy"
-
-    @property
-    def path(self) -> str:
-        return LIVE_PATH if self is Route.CURRENT else LEGACY_PATH
+def route_path(route: Route) -> str:
+    return LIVE_PATH if route is Route.CURRENT else LEGACY_PATH
 
 
 class SessionRefused(BadRequestError):
@@ -284,13 +279,13 @@ class SttLiveAPI:
         self._client = client
 
     def url(self, options: LiveOptions, route: Route = Route.CURRENT) -> str:
-        return self._client.ws_url(route.path, options.query(route))
+        return self._client.ws_url(route_path(route), options.query(route))
 
     def open(self, options: LiveOptions, route: Route = Route.CURRENT) -> LiveTranscription:
         """A session for a `with` block (connected on entry; the handshake is retried like a
         request on 429, 502, 503 and connection errors)."""
         connecting = self._client.connect_ws(
-            route.path, params=options.query(route), headers=options.headers
+            route_path(route), params=options.query(route), headers=options.headers
         )
         return LiveTranscription(connecting, url=self.url(options, route))
 

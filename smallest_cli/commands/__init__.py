@@ -1,1 +1,16 @@
-"""One module per command group; each defines `app`, wired into the root in app.py."""
+"""One module per command group, each defining `app`; `GROUPS` says what is where.
+
+The root command (app.py) loads a group's module only when that group is used, so
+`smallest --help` lists the groups from this table without importing them.
+"""
+
+from __future__ import annotations
+
+GROUPS: dict[str, str] = {
+    "auth": "Log in with an API key, check it, log out.",
+    "tts": "Speech from text with the Lightning models.",
+    "voices": "Browse the voices for text to speech (the catalog is cached for 24 hours).",
+    "stt": "Transcripts from speech with the Pulse models.",
+    "config": "Show and change settings (per profile). Flags and SMALLEST_* variables win over them.",
+    "emulator": "Run a local emulator of the Waves API (synthetic, deterministic audio and transcripts).",
+}

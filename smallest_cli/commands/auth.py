@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from smallest_cli.commands import GROUPS
 from smallest_cli.context import AppContext
 from smallest_cli.errors import (
     APIError,
@@ -19,7 +20,7 @@ from smallest_cli.errors import (
 )
 
 app = typer.Typer(
-    help="Log in with an API key, check it, log out.",
+    help=GROUPS["auth"],
     no_args_is_help=True,
 )
 

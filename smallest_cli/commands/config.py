@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 import typer
 
+from smallest_cli.commands import GROUPS
 from smallest_cli.context import AppContext
 
 app = typer.Typer(
-    help="Show and change settings (per profile). Flags and SMALLEST_* variables win over them.",
+    help=GROUPS["config"],
     no_args_is_help=True,
 )
 

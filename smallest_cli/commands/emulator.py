@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
+from smallest_cli.commands import GROUPS
 from smallest_cli.context import AppContext
 from smallest_cli.errors import UsageError
 
 app = typer.Typer(
-    help="Run a local emulator of the Waves API (synthetic, deterministic audio and transcripts).",
+    help=GROUPS["emulator"],
     no_args_is_help=True,
 )
 

@@ -11,10 +11,11 @@ from typing import Annotated
 import typer
 
 from smallest_cli.api.constants import STT_REQUESTS_PER_MINUTE
+from smallest_cli.choices import Route
+from smallest_cli.commands import GROUPS
 from smallest_cli.context import AppContext
-from smallest_cli.transcribe import Route, TranscribeJob
 
-app = typer.Typer(help="Transcripts from speech with the Pulse models.", no_args_is_help=True)
+app = typer.Typer(help=GROUPS["stt"], no_args_is_help=True)
 
 
 @app.command()
@@ -206,6 +207,8 @@ def transcribe(
 
             raise UsageError("--json and --format disagree", hint="give one of them")
         format_ = "json"
+    from smallest_cli.transcribe import TranscribeJob
+
     job = TranscribeJob.build(
         obj,
         sources=list(sources or []),

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from smallest_cli.api.stt_live import Route
+from smallest_cli.choices import Route
 from smallest_cli.context import AppContext
 
 

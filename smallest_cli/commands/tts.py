@@ -6,11 +6,18 @@ from typing import Annotated
 
 import typer
 
+from smallest_cli.choices import Transport
+from smallest_cli.commands import GROUPS
 from smallest_cli.context import AppContext
-from smallest_cli.speak import Destination, SpeechJob, Transport
-from smallest_cli.voice_catalog import complete_voice_id
 
-app = typer.Typer(help="Speech from text with the Lightning models.", no_args_is_help=True)
+app = typer.Typer(help=GROUPS["tts"], no_args_is_help=True)
+
+
+def complete_voice_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """Voice ids from the cached catalog (no network), for shell completion."""
+    from smallest_cli import voice_catalog
+
+    return voice_catalog.complete_voice_id(ctx, incomplete)
 
 
 @app.command()
@@ -168,6 +175,8 @@ def say(
 
         $ some-llm-command | smallest tts say --live
     """
+    from smallest_cli.speak import Destination, SpeechJob
+
     obj: AppContext = ctx.obj
     job = SpeechJob.build(
         obj,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from smallest_cli.commands import GROUPS
 from smallest_cli.context import AppContext
 from smallest_cli.errors import APIError, UsageError
 from smallest_cli.voice_catalog import (
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from smallest_cli.voice_catalog import Catalog
 
 app = typer.Typer(
-    help="Browse the voices for text to speech (the catalog is cached for 24 hours).",
+    help=GROUPS["voices"],
     no_args_is_help=True,
 )
 

@@ -6,11 +6,12 @@ import pytest
 
 from smallest_cli.api.stt_live import (
     LiveOptions,
-    Route,
     SpeechEvent,
     Transcription,
     parse_event,
+    route_path,
 )
+from smallest_cli.choices import Route
 from smallest_cli.errors import APIError, AuthenticationError
 from smallest_cli.transcript import Transcript
 
@@ -34,7 +35,7 @@ def test_the_legacy_route_has_no_model_and_no_endpointing() -> None:
         "word_timestamps": False,
     }
     assert options.query(Route.CURRENT)["endpointing"] is False
-    assert Route.LEGACY.path == "/waves/v1/pulse/get_text"
+    assert route_path(Route.LEGACY) == "/waves/v1/pulse/get_text"
 
 
 def test_options_are_sent_only_when_set() -> None:
