@@ -5,7 +5,10 @@ Kept apart (stdlib only) so that building the command line for `--help` stays ch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
+
+from smallest_cli.errors import UsageError
 
 
 class Transport(str, Enum):
@@ -22,3 +25,13 @@ class Route(str, Enum):
 
     CURRENT = "current"
     LEGACY = "legacy"
+
+
+def redactions(values: Sequence[str]) -> tuple[bool, bool]:
+    """(pii, pci) from --redact values such as `pii`, `pci`, `pii,pci` (repeatable)."""
+    kinds = [part.strip().lower() for value in values for part in value.split(",")]
+    kinds = [kind for kind in kinds if kind]
+    unknown = [kind for kind in kinds if kind not in ("pii", "pci")]
+    if unknown or (values and not kinds):
+        raise UsageError(f"invalid --redact {','.join(values)!r}", hint="give pii, pci, or pii,pci")
+    return "pii" in kinds, "pci" in kinds

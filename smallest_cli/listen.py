@@ -33,6 +33,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from smallest_cli.choices import redactions
 from smallest_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -475,16 +476,6 @@ def resolve_language(obj: AppContext, flag: str | None) -> str:
     elif value == "multi-indic":
         hint = "live, use north_indic (en, hi, gu, mr, bn, or)"
     raise UsageError(f"{where} cannot be transcribed live", hint=hint)
-
-
-def redactions(values: Sequence[str]) -> tuple[bool, bool]:
-    """(pii, pci) from --redact values such as `pii`, `pci`, `pii,pci`."""
-    kinds = [part.strip().lower() for value in values for part in value.split(",")]
-    kinds = [kind for kind in kinds if kind]
-    unknown = [kind for kind in kinds if kind not in ("pii", "pci")]
-    if unknown or (values and not kinds):
-        raise UsageError(f"invalid --redact {','.join(values)!r}", hint="give pii, pci, or pii,pci")
-    return "pii" in kinds, "pci" in kinds
 
 
 def parse_keywords(values: Sequence[str], warn: Callable[[str], None]) -> str | None:

@@ -23,12 +23,12 @@ import itertools
 import queue
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from smallest_cli.choices import Route
+from smallest_cli.choices import Route, redactions
 from smallest_cli.config import parse_value
 from smallest_cli.errors import ExitCode, SmallestError, UsageError
 
@@ -49,7 +49,6 @@ CONTAINER_EXTENSIONS = (
 )  # fmt: skip
 ENCODING_ALIASES = {"ulaw": "mulaw", "pcm": "linear16", "pcm16": "linear16"}
 DEFAULT_RATES = {"mulaw": 8000, "alaw": 8000, "linear16": 16000, "linear32": 16000}
-REDACTIONS = ("pii", "pci")
 UPLOAD_BAR_BYTES = 16 * 1024 * 1024
 RATE_LIMIT_ROUNDS = 2  # times a source waits out a 429 before it counts as failed  # a single upload at least this big gets a byte bar
 EXTRA_PATTERN = re.compile(r"^[^:,\s]+:[^,]*$")
@@ -126,7 +125,7 @@ class TranscribeJob:
         route: Route,
         word_timestamps: bool,
         diarize: bool,
-        redact: str | None,
+        redact: Sequence[str],
         emotions: bool,
         gender: bool,
         webhook: str | None,
@@ -155,7 +154,7 @@ class TranscribeJob:
         legacy = route is Route.LEGACY
         model_name = obj.setting("stt_model", _checked("stt_model", model, "--model"))
         lang = _language(obj, language)
-        pii, pci = _redactions(redact)
+        pii, pci = redactions(redact)
 
         # What each route and model can do (REFERENCE §10.1–§10.4).
         if legacy:
@@ -641,16 +640,6 @@ def _check_webhook_url(url: str) -> None:
         raise UsageError(
             f"invalid --webhook {url!r}", hint="give the http(s) URL that receives the result"
         )
-
-
-def _redactions(value: str | None) -> tuple[bool, bool]:
-    if value is None:
-        return False, False
-    kinds = [part.strip().lower() for part in value.split(",") if part.strip()]
-    unknown = [kind for kind in kinds if kind not in REDACTIONS]
-    if unknown or not kinds:
-        raise UsageError(f"invalid --redact {value!r}", hint="give pii, pci, or pii,pci")
-    return "pii" in kinds, "pci" in kinds
 
 
 def _language(obj: AppContext, flag: str | None) -> str:

@@ -85,9 +85,10 @@ def transcribe(
         bool, typer.Option("--diarize", help="Label speakers (Speaker 0, Speaker 1, …).")
     ] = False,
     redact: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--redact",
+            metavar="pii,pci",
             help="Redact pii, pci or pii,pci (effective for en and hi).",
             show_default=False,
         ),
@@ -217,7 +218,7 @@ def transcribe(
         route=route,
         word_timestamps=word_timestamps,
         diarize=diarize,
-        redact=redact,
+        redact=tuple(redact or ()),
         emotions=emotions,
         gender=gender,
         webhook=webhook,
