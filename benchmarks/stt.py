@@ -22,59 +22,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import struct
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-KEY = "sk_benchmark_0000000000"
+from harness import Emulator, smallest
+
 MB = 1024 * 1024
 RSS_TARGET_MB = 100
 INSTANT = ("--first-audio-ms", "0", "--rtf", "0", "--stt-ms", "0", "--stt-rtf", "0")
 SENTENCE = "The quick brown fox jumps over the lazy dog near the riverbank at dawn."
-
-
-def smallest() -> str:
-    found = shutil.which("smallest", path=str(Path(sys.executable).parent)) or shutil.which(
-        "smallest"
-    )
-    if found is None:
-        sys.exit("the smallest console script is not installed; run `pip install -e .` first")
-    return found
-
-
-class Emulator:
-    """`smallest emulator serve --port 0` in a subprocess, for the length of a `with` block."""
-
-    def __init__(self, *args: str) -> None:
-        self.args = args
-
-    def __enter__(self) -> Emulator:
-        self.proc = subprocess.Popen(
-            [smallest(), "emulator", "serve", "--port", "0", *self.args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        self.url = self.proc.stdout.readline().strip()
-        if not self.url.startswith("http"):
-            sys.exit("the emulator did not start")
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {**os.environ, "SMALLEST_BASE_URL": self.url, "SMALLEST_API_KEY": KEY}
 
 
 def silent_wav(path: Path, size: int, sample_rate: int = 16000) -> Path:
@@ -171,8 +133,7 @@ def run_batch(files: list[Path], out: Path, *args: str) -> tuple[float, list[int
         started = time.perf_counter()
         subprocess.run(argv, env=emulator.env, check=True)
         wall = time.perf_counter() - started
-        with urllib.request.urlopen(f"{emulator.url}/_emulator/requests") as response:
-            statuses = [e["status"] for e in json.load(response) if e["path"] == "/waves/v1/stt/"]
+        statuses = [e["status"] for e in emulator.requests() if e["path"] == "/waves/v1/stt/"]
     return wall, statuses
 
 

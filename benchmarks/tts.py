@@ -18,58 +18,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-KEY = "sk_benchmark_0000000000"
+from harness import KEY, Emulator, smallest
+
 SENTENCE = "The quick brown fox jumps over the lazy dog near the riverbank at dawn."
-
-
-def smallest() -> str:
-    found = shutil.which("smallest", path=str(Path(sys.executable).parent)) or shutil.which(
-        "smallest"
-    )
-    if found is None:
-        sys.exit("the smallest console script is not installed; run `pip install -e .` first")
-    return found
-
-
-class Emulator:
-    def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [smallest(), "emulator", "serve", "--port", "0", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        self.url = self.proc.stdout.readline().strip()
-        if not self.url.startswith("http"):
-            sys.exit("the emulator did not start")
-
-    def requests(self) -> list[dict]:
-        with urllib.request.urlopen(f"{self.url}/_emulator/requests") as response:
-            return json.load(response)
-
-    def clear(self) -> None:
-        urllib.request.urlopen(
-            urllib.request.Request(f"{self.url}/_emulator/requests", method="DELETE")
-        ).close()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-
-
-def env_for(emulator: Emulator) -> dict[str, str]:
-    return {**os.environ, "SMALLEST_BASE_URL": emulator.url, "SMALLEST_API_KEY": KEY}
 
 
 def first_byte_ms(argv: list[str], env: dict[str, str], skip: int = 0) -> float:
@@ -90,8 +49,27 @@ def first_byte_ms(argv: list[str], env: dict[str, str], skip: int = 0) -> float:
 
 
 def time_to_first_audio(runs: int) -> None:
-    emulator = Emulator()
-    env = env_for(emulator)
+    with Emulator() as emulator:
+        median = _first_audio_medians(emulator, runs)
+    gap = median["smallest"] - median["curl"]
+    print(f"## Time to first audio byte ({runs} runs, median; emulator first audio 150 ms)\n")
+    print("| what | ms |\n|---|---:|")
+    print(f"| `curl -N` on POST /waves/v1/tts/live | {median['curl']:.0f} |")
+    print(
+        f"| `smallest tts say … -o -` (first byte after the WAV header) | {median['smallest']:.0f} |"
+    )
+    print(f"| difference (target ≤ 250) | {gap:.0f} {'met' if gap <= 250 else 'MISSED'} |")
+    imports = median["imports"] - median["python"]
+    print(f"| of which: starting Python (`python -c pass`) | {median['python']:.0f} |")
+    print(f"| of which: importing typer, pydantic and httpx | {imports:.0f} |")
+    print(
+        f"| of which: the rest (options, voice cache, connecting) | {gap - imports - median['python']:.0f} |"
+    )
+    print()
+
+
+def _first_audio_medians(emulator: Emulator, runs: int) -> dict[str, float]:
+    env = emulator.env
     body = json.dumps(
         {"text": SENTENCE, "voice_id": "magnus", "sample_rate": 24000, "output_format": "pcm"}
     )
@@ -113,23 +91,7 @@ def time_to_first_audio(runs: int) -> None:
             started = time.perf_counter()
             subprocess.run(argv, check=True, env=env)
             results[name].append((time.perf_counter() - started) * 1000)
-    emulator.stop()
-    median = {k: statistics.median(v) for k, v in results.items()}
-    gap = median["smallest"] - median["curl"]
-    print(f"## Time to first audio byte ({runs} runs, median; emulator first audio 150 ms)\n")
-    print("| what | ms |\n|---|---:|")
-    print(f"| `curl -N` on POST /waves/v1/tts/live | {median['curl']:.0f} |")
-    print(
-        f"| `smallest tts say … -o -` (first byte after the WAV header) | {median['smallest']:.0f} |"
-    )
-    print(f"| difference (target ≤ 250) | {gap:.0f} {'met' if gap <= 250 else 'MISSED'} |")
-    imports = median["imports"] - median["python"]
-    print(f"| of which: starting Python (`python -c pass`) | {median['python']:.0f} |")
-    print(f"| of which: importing typer, pydantic and httpx | {imports:.0f} |")
-    print(
-        f"| of which: the rest (options, voice cache, connecting) | {gap - imports - median['python']:.0f} |"
-    )
-    print()
+    return {k: statistics.median(v) for k, v in results.items()}
 
 
 def peak_rss(characters: int, work: Path, emulator: Emulator) -> tuple[float, float]:
@@ -147,7 +109,7 @@ def peak_rss(characters: int, work: Path, emulator: Emulator) -> tuple[float, fl
     argv = [smallest(), "tts", "say", "-f", str(text), "-o", str(target), "--sample-rate", "8000"]
     done = subprocess.run(
         [sys.executable, "-c", script, *argv],
-        env=env_for(emulator),
+        env=emulator.env,
         capture_output=True,
         text=True,
         check=True,
@@ -158,10 +120,9 @@ def peak_rss(characters: int, work: Path, emulator: Emulator) -> tuple[float, fl
 
 
 def memory(work: Path, quick: bool) -> None:
-    emulator = Emulator("--first-audio-ms", "0", "--rtf", "0")
     sizes = (20_000, 200_000) if not quick else (2_000, 20_000)
-    results = {n: peak_rss(n, work, emulator) for n in sizes}
-    emulator.stop()
+    with Emulator("--first-audio-ms", "0", "--rtf", "0") as emulator:
+        results = {n: peak_rss(n, work, emulator) for n in sizes}
     small, large = (results[n][0] for n in sizes)
     within = abs(large - small) / small <= 0.10
     print("## Peak RSS writing a WAV file (8 kHz, sync per chunk)\n")
@@ -175,21 +136,19 @@ def memory(work: Path, quick: bool) -> None:
 
 
 def wall_time(work: Path, concurrency: int, allowed: int) -> tuple[float, float, int]:
-    emulator = Emulator(
-        "--first-audio-ms", "150", "--rtf", "0.05", "--tts-concurrency", str(allowed)
-    )
     text = work / "thirty.txt"
     text.write_text(" ".join([SENTENCE * 3] * 30), encoding="utf-8")
     argv = [smallest(), "-q", "tts", "say", "-f", str(text), "-o", str(work / "thirty.wav"),
             "--sample-rate", "16000", "--concurrency", str(concurrency)]  # fmt: skip
-    started = time.perf_counter()
-    subprocess.run(argv, env=env_for(emulator), check=True)
-    wall = time.perf_counter() - started
-    exchanges = [
-        e for e in emulator.requests() if e["path"] == "/waves/v1/tts" and e["status"] == 200
-    ]
+    pacing = ("--first-audio-ms", "150", "--rtf", "0.05", "--tts-concurrency", str(allowed))
+    with Emulator(*pacing) as emulator:
+        started = time.perf_counter()
+        subprocess.run(argv, env=emulator.env, check=True)
+        wall = time.perf_counter() - started
+        exchanges = [
+            e for e in emulator.requests() if e["path"] == "/waves/v1/tts" and e["status"] == 200
+        ]
     synthesis = sum(e.get("synthesis_ms") or 0 for e in exchanges) / 1000
-    emulator.stop()
     return wall, synthesis, len(exchanges)
 
 

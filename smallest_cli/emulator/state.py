@@ -42,6 +42,7 @@ class Exchange:
     truncated: bool = False
     started: float = field(default_factory=time.time)
     synthesis_ms: float | None = None  # TTS: paced time from the request to its last audio
+    processing_ms: float | None = None  # STT socket: from close_stream to the is_last event
 
     @property
     def content_type(self) -> str:
@@ -59,6 +60,7 @@ class Exchange:
             "status": self.status,
             "fault": self.fault,
             "synthesis_ms": self.synthesis_ms,
+            "processing_ms": self.processing_ms,
         }
 
 

@@ -99,6 +99,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -148,7 +149,7 @@ from smallest_cli.emulator.stt_text import (
     tokens_of,
     write,
 )
-from smallest_cli.emulator.tts import bearer_key
+from smallest_cli.emulator.tts import bearer_key, exchange_of
 
 Kind = Literal["live", "pulse"]
 
@@ -399,8 +400,12 @@ class _Session:
             await self._final(from_finalize=True, force=True)
             return True
         if kind == "close_stream":
+            started = time.perf_counter()
             await self._flush()
             await self._final(from_finalize=False, force=True, last=True)
+            exchange = exchange_of(self.websocket.scope)
+            if exchange is not None:  # the emulator's own work on the last audio, for benchmarks
+                exchange.processing_ms = (time.perf_counter() - started) * 1000
             with contextlib.suppress(WebSocketDisconnect, RuntimeError):
                 await self.websocket.close(NORMAL_CLOSURE)
             return False

@@ -563,3 +563,11 @@ def test_bad_ogg_stream_is_an_error_frame(emulator) -> None:
         events, code = receive_all(connection)
     assert code == 1000 and events[0]["type"] == "error"
     assert events[0]["message"].startswith("Cannot decode the audio as ogg_opus")
+
+
+def test_the_session_records_its_own_processing_time(emulator) -> None:
+    events, code = stream(emulator, pcm())
+    assert events[-1]["is_last"] is True and code == 1000
+    [session] = [e for e in emulator.state.exchanges() if e.path == LIVE]
+    assert session.processing_ms is not None and 0 <= session.processing_ms < 5000
+    assert session.to_json()["processing_ms"] == session.processing_ms
