@@ -35,3 +35,8 @@ STT_STREAMING_LANGUAGES = (
 )  # fmt: skip
 STT_MAX_UPLOAD_BYTES = 250 * 1024 * 1024  # "250 MB" per request (§10.1, §10.3)
 STT_REQUESTS_PER_MINUTE = 25  # Standard plan, per model, pre-recorded (§4.2)
+
+
+def expiry_headers(expire_content: bool) -> dict[str, str]:
+    """`x-expire-content: true` when asked (enterprise: delete the content after 7 days, §2.3)."""
+    return {"x-expire-content": "true"} if expire_content else {}

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from smallest_cli.api.constants import STT_MAX_UPLOAD_BYTES
+from smallest_cli.api.constants import STT_MAX_UPLOAD_BYTES, expiry_headers
 from smallest_cli.errors import APIError, UsageError
 from smallest_cli.transcript import Transcript
 
@@ -201,7 +201,7 @@ class TranscriptionOptions:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"x-expire-content": "true"} if self.expire_content else {}
+        return expiry_headers(self.expire_content)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from smallest_cli.api.constants import expiry_headers
 from smallest_cli.choices import Route
 from smallest_cli.errors import (
     APIConnectionError,
@@ -159,7 +160,7 @@ class LiveOptions:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"x-expire-content": "true"} if self.expire_content else {}
+        return expiry_headers(self.expire_content)
 
 
 # -- events ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from smallest_cli.api.constants import expiry_headers
 from smallest_cli.api.errors import frame_error
 from smallest_cli.api.sse import iter_events
 from smallest_cli.errors import APIConnectionError, APIError
@@ -71,7 +72,7 @@ class SpeechRequest:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"x-expire-content": "true"} if self.expire_content else {}
+        return expiry_headers(self.expire_content)
 
 
 @dataclass(frozen=True)
