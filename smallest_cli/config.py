@@ -202,6 +202,14 @@ class Config:
             return Resolved(name, _parse(setting, str(stored[name]), where), "config")
         return Resolved(name, setting.default, "default")
 
+    def describe(self, resolved: Resolved) -> str:
+        """Where a resolved value came from, as an error message names it."""
+        if resolved.source == "env":
+            return f"{lookup(resolved.name).env_var}={resolved.value!r}"
+        if resolved.source == "config":
+            return f"{resolved.name} = {resolved.value!r} in {self.path}"
+        return repr(resolved.value)
+
     def get(self, name: str, flag: Any = None) -> Any:
         return self.resolve(name, flag).value
 

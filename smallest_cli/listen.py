@@ -21,7 +21,6 @@ the session runs, so an event is never lost half-received.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import signal
@@ -452,22 +451,8 @@ def resolve_language(obj: AppContext, flag: str | None) -> str:
     if flag is not None:
         where, value = f"--language {flag!r}", flag
     else:
-        try:
-            resolved = obj.config.resolve("stt_language")
-        except UsageError:
-            # The setting is checked against the recordings' list; a streaming-only code
-            # (ta, yue, north_indic, …) is still a good default here.
-            raw = os.environ.get("SMALLEST_STT_LANGUAGE") or obj.config.stored().get("stt_language")
-            if isinstance(raw, str) and raw in LANGUAGES:
-                return raw
-            raise
-        if resolved.source == "default":
-            return "en"
-        value = str(resolved.value)
-        where = {
-            "env": f"SMALLEST_STT_LANGUAGE={value!r}",
-            "config": f"stt_language = {value!r} in {obj.config.path}",
-        }.get(resolved.source, repr(value))
+        resolved = obj.config.resolve("stt_language")
+        where, value = obj.config.describe(resolved), str(resolved.value)
     if value in LANGUAGES:
         return value
     hint = "streaming languages: " + ", ".join(LANGUAGES)

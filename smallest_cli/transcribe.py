@@ -650,11 +650,7 @@ def _language(obj: AppContext, flag: str | None) -> str:
         value, where = flag, f"--language {flag!r}"
     else:
         resolved = obj.config.resolve("stt_language")
-        value = str(resolved.value)
-        where = {
-            "env": f"SMALLEST_STT_LANGUAGE={value!r}",
-            "config": f"stt_language = {value!r} in {obj.config.path}",
-        }.get(resolved.source, repr(value))
+        where, value = obj.config.describe(resolved), str(resolved.value)
     if value in STT_LANGUAGES:
         return value
     hint = "recordings can be in " + ", ".join(STT_LANGUAGES)

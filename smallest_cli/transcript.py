@@ -73,9 +73,9 @@ class Word:
             text=str(raw.get("word", "")),
             start=float(raw.get("start", 0.0)),
             end=float(raw.get("end", 0.0)),
-            confidence=_number(raw.get("confidence")),
+            confidence=number_or_none(raw.get("confidence")),
             speaker=raw.get("speaker"),
-            speaker_confidence=_number(raw.get("speaker_confidence")),
+            speaker_confidence=number_or_none(raw.get("speaker_confidence")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -133,20 +133,24 @@ class Transcript:
         """A pre-recorded response (either route, Pulse or Pulse Pro)."""
         metadata = body.get("metadata") if isinstance(body.get("metadata"), Mapping) else {}
         assert isinstance(metadata, Mapping)
-        duration = _number(metadata.get("duration")) or _number(body.get("audio_length"))
+        duration = number_or_none(metadata.get("duration")) or number_or_none(
+            body.get("audio_length")
+        )
         emotions = body.get("emotions")
         return cls(
             text=str(body.get("transcription") or body.get("transcript") or ""),
-            words=[Word.from_api(w) for w in _mappings(body.get("words"))],
-            utterances=[Utterance.from_api(u) for u in _mappings(body.get("utterances"))],
-            language=_string(body.get("language")),
+            words=[Word.from_api(w) for w in mappings(body.get("words"))],
+            utterances=[Utterance.from_api(u) for u in mappings(body.get("utterances"))],
+            language=string_or_none(body.get("language")),
             duration=duration,
-            gender=_string(body.get("gender")),
-            emotions={str(k): float(v) for k, v in emotions.items() if _number(v) is not None}
+            gender=string_or_none(body.get("gender")),
+            emotions={
+                str(k): float(v) for k, v in emotions.items() if number_or_none(v) is not None
+            }
             if isinstance(emotions, Mapping)
             else None,
-            redacted_entities=_strings(body.get("redacted_entities")),
-            request_id=_string(body.get("request_id")),
+            redacted_entities=strings(body.get("redacted_entities")),
+            request_id=string_or_none(body.get("request_id")),
             source=source,
         )
 
@@ -164,10 +168,10 @@ class Transcript:
             text = str(event.get("transcript") or event.get("transcription") or "").strip()
             if text:
                 texts.append(text)
-            words += [Word.from_api(w) for w in _mappings(event.get("words"))]
-            utterances += [Utterance.from_api(u) for u in _mappings(event.get("utterances"))]
-            entities += [e for e in _strings(event.get("redacted_entities")) if e not in entities]
-            language = _string(event.get("language")) or language
+            words += [Word.from_api(w) for w in mappings(event.get("words"))]
+            utterances += [Utterance.from_api(u) for u in mappings(event.get("utterances"))]
+            entities += [e for e in strings(event.get("redacted_entities")) if e not in entities]
+            language = string_or_none(event.get("language")) or language
         return cls(
             text=" ".join(texts),
             words=words,
@@ -258,19 +262,22 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _mappings(value: Any) -> list[Mapping[str, Any]]:
+# Readers for JSON the API sends, which may lack a field or carry the wrong type.
+
+
+def mappings(value: Any) -> list[Mapping[str, Any]]:
     return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
 
 
-def _strings(value: Any) -> list[str]:
+def strings(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
-def _string(value: Any) -> str | None:
+def string_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _number(value: Any) -> float | None:
+def number_or_none(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)

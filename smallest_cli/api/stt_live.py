@@ -38,7 +38,7 @@ from smallest_cli.errors import (
     ExitCode,
     RateLimitError,
 )
-from smallest_cli.transcript import Utterance, Word
+from smallest_cli.transcript import Utterance, Word, mappings, number_or_none, string_or_none
 
 if TYPE_CHECKING:
     from websockets.exceptions import ConnectionClosed
@@ -221,9 +221,9 @@ def parse_event(frame: Mapping[str, Any]) -> Event | None:
     kind = frame.get("type")
     if kind == "error" or frame.get("status") == "error":
         raise _frame_error(frame)
-    session_id = _string(frame.get("session_id"))
+    session_id = string_or_none(frame.get("session_id"))
     if kind in ("speech_started", "speech_ended"):
-        return SpeechEvent(str(kind), _number(frame.get("timestamp")), session_id)
+        return SpeechEvent(str(kind), number_or_none(frame.get("timestamp")), session_id)
     if kind not in (None, "transcription") or not any(
         name in frame for name in ("transcript", "transcription", "is_final")
     ):
@@ -237,12 +237,12 @@ def parse_event(frame: Mapping[str, Any]) -> Event | None:
         is_final=frame.get("is_final") is True,
         is_last=frame.get("is_last") is True,
         from_finalize=from_finalize if isinstance(from_finalize, bool) else None,
-        language=_string(frame.get("language")),
+        language=string_or_none(frame.get("language")),
         languages=[v for v in frame.get("languages") or [] if isinstance(v, str)],
-        words=[Word.from_api(w) for w in _mappings(frame.get("words"))],
-        utterances=[Utterance.from_api(u) for u in _mappings(frame.get("utterances"))],
+        words=[Word.from_api(w) for w in mappings(frame.get("words"))],
+        utterances=[Utterance.from_api(u) for u in mappings(frame.get("utterances"))],
         redacted_entities=[v for v in frame.get("redacted_entities") or [] if isinstance(v, str)],
-        full_transcript=_string(frame.get("full_transcript")),
+        full_transcript=string_or_none(frame.get("full_transcript")),
         session_id=session_id,
         raw=dict(frame),
     )
@@ -256,20 +256,6 @@ def _frame_error(frame: Mapping[str, Any]) -> APIError:
     if code in ("UNAUTHORIZED", "INVALID_API_KEY", "AUTHENTICATION_FAILED"):
         return AuthenticationError(error.message, status_code=401, code=error.code)
     return error
-
-
-def _mappings(value: Any) -> list[Mapping[str, Any]]:
-    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
-
-
-def _string(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
 
 
 # -- the session ----------------------------------------------------------------------------

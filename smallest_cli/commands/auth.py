@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from smallest_cli.commands import GROUPS
+from smallest_cli.commands.options import JsonFlag
 from smallest_cli.context import AppContext
 from smallest_cli.errors import (
     APIError,
@@ -24,7 +25,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON object.")]
 MAX_KEY_INPUT = 4096
 
 

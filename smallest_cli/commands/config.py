@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from smallest_cli.commands import GROUPS
+from smallest_cli.commands.options import JsonFlag
 from smallest_cli.context import AppContext
 
 app = typer.Typer(
@@ -14,7 +15,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 KeyArg = Annotated[
     str, typer.Argument(help="Setting name, e.g. voice or base_url.", show_default=False)
 ]

@@ -13,6 +13,7 @@ import typer
 from smallest_cli.api.constants import STT_REQUESTS_PER_MINUTE
 from smallest_cli.choices import Route
 from smallest_cli.commands import GROUPS
+from smallest_cli.commands.options import DiarizeFlag, ExpireContentFlag, RedactOption
 from smallest_cli.context import AppContext
 
 app = typer.Typer(help=GROUPS["stt"], no_args_is_help=True)
@@ -81,18 +82,8 @@ def transcribe(
             help="Ask for word timings (automatic for srt, vtt, tsv and --diarize).",
         ),
     ] = False,
-    diarize: Annotated[
-        bool, typer.Option("--diarize", help="Label speakers (Speaker 0, Speaker 1, …).")
-    ] = False,
-    redact: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--redact",
-            metavar="pii,pci",
-            help="Redact pii, pci or pii,pci (effective for en and hi).",
-            show_default=False,
-        ),
-    ] = None,
+    diarize: DiarizeFlag = False,
+    redact: RedactOption = None,
     emotions: Annotated[bool, typer.Option("--emotions", help="Detect emotions.")] = False,
     gender: Annotated[
         bool, typer.Option("--gender", help="Detect the speaker's gender (Pulse).")
@@ -113,13 +104,7 @@ def transcribe(
             show_default=False,
         ),
     ] = None,
-    expire_content: Annotated[
-        bool,
-        typer.Option(
-            "--expire-content",
-            help="Ask the API to delete the transcript after 7 days (enterprise).",
-        ),
-    ] = False,
+    expire_content: ExpireContentFlag = False,
     encoding: Annotated[
         str | None,
         typer.Option(

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from smallest_cli.choices import Route
+from smallest_cli.commands.options import DiarizeFlag, ExpireContentFlag, RedactOption
 from smallest_cli.context import AppContext
 
 
@@ -86,18 +87,8 @@ def live(
             help="Ask for word timings (automatic for -o .srt, .vtt and .tsv).",
         ),
     ] = False,
-    diarize: Annotated[
-        bool, typer.Option("--diarize", help="Label speakers (Speaker 0, Speaker 1, …).")
-    ] = False,
-    redact: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--redact",
-            metavar="pii,pci",
-            help="Redact pii, pci or pii,pci in finals (effective for en and hi).",
-            show_default=False,
-        ),
-    ] = None,
+    diarize: DiarizeFlag = False,
+    redact: RedactOption = None,
     keywords: Annotated[
         list[str] | None,
         typer.Option(
@@ -150,13 +141,7 @@ def live(
             help="current: /waves/v1/stt/live; legacy: /waves/v1/pulse/get_text.",
         ),
     ] = Route.CURRENT,
-    expire_content: Annotated[
-        bool,
-        typer.Option(
-            "--expire-content",
-            help="Ask the API to delete the transcript after 7 days (enterprise).",
-        ),
-    ] = False,
+    expire_content: ExpireContentFlag = False,
     output: Annotated[
         str | None,
         typer.Option(

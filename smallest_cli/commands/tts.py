@@ -8,6 +8,7 @@ import typer
 
 from smallest_cli.choices import Transport
 from smallest_cli.commands import GROUPS
+from smallest_cli.commands.options import ExpireContentFlag
 from smallest_cli.context import AppContext
 
 app = typer.Typer(help=GROUPS["tts"], no_args_is_help=True)
@@ -126,12 +127,7 @@ def say(
         str | None,
         typer.Option("--session-id", help="Your session id (echoed back).", show_default=False),
     ] = None,
-    expire_content: Annotated[
-        bool,
-        typer.Option(
-            "--expire-content", help="Ask the API to delete the text after 7 days (enterprise)."
-        ),
-    ] = False,
+    expire_content: ExpireContentFlag = False,
     transport: Annotated[
         Transport,
         typer.Option(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from smallest_cli.commands import GROUPS
+from smallest_cli.commands.options import JsonFlag
 from smallest_cli.context import AppContext
 from smallest_cli.errors import APIError, UsageError
 from smallest_cli.voice_catalog import (
@@ -48,7 +49,6 @@ def _complete_language(incomplete: str) -> list[tuple[str, str]]:
     return [(code, name) for code, name in LANGUAGES.items() if code.startswith(incomplete)]
 
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 RefreshFlag = Annotated[
     bool, typer.Option("--refresh", help="Fetch the catalog again instead of using the cache.")
 ]
