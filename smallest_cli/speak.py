@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from smallest_cli.context import AppContext
     from smallest_cli.subtitles import TimedWord
 
-LEGACY_MODELS = ("lightning", "lightning-large", "lightning-v2", "lightning_v2", "lightning_large")
+RETIRED_MODELS = ("lightning", "lightning-large", "lightning-v2")  # 410 (REFERENCE §0.1, §6.5)
 WORD_TIMESTAMP_VOICES = ("meher", "devansh", "kartik", "maithili", "liam", "avery")
 ID_PATTERN = r"^[a-zA-Z0-9_\-.]{1,128}$"
 LIVE_IDLE_TIMEOUT = 600  # seconds the TTS socket may wait for more text (REFERENCE §5)
@@ -49,7 +49,6 @@ class SpeechJob:
     obj: AppContext
     text: str | None
     request: SpeechRequest
-    legacy_model: str | None
     file_output: str | None
     file_format: AudioFormat | None
     stdout_format: AudioFormat | None
@@ -92,12 +91,12 @@ class SpeechJob:
         from smallest_cli.text import read_text, require_words
 
         voice_id = obj.setting("voice", _checked("voice", voice, "--voice"))
-        legacy_model = None
-        if model is not None and model.lower() in LEGACY_MODELS:
-            legacy_model = model.lower().replace("_", "-")
-            model_name = "lightning_v3.1"
-        else:
-            model_name = obj.setting("model", _checked("model", model, "--model"))
+        if model is not None and model.lower().replace("_", "-") in RETIRED_MODELS:
+            raise UsageError(
+                f"{model} is retired: the API answers 410 Gone for it",
+                hint="use --model lightning_v3.1 (or lightning_v3.1_pro)",
+            )
+        model_name = obj.setting("model", _checked("model", model, "--model"))
         rate = obj.setting(
             "sample_rate",
             _checked(
@@ -139,8 +138,6 @@ class SpeechJob:
                     "word timestamps only come over the WebSocket",
                     hint="drop --transport or use --transport ws",
                 )
-            if legacy_model:
-                raise UsageError("--timestamps needs a current model")
 
         file_output, file_format, stdout_format, play = destinations(obj, destination)
         chosen = transport
@@ -174,7 +171,6 @@ class SpeechJob:
             obj=obj,
             text=spoken,
             request=request,
-            legacy_model=legacy_model,
             file_output=file_output,
             file_format=file_format,
             stdout_format=stdout_format,
@@ -186,8 +182,7 @@ class SpeechJob:
             timestamps=timestamps,
             timestamps_format=timestamps_format,
         )
-        if not legacy_model:
-            job._check_pairing()
+        job._check_pairing()
         return job
 
     def _check_pairing(self) -> None:
@@ -276,9 +271,6 @@ class SpeechJob:
 
     def _fetcher(self, client: SmallestClient) -> Callable[[SpeechRequest], Fetched]:
         tts = client.tts
-        if self.legacy_model is not None:
-            model = self.legacy_model
-            return lambda r: Fetched(iter([_legacy(tts.legacy, model, r)]))
         if self.transport is Transport.SYNC:
             return lambda r: Fetched(iter([_explained(tts.synthesize, r)]))
         if self.transport is Transport.SSE:
@@ -418,28 +410,6 @@ def _with_voice_hint(error: Exception) -> Exception:
     ):
         error.hint = error.hint or "see `smallest voices list` for the voice ids"
     return error
-
-
-def _legacy(
-    call: Callable[[str, SpeechRequest], bytes], model: str, request: SpeechRequest
-) -> bytes:
-    from smallest_cli.errors import GoneError, NotFoundError
-
-    replacement = "use --model lightning_v3.1 or lightning_v3.1_pro (POST /waves/v1/tts)"
-    try:
-        return call(model, request)
-    except GoneError as error:
-        error.message = f"{model} is retired: {error.message}"
-        error.hint = (
-            f"the API recommends {error.recommended_endpoint}; {replacement}"
-            if error.recommended_endpoint
-            else replacement
-        )
-        raise
-    except NotFoundError as error:
-        error.message = f"{model} is retired and its route is gone: {error.message}"
-        error.hint = replacement
-        raise
 
 
 def _over_websocket(

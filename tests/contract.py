@@ -87,6 +87,10 @@ ASYNCAPI_CHANNELS: dict[str, tuple[str, str]] = {
     "/waves/v1/tts/live": ("tts-ws.yaml", "ttsStream"),
     "/waves/v1/stt/live": ("stt-live-ws.yaml", "transcription"),
     "/waves/v1/pulse/get_text": ("pulse-stt-ws.yaml", "pulseStream"),
+    "/waves/v1/lightning-v3.1/get_speech/stream": (
+        "legacy-lightning-v3.1-ws.yaml",
+        "lightningV31Stream",
+    ),
 }
 """WebSocket paths whose frames are checked: path → (AsyncAPI base file, channel name)."""
 HOST_URL = "https://api.smallest.ai"
@@ -133,11 +137,12 @@ DEVIATIONS: tuple[Deviation, ...] = (
     Deviation("POST", r"/waves/v1/tts(/live)?", 400, _ZOD_400),
     Deviation(
         "POST",
-        r"/waves/v1/tts(/live)?",
+        r"/waves/v1/(tts(/live)?|lightning-v3\.1/(get_speech|stream))",
         429,
         "The Concurrency and Limits page says a second simultaneous TTS request is answered "
-        "429 Too Many Requests (REFERENCE §4.1); tts-openapi.yaml lists no 429. Its body is "
-        "UNKNOWN (REFERENCE §13.2); the emulator sends the TTS error shape.",
+        "429 Too Many Requests (REFERENCE §4.1); tts-openapi.yaml and the deprecated "
+        "legacy-lightning-v3.1-openapi.yaml (same service, REFERENCE §0.1) list no 429. Its "
+        "body is UNKNOWN (REFERENCE §13.2); the emulator sends the TTS error shape.",
     ),
     Deviation(
         "POST",
@@ -157,22 +162,14 @@ DEVIATIONS: tuple[Deviation, ...] = (
     ),
     Deviation(
         None,
-        r"/waves/v1/(lightning-v2|lightning-large|prof-voice-cloning)(/.*)?",
+        r"/waves/v1/(lightning|lightning-v2|lightning-large|prof-voice-cloning)(/.*)?",
         410,
-        "Lightning v2 / Lightning Large routes were retired on 2026-05-19 and answer 410 with "
+        "Lightning v1, v2 and Large routes are retired and answer 410 with "
         "{'status':'error','error_code':'MODEL_DEPRECATED','message':...,"
-        "'recommended_endpoint':...} (REFERENCE §6.5, §13.1). Only the legacy-* specs document "
-        "these routes, and they predate the retirement: no 410 anywhere. No observed/*.json "
-        "file covers these routes.",
-    ),
-    Deviation(
-        None,
-        r"/waves/v1/(lightning-v3\.1|lightning)/(get_speech|stream)",
-        404,
-        "The model-named Lightning v3.1 and v1 TTS routes were removed at the API layer "
-        "(repository commit of 2026-07-21: '404 at the API layer', REFERENCE §6.5, §6.5.7) "
-        "and their specs deleted; the recovered legacy-* specs document no 404. No "
-        "observed/*.json file covers the answer today (the 2026-05-01 probe still got audio).",
+        "'recommended_endpoint':'/waves/v1/lightning-v3.1/get_speech'} (REFERENCE §0.1, §6.5, "
+        "§13.1). Only the legacy-* specs document these routes, and they predate the "
+        "retirement: no 410 anywhere. No observed/*.json file covers these routes. (The "
+        "model-named v3.1 routes are deprecated but still served, §0.1: no deviation.)",
     ),
 )
 """Known, accepted differences between observed server behaviour and the spec files.

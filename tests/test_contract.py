@@ -373,12 +373,21 @@ def test_retired_route_410_passes_thanks_to_a_deviation() -> None:
             "status": "error",
             "error_code": "MODEL_DEPRECATED",
             "message": "This model is retired.",
-            "recommended_endpoint": "/waves/v1/tts",
+            "recommended_endpoint": "/waves/v1/lightning-v3.1/get_speech",
         },
     )
     assert validate_exchange(gone) is True
     with pytest.raises(ContractViolation, match="Unknown response http status: 410"):
         validate_exchange(gone, deviations=())
+
+
+def test_the_deprecated_v3_1_routes_are_served_so_a_404_there_is_a_violation() -> None:
+    # REFERENCE §0.1: still served, so only the answers of a live route are accepted there.
+    for path in ("/waves/v1/lightning-v3.1/get_speech", "/waves/v1/lightning-v3.1/stream"):
+        missing = tts_exchange(status=404, response_headers=JSON, response_body={"error": "x"})
+        missing.path = path
+        with pytest.raises(ContractViolation, match="legacy-lightning-v3.1-openapi.yaml"):
+            validate_exchange(missing)
 
 
 def test_deviations_are_documented() -> None:
@@ -428,10 +437,25 @@ def ws_session(
 def test_tts_websocket_session_matches_the_asyncapi_file() -> None:
     timeout = json.dumps({"status": "error", "message": "Connection timed out after 1 seconds"})
     error = json.dumps(
-        {"status": "error", "error": {"message": "voice_id: Invalid", "code": "400"}}
+        {
+            "status": "error",
+            "message": "voice_id: Invalid",  # top level as well (REFERENCE §0.7)
+            "error": {"message": "voice_id: Invalid", "code": "400"},
+        }
     )
     session = ws_session([WS_REQUEST], [WS_WORD, WS_CHUNK, WS_COMPLETE, error, timeout])
     assert validate_exchange(session) is True
+    session.path = "/waves/v1/lightning-v3.1/get_speech/stream"  # deprecated, served (§0.1)
+    assert validate_exchange(session) is True
+
+
+def test_the_deprecated_tts_websocket_is_checked_against_its_own_file() -> None:
+    session = ws_session([json.dumps({"voice_id": "meher", "text": "Hi", "language": "de"})], [])
+    session.path = "/waves/v1/lightning-v3.1/get_speech/stream"
+    with pytest.raises(ContractViolation) as caught:
+        validate_exchange(session)
+    assert caught.value.spec == "legacy-lightning-v3.1-ws.yaml"
+    assert "client frame 0 at language: 'de' is not one of" in str(caught.value)
 
 
 @pytest.mark.parametrize(

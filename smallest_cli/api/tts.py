@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 
 SYNC_PATH = "/waves/v1/tts"
 LIVE_PATH = "/waves/v1/tts/live"
-# Retired model-named routes (REFERENCE §6.5): kept so asking for them explains what replaced them.
-LEGACY_MODELS = ("lightning", "lightning-large", "lightning-v2")
 
 
 @dataclass(frozen=True)
@@ -136,20 +134,6 @@ class TtsAPI:
             "the speech stream ended before its final frame",
             hint="try again, or use --transport sync",
         )
-
-    def legacy(self, model: str, request: SpeechRequest) -> bytes:
-        """POST /waves/v1/{model}/get_speech for a retired model (answers 410 or 404 today)."""
-        response = self._client.request(
-            "POST",
-            f"/waves/v1/{model}/get_speech",
-            json={
-                "text": request.text,
-                "voice_id": request.voice_id,
-                "sample_rate": request.sample_rate,
-            },
-            headers={"Accept": "audio/wav"},
-        )
-        return strip_wav_header(response.content)
 
     def live(
         self,

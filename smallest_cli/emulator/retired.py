@@ -1,10 +1,11 @@
-"""What the retired routes answer (REFERENCE §6.5, §8.3–8.5, §13.1).
+"""What the retired routes answer (REFERENCE §0.1, §6.5, §8.3–8.5, §13.1).
 
-Lightning v2 and Lightning Large answer 410 `MODEL_DEPRECATED`, naming the current route to
-use instead (`/waves/v1/tts` for synthesis, `/waves/v1/tts/live` for the streaming and
-WebSocket routes, `/waves/v1/voice-cloning` for the old clone routes); the model-named v3.1
-and v1 routes and `streaming-tts` were removed at the API layer and answer 404. A WebSocket
-handshake on any of them is refused with the same HTTP answer.
+Every route of the retired models (`lightning`, `lightning-v2`, `lightning-large`) and of the
+old professional cloning answers 410 with the body the vendor quotes, word for word:
+`{"status": "error", "error_code": "MODEL_DEPRECATED", "message": …, "recommended_endpoint":
+"/waves/v1/lightning-v3.1/get_speech"}` (the deprecated v3.1 route it names is still served,
+§0.1). `streaming-tts` was removed at the API layer and answers 404. A WebSocket handshake on
+any of them is refused with the same HTTP answer.
 """
 
 from __future__ import annotations
@@ -19,32 +20,23 @@ from starlette.websockets import WebSocket
 from smallest_cli.emulator.errors import error_body
 from smallest_cli.emulator.handshake import deny
 
-GONE_PREFIXES = (
-    "/waves/v1/lightning-v2",
-    "/waves/v1/lightning-large",
-    "/waves/v1/prof-voice-cloning",
-)
-REPLACEMENTS = {
-    "/waves/v1/lightning-large/add_voice": "/waves/v1/voice-cloning",
-    "/waves/v1/lightning-large/get_cloned_voices": "/waves/v1/voice-cloning",
-    "/waves/v1/prof-voice-cloning": "/waves/v1/voice-cloning",
+GONE_FAMILIES = ("lightning", "lightning-v2", "lightning-large", "prof-voice-cloning")
+REMOVED_FAMILIES = ("streaming-tts",)
+RECOMMENDED_ENDPOINT = "/waves/v1/lightning-v3.1/get_speech"
+MODEL_DEPRECATED: dict[str, Any] = {
+    "status": "error",
+    "error_code": "MODEL_DEPRECATED",
+    "message": f"This model is retired. Please migrate to lightning-v3.1 via {RECOMMENDED_ENDPOINT}.",
+    "recommended_endpoint": RECOMMENDED_ENDPOINT,
 }
 
 
 def retired_answer(path: str) -> tuple[int, dict[str, Any]]:
-    """410 with the MODEL_DEPRECATED body for v2/large routes, 404 for the removed ones."""
-    if not path.startswith(GONE_PREFIXES):
-        return 404, error_body("tts", 404, f"Route {path} not found")
-    replacement = next(
-        (new for old, new in REPLACEMENTS.items() if path.startswith(old)),
-        "/waves/v1/tts/live" if path.endswith("/stream") else "/waves/v1/tts",
-    )
-    return 410, {
-        "status": "error",
-        "error_code": "MODEL_DEPRECATED",
-        "message": f"This model is retired. Please migrate to lightning-v3.1 via {replacement}.",
-        "recommended_endpoint": replacement,
-    }
+    """410 with the MODEL_DEPRECATED body for a retired model's route, 404 for a removed one."""
+    family = path.removeprefix("/waves/v1/").partition("/")[0]
+    if family in GONE_FAMILIES:
+        return 410, dict(MODEL_DEPRECATED)
+    return 404, error_body("tts", 404, f"Route {path} not found")
 
 
 def retired_response(path: str) -> JSONResponse:
@@ -61,19 +53,11 @@ async def _retired_socket(websocket: WebSocket) -> None:
     await deny(websocket.scope, websocket.receive, websocket.send, status, body)
 
 
-_FAMILIES = (
-    "lightning-v2",
-    "lightning-large",
-    "lightning-v3.1",
-    "lightning",
-    "prof-voice-cloning",
-    "streaming-tts",
-)
 _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
 
 routes = [
     route
-    for family in _FAMILIES
+    for family in (*GONE_FAMILIES, *REMOVED_FAMILIES)
     for route in (
         Route(f"/waves/v1/{family}", _retired, methods=_METHODS),
         Route(f"/waves/v1/{family}/{{rest:path}}", _retired, methods=_METHODS),

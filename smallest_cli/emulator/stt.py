@@ -31,9 +31,9 @@ slash, as the live Express server would; the contract tests flag a client that u
   "request_id"}` at once (the audio is decoded first, so undecodable audio still gets its
   400), then the result is delivered (below). On `model=pulse` the webhook parameters are
   ignored and the answer is synchronous (the spec: "Async (webhook) mode is Pulse Pro only").
-* `emotions`: `{"neutral", "happy", "calm"}` summing to 1 (the keys of this spec's example;
-  the real label set is UNKNOWN). `gender`: `male` / `female` from the voice pitch, left
-  out when nothing voiced was heard.
+* `emotions`: the documented five, `happiness`, `sadness`, `disgust`, `fear`, `anger`, each
+  0–1 (REFERENCE §0.6; only this spec's example shows other keys). `gender`: `male` /
+  `female` from the voice pitch, left out when nothing voiced was heard.
 * `x-expire-content: true` is answered with `x-content-expiry: applied` on a 200.
 * Errors are `{"error": str, "request_id": uuid}` (the `X-Request-Id` header carries the
   same id); 413 "File size exceeds maximum limit of 250MB." above 250 MiB; 429 "Rate limit
@@ -42,8 +42,7 @@ slash, as the live Express server would; the contract tests flag a client that u
 
 `POST /waves/v1/pulse/get_text` (legacy, always Pulse): `language` optional (default
 `multi-eu`); the Pulse 200 above, plus `metadata.filename` for a URL body (the last part of
-the URL's path); `emotions` here has its spec's keys `happiness`, `sadness`, `disgust`,
-`fear`, `anger` (each 0–1). `webhook_url` makes it asynchronous too (its spec says the endpoint returns
+the URL's path). `webhook_url` makes it asynchronous too (its spec says the endpoint returns
 at once), for Pulse, with the same acknowledgement and delivery. Errors:
 
 * 400 `{"errors": str, "status": "error", "message": "Error handling audio data"}` for the
@@ -158,8 +157,7 @@ AUDIO_CATEGORY = "Error handling audio data"
 PARAMS_CATEGORY = "Invalid query parameters"
 BAD_FORMAT = "Invalid file format. Supported formats: audio/*"
 BAD_URL_BODY = "Invalid JSON data: missing or invalid 'url' field"
-PULSE_EMOTIONS = ("happiness", "sadness", "disgust", "fear", "anger")
-STT_EMOTIONS = ("neutral", "happy", "calm")
+EMOTIONS = ("happiness", "sadness", "disgust", "fear", "anger")
 
 
 class Refusal(Exception):
@@ -446,8 +444,7 @@ def result(job: Job, upload: Upload, request_id: str, elapsed: float) -> dict[st
         if gender is not None:
             body["gender"] = gender
     if job.detection.emotion:
-        keys = STT_EMOTIONS if job.route == "stt" else PULSE_EMOTIONS
-        body["emotions"] = emotions(written.transcript, keys, distribution=job.route == "stt")
+        body["emotions"] = emotions(written.transcript, EMOTIONS)
     duration = round(upload.duration, 2)
     if job.model == "pulse-pro":
         body["metadata"] = {

@@ -521,15 +521,9 @@ def seconds(value: float) -> float:
     return round(value, 2)
 
 
-def emotions(text: str, keys: Sequence[str], *, distribution: bool) -> dict[str, Any]:
-    """Deterministic emotion scores for a transcript (a hash of it: the audio has none)."""
-    raw = [0.05 + _fraction("emotion", key, text) for key in keys]
-    if distribution:
-        total = sum(raw)
-        values = [round(v / total, 2) for v in raw]
-        values[0] = round(1 - sum(values[1:]), 2)
-        return dict(zip(keys, values, strict=True))
-    return {key: round(min(1.0, v * 0.9), 4) for key, v in zip(keys, raw, strict=True)}
+def emotions(text: str, keys: Sequence[str]) -> dict[str, Any]:
+    """Deterministic emotion scores (0–1) for a transcript (a hash of it: the audio has none)."""
+    return {key: round(min(1.0, (0.05 + _fraction("emotion", key, text)) * 0.9), 4) for key in keys}
 
 
 __all__ = [

@@ -40,8 +40,9 @@ not one of these) gets an error frame and the socket is closed (1000).
 Server → client (JSON text), every one with `session_id` (a UUID for the connection):
 
 * `{"type": "transcription", "status": "success", "session_id", "transcript",
-  ["transcription",] "is_final", "is_last", …}`: `transcription` (same text as
-  `transcript`) on /stt/live only.
+  "transcription", "is_final", "is_last", …}`: `transcription` is the same text as
+  `transcript`, on both routes (REFERENCE §0.9: the vendor's smoke test of the legacy route
+  reads it).
   - partial (`is_final: false, is_last: false`): the current utterance so far, sent each
     time new words are heard in it; no ITN, no redaction (as the docs warn), no trailing
     full stop. With `word_timestamps`, its `words`.
@@ -521,8 +522,7 @@ class _Session:
         event: dict[str, Any] = {"type": "transcription", "status": "success"}
         event["session_id"] = self.session_id
         event["transcript"] = written.transcript
-        if settings.kind == "live":
-            event["transcription"] = written.transcript
+        event["transcription"] = written.transcript
         event["is_final"] = final
         event["is_last"] = last
         if final:

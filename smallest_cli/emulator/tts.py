@@ -1,12 +1,19 @@
 """Text to speech over HTTP (REFERENCE §6.2, §6.3): POST /waves/v1/tts and POST /waves/v1/tts/live.
 
-Both take the same JSON body (`tts_request`) and answer, like the live server:
+The deprecated model-named routes are served too, as live (REFERENCE §0.1, §6.5.1–6.5.2):
+`POST /waves/v1/lightning-v3.1/get_speech` is the sync route and
+`POST /waves/v1/lightning-v3.1/stream` the SSE route, with the same body, validation, errors
+and concurrency units; only the SSE framing differs (below).
+
+All take the same JSON body (`tts_request`) and answer, like the live server:
 
 * sync: the audio in the requested `output_format` (default `pcm`), whatever the format
   labelled `Content-Type: audio/wav` (observed), plus `X-Emulator-Synthesis-Ms`;
 * SSE: `text/event-stream`, one `event: audio` frame per ~20 ms chunk,
   `data: {"audio": "<base64>", "done": false, "status": "206"}`, then the terminator
-  `data: {"status": "200", "done": true}` with no event line;
+  `data: {"status": "200", "done": true}` with no event line; on the deprecated SSE route the
+  older framing, `event: audio` + `data: {"audio": "<base64>"}` per chunk and the terminator
+  `data: {"done": true}`;
 * both: `X-Session-Id` and `X-Request-Id` (server UUIDs), `X-External-Session-Id` and
   `X-External-Request-Id` (the body's ids, empty when absent), and `x-content-expiry:
   applied` when the request carried `x-expire-content: true`.
@@ -47,6 +54,7 @@ from smallest_cli.emulator.tts_audio import ChunkedAudio, paced_chunks, sleep_un
 from smallest_cli.emulator.tts_request import Invalid, TtsRequest, parse
 
 SSE_DONE = b'data: {"status": "200", "done": true}\n\n'
+LEGACY_SSE_DONE = b'data: {"done": true}\n\n'
 
 
 def bearer_key(headers: Any) -> str:
@@ -169,32 +177,38 @@ async def _synthesize(
     return Response(audio, media_type="audio/wav", headers=headers)
 
 
-async def _stream(
-    request: Request,
-    tts: TtsRequest,
-    pacing: Pacing,
-    started: float,
-    release: Callable[[], None],
-) -> Response:
-    audio = ChunkedAudio(tts.synthesis(), tts.output_format)
+def _streamer(frame: Callable[[str], dict[str, Any]], done: bytes) -> Responder:
+    """An SSE responder: one `event: audio` per chunk, data `frame(base64)`, then `done`."""
 
-    async def events() -> AsyncIterator[bytes]:
-        async for chunk in paced_chunks(audio, pacing, started):
-            frame = {
-                "audio": base64.b64encode(chunk.payload).decode("ascii"),
-                "done": False,
-                "status": "206",
-            }
-            yield b"event: audio\ndata: " + json.dumps(frame).encode() + b"\n\n"
-        _record(request, started)
-        release()
-        yield SSE_DONE
+    async def stream(
+        request: Request,
+        tts: TtsRequest,
+        pacing: Pacing,
+        started: float,
+        release: Callable[[], None],
+    ) -> Response:
+        audio = ChunkedAudio(tts.synthesis(), tts.output_format)
 
-    headers = {**_headers(request, tts), "Content-Type": "text/event-stream"}
-    return StreamingResponse(events(), headers=headers)
+        async def events() -> AsyncIterator[bytes]:
+            async for chunk in paced_chunks(audio, pacing, started):
+                data = frame(base64.b64encode(chunk.payload).decode("ascii"))
+                yield b"event: audio\ndata: " + json.dumps(data).encode() + b"\n\n"
+            _record(request, started)
+            release()
+            yield done
 
+        headers = {**_headers(request, tts), "Content-Type": "text/event-stream"}
+        return StreamingResponse(events(), headers=headers)
+
+    return stream
+
+
+_stream = _streamer(lambda audio: {"audio": audio, "done": False, "status": "206"}, SSE_DONE)
+_legacy_stream = _streamer(lambda audio: {"audio": audio}, LEGACY_SSE_DONE)
 
 routes = [
     Route("/waves/v1/tts", _TtsRoute(_synthesize), methods=["POST"]),
     Route("/waves/v1/tts/live", _TtsRoute(_stream), methods=["POST"]),
+    Route("/waves/v1/lightning-v3.1/get_speech", _TtsRoute(_synthesize), methods=["POST"]),
+    Route("/waves/v1/lightning-v3.1/stream", _TtsRoute(_legacy_stream), methods=["POST"]),
 ]

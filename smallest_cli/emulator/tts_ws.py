@@ -1,4 +1,5 @@
-"""Text to speech over a WebSocket (REFERENCE §5, §6.4): `wss://…/waves/v1/tts/live`.
+"""Text to speech over a WebSocket (REFERENCE §5, §6.4): `wss://…/waves/v1/tts/live`, and the
+same protocol on the deprecated `wss://…/waves/v1/lightning-v3.1/get_speech/stream` (§0.1, §6.5.3).
 
 The client sends JSON text frames, each a full TTS body plus `continue`, `flush`,
 `max_buffer_flush_ms`, `complete_backoff_ms` and `word_timestamps`. Text is buffered the way
@@ -25,7 +26,8 @@ What the server sends, in order, for each request:
 `external_*` ids appear only when the client sent `session_id` / `request_id`.
 
 Errors are frames, then a close with code 1000:
-`{"status": "error", "error": {"message": ..., "code": "400"}}` for a body that fails
+`{"status": "error", "message": ..., "error": {"message": ..., "code": "400"}}` (the message
+at the top level too, as the vendor's own clients read it, §0.7) for a body that fails
 validation (the message lists zod's issues as `path: message; …`) or a frame that is not
 JSON text; `{"status": "error", "message": "Connection timed out after N seconds of
 inactivity"}` when the client has sent nothing for the idle timeout (60 s, or `?timeout=N`).
@@ -41,7 +43,8 @@ UNKNOWN, decided here:
 * Concurrency (REFERENCE §4.1): a key may hold five sockets per TTS unit; the next handshake
   is refused with HTTP 429 and the TTS error body. Each synthesis (a flushed piece of text)
   takes a unit while its audio streams; when none is free it is skipped with
-  `{"status": "error", "error": {"message": ..., "code": "429"}}` and the socket stays open.
+  `{"status": "error", "message": ..., "error": {"message": ..., "code": "429"}}` and the
+  socket stays open.
 """
 
 from __future__ import annotations
@@ -83,7 +86,8 @@ def idle_timeout(query_string: bytes) -> int:
 
 
 def error_frame(message: str, code: str) -> dict[str, Any]:
-    return {"status": "error", "error": {"message": message, "code": code}}
+    """The spec's error frame, with the message at the top level too (REFERENCE §0.7)."""
+    return {"status": "error", "message": message, "error": {"message": message, "code": code}}
 
 
 async def tts_socket(scope: Scope, receive: Receive, send: Send) -> None:
@@ -342,4 +346,7 @@ class _Endpoint:
         await tts_socket(scope, receive, send)
 
 
-routes = [WebSocketRoute("/waves/v1/tts/live", _Endpoint())]
+routes = [
+    WebSocketRoute("/waves/v1/tts/live", _Endpoint()),
+    WebSocketRoute("/waves/v1/lightning-v3.1/get_speech/stream", _Endpoint()),
+]

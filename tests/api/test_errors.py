@@ -164,6 +164,20 @@ def test_websocket_error_frames() -> None:
     assert (stt.message, stt.code) == ("no", "LANGUAGE_NOT_ENABLED_IN_REGION")
 
 
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"status": "error", "message": "voice_id: Invalid Voice ID", "error": {"message": "voice_id: Invalid Voice ID", "code": "400"}},
+        {"status": "error", "error": {"message": "voice_id: Invalid Voice ID", "code": "400"}},
+        {"status": "error", "message": "voice_id: Invalid Voice ID", "code": "400"},
+    ],
+)  # fmt: skip
+def test_tts_websocket_error_message_is_read_from_either_place(frame) -> None:
+    # REFERENCE §0.7: the spec nests it under `error`, the vendor's clients read the top level
+    error = frame_error(frame)
+    assert error.message == "voice_id: Invalid Voice ID"
+
+
 def _observed_error_bodies() -> list[tuple[str, str]]:
     bodies = []
     for path in sorted(OBSERVED.glob("*.json")):

@@ -196,13 +196,49 @@ def test_unknown_voice_gets_the_api_message_and_a_hint(api_env, out: Path) -> No
     assert list(out.iterdir()) == []
 
 
-@pytest.mark.no_contract
-@pytest.mark.parametrize("model", ["lightning-v2", "lightning-large"])
-def test_retired_models_name_the_replacement(api_env, model: str) -> None:
-    result = run("tts", "say", "hi", "--model", model, "-o", "-")
+def test_an_error_frame_on_the_websocket_reaches_the_user_once(api_env, out: Path) -> None:
+    result = run(
+        "tts", "say", "hi", "--voice", "nobody-here", "--transport", "ws", "-o", str(out / "x.wav")
+    )
     assert result.exit_code == 1
-    assert f"Error: {model} is retired: This model is retired." in result.stderr
-    assert "/waves/v1/tts" in result.stderr
+    assert result.stderr.count("voice_id: Invalid Voice ID") == 1
+    assert list(out.iterdir()) == []
+    [request] = tts_requests(api_env)
+    assert request.kind == "websocket" and '"message"' in str(request.frames_out[0])
+
+
+@pytest.mark.parametrize("model", ["lightning", "lightning-v2", "lightning_large"])
+def test_retired_models_are_refused_before_any_request(api_env, model: str) -> None:
+    result = run("tts", "say", "hi", "--model", model, "-o", "-")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"Error: {model} is retired: the API answers 410 Gone for it" in result.stderr
+    assert "--model lightning_v3.1" in result.stderr
+    assert api_env.state.exchanges() == []
+
+
+@pytest.mark.parametrize(
+    ("transport", "path"),
+    [("sync", "/waves/v1/tts"), ("sse", "/waves/v1/tts/live"), ("ws", "/waves/v1/tts/live")],
+)
+def test_the_model_named_spelling_uses_the_unified_route(
+    api_env, out: Path, transport: str, path: str
+) -> None:
+    # the deprecated /waves/v1/lightning-v3.1/... routes still answer (REFERENCE §0.1), but
+    # the CLI keeps to the current ones
+    target = out / "x.wav"
+    result = run(
+        "tts", "say", "hi", "--model", "lightning-v3.1", "--transport", transport, "-o", str(target)
+    )
+    assert result.exit_code == 0, result.stderr
+    [request] = tts_requests(api_env)
+    assert request.path == path
+    sent = json.loads(request.body or request.frames_in[0])
+    assert sent["model"] == "lightning_v3.1"
+    assert not any(
+        e.path.startswith("/waves/v1/lightning-v3.1/") and not e.path.endswith("/get_voices")
+        for e in api_env.state.exchanges()
+    )
 
 
 # -- long text ---------------------------------------------------------------------------

@@ -47,25 +47,14 @@ def test_get_all_voices_has_ids_and_descriptions(http) -> None:
 @pytest.mark.parametrize(
     ("path", "status", "body"),
     [
-        ("/waves/v1/lightning-v2/get_voices", 410, "MODEL_DEPRECATED"),
-        ("/waves/v1/lightning-large/get_speech", 410, "MODEL_DEPRECATED"),
-        ("/waves/v1/lightning-v3.1/get_speech", 404, "not found"),
-        ("/waves/v1/lightning/get_speech", 404, "not found"),
         ("/waves/v1/nonsense/get_voices", 400, "Invalid model"),
         ("/waves/v1/no/such/route", 404, "Cannot GET"),
     ],
 )
-def test_retired_and_unknown_routes(http, path: str, status: int, body: str) -> None:
+def test_unknown_routes(http, path: str, status: int, body: str) -> None:
     response = http.get(path, headers=AUTH)
     assert response.status_code == status
     assert body in response.text
-
-
-@pytest.mark.no_contract
-def test_retired_body_names_the_replacement(http) -> None:
-    body = http.post("/waves/v1/lightning-v2/get_speech", headers=AUTH, json={}).json()
-    assert body["error_code"] == "MODEL_DEPRECATED"
-    assert body["recommended_endpoint"] == "/waves/v1/tts"
 
 
 @pytest.mark.parametrize(

@@ -236,7 +236,10 @@ def test_legacy_route_differences(emulator) -> None:
         emulator, pcm(silence=1.0), path=PULSE, query="language=en&sample_rate=16000"
     )
     assert code == 1000 and heard(events) == spoken_form(TEXT)
-    assert all("transcription" not in e and "words" in e for e in events)  # word_timestamps: on
+    assert all("words" in e for e in events)  # word_timestamps: on
+    # the vendor's smoke test reads `transcription` here too (REFERENCE §0.9)
+    assert all(e["transcription"] == e["transcript"] for e in events)
+    assert list(events[0])[:5] == ["type", "status", "session_id", "transcript", "transcription"]
     assert all("from_finalize" not in e for e in events)  # only with itn_normalize
     itn, _ = stream(
         emulator,
