@@ -448,7 +448,7 @@ def test_a_failing_source_does_not_stop_the_batch(
     api_env, three: list[Path], tmp_path: Path, out: Path
 ) -> None:
     not_audio = tmp_path / "notes.wav"
-    not_audio.write_text("this is not audio at all, just text\n" * 10)
+    not_audio.write_bytes(b"RIFF\x24\x00\x00\x00WAVE" + b"not audio at all, just text\n" * 10)
     sources = [str(three[0]), str(not_audio), str(tmp_path / "missing.wav"), str(three[1])]
     result = run("stt", "transcribe", *sources, "--output-dir", str(out))
     assert result.exit_code == 1  # an API refusal among the failures
@@ -796,7 +796,7 @@ def test_legacy_route(api_env, hello_wav: Path) -> None:
 
 def test_legacy_error_shape_becomes_one_line(api_env, tmp_path: Path) -> None:
     junk = tmp_path / "junk.wav"
-    junk.write_bytes(b"definitely not audio" * 50)
+    junk.write_bytes(b"RIFF\x24\x00\x00\x00WAVE" + b"definitely not audio" * 50)
     result = run("stt", "transcribe", str(junk), "--route", "legacy")
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: Error handling audio data: Invalid file format")
