@@ -83,6 +83,25 @@ def format_for_path(path: str, explicit: str | None) -> AudioFormat:
     )
 
 
+RAW_SAMPLES = {"pcm": ("16-bit", "linear16"), "ulaw": ("μ-law", "mulaw"), "alaw": ("A-law", "alaw")}
+"""Formats written without a header: how to describe their samples, and their STT encoding."""
+
+
+def headerless_note(path: str, fmt: AudioFormat, sample_rate: int) -> str | None:
+    """What a user must know to read back a file written without a header, else None."""
+    if fmt.name not in RAW_SAMPLES:
+        return None
+    from smallest_cli.audio_in import RAW_EXTENSIONS
+
+    kind, encoding = RAW_SAMPLES[fmt.name]
+    flags = f"--sample-rate {sample_rate}"
+    if RAW_EXTENSIONS.get(Path(path).suffix.lower()) != encoding:
+        flags = f"--encoding {encoding} {flags}"
+    return (
+        f"Note: {path} is raw {kind} mono at {sample_rate} Hz with no header; read it with {flags}"
+    )
+
+
 def wav_stream_header(sample_rate: int) -> bytes:
     """A 16-bit mono WAV header for a stream of unknown length."""
     unknown = 0xFFFFFFFF

@@ -11,12 +11,15 @@ the audio is.
   (or `--sample-rate` asks for another); sent as linear16. A 16-bit mono file at a rate the
   API takes is sent sample for sample.
 * `RawSource`: headerless audio (`--encoding linear16|linear32|alaw|mulaw`, `--sample-rate`)
-  from a `.pcm`/`.raw`/`.ulaw`/`.alaw` file or a pipe, passed through untouched.
+  from a `.pcm`/`.raw`/`.ulaw`/`.alaw` file or a pipe, passed through untouched. Nothing in
+  such audio says its rate, so it is never guessed: without `--sample-rate` it is a usage
+  error (`raw_format`).
 * stdin (`open_stdin`): the first bytes decide. A WAV header is parsed as a stream (a pipe
   cannot seek, and `smallest tts say … |` sends sizes of 0xFFFFFFFF meaning "until the end"),
   so transcription starts with the first bytes; FLAC, OGG, MP3, AIFF and AU are spooled to a
   temporary file (disk, not memory) because libsndfile must seek them, then decoded like a
-  file; anything else is raw audio as `--encoding` and `--sample-rate` describe it.
+  file; M4A and WebM are refused (libsndfile cannot decode them); anything else is raw audio
+  as `--encoding` (default linear16) and `--sample-rate` describe it.
 * `MicSource`: the microphone (or `--device`) through sounddevice, at the rate to send.
 
 `Resampler` is a streaming windowed-sinc (Kaiser) resampler: each output sample is computed
@@ -53,8 +56,8 @@ SILENCE_BYTE = {"linear16": 0, "linear32": 0, "alaw": 0xD5, "mulaw": 0xFF}
 CHUNK_BYTES = 4096  # the API's recommended frame size (REFERENCE §10.7)
 PACED_CHUNK_SECONDS = 0.1  # sources that arrive in real time send a frame every ≤ 100 ms
 RAW_EXTENSIONS = {
-    ".pcm": None,
-    ".raw": None,
+    ".pcm": "linear16",
+    ".raw": "linear16",
     ".ulaw": "mulaw",
     ".ul": "mulaw",
     ".mulaw": "mulaw",
@@ -126,11 +129,19 @@ def check_encoding(encoding: str | None) -> str | None:
     return encoding
 
 
-def raw_format(encoding: str | None, rate: int | None) -> StreamFormat:
-    """Raw input as described: linear16 at 16 kHz unless told (8 kHz for alaw/mulaw)."""
+def raw_format(encoding: str | None, rate: int | None, name: str) -> StreamFormat:
+    """Headerless input `name` as described: linear16 unless told; its rate must be told.
+
+    A wrong rate garbles the speech (44.1 kHz audio read as 16 kHz is slowed down almost
+    threefold), and nothing in the bytes says it, so a missing rate is a UsageError.
+    """
     chosen = encoding or "linear16"
-    default_rate = 8000 if chosen in ("alaw", "mulaw") else RECOMMENDED_RATE
-    return StreamFormat(chosen, rate or default_rate)
+    if rate is None:
+        raise UsageError(
+            f"{name} has no header to say its sample rate: give it with --sample-rate",
+            hint="`smallest tts say` writes 44100 Hz unless given --sample-rate",
+        )
+    return StreamFormat(chosen, rate)
 
 
 def send_rate(native: int, requested: int | None) -> int:
@@ -476,16 +487,16 @@ def open_file(path: str, *, encoding: str | None, rate: int | None) -> AudioSour
         raise UsageError(f"{path} is a directory", hint="give an audio file")
     if not target.exists():
         raise UsageError(f"no such file: {path}")
-    raw_kind = RAW_EXTENSIONS.get(target.suffix.lower(), "") if encoding is None else encoding
-    if raw_kind != "":
-        chosen = encoding or raw_kind
+    raw_kind = RAW_EXTENSIONS.get(target.suffix.lower()) if encoding is None else encoding
+    if raw_kind is not None:
+        fmt = raw_format(raw_kind, rate, path)
         try:
             handle = open(target, "rb")  # noqa: SIM115 - closed by the source
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror}") from None
         return RawSource(
             handle.read,
-            raw_format(chosen, rate),
+            fmt,
             name=path,
             live=False,
             closer=handle.close,
@@ -534,8 +545,14 @@ class ByteInput:
             size -= len(piece)
 
 
-def sniff(head: bytes) -> str | None:
-    """The container that `head` (the first bytes of a stream) starts, or None for raw audio."""
+def sniff(head: bytes, *, frame_sync: bool = True) -> str | None:
+    """The container that `head` (the first 12 bytes or more of a file or stream) starts, or
+    None for raw audio. The one place that tells headerless audio from a container.
+
+    An MP3 without an ID3 tag starts with a frame sync, which μ-law audio near silence can
+    look like even with valid header fields; `frame_sync=False` leaves that guess out (for
+    input said to be raw, or that is named by its extension anyway).
+    """
     if len(head) >= 12 and head[:4] in (b"RIFF", b"RIFX") and head[8:12] == b"WAVE":
         return "WAV"
     if len(head) >= 12 and head[:4] == b"RF64" and head[8:12] == b"WAVE":
@@ -548,8 +565,12 @@ def sniff(head: bytes) -> str | None:
         return "AIFF"
     if head[:4] == b".snd":
         return "AU"
-    if head[:3] == b"ID3" or _mpeg_frame_header(head):
+    if head[:3] == b"ID3" or (frame_sync and _mpeg_frame_header(head)):
         return "MP3"
+    if head[4:8] == b"ftyp":
+        return "M4A"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "WEBM"
     return None
 
 
@@ -583,16 +604,22 @@ def open_stdin(
     """stdin as a source: raw when --encoding says so, else sniffed from its first bytes."""
     data = ByteInput(stream)
     if encoding is not None:
-        return RawSource(data.read_some, raw_format(encoding, rate), name="stdin", live=True)
+        fmt = raw_format(encoding, rate, "stdin")
+        return RawSource(data.read_some, fmt, name="stdin", live=True)
     head = data.peek(12)
     container = sniff(head)
     if container == "WAV":
         return WavStream(data, rate=rate)
     if container in SPOOLED_CONTAINERS:
         return _spooled(data, container, rate)
+    if container is not None:
+        raise UsageError(
+            f"stdin holds {container} audio, which cannot be decoded here",
+            hint="convert it first, e.g. ffmpeg -i in.m4a -f wav - | smallest stt live -",
+        )
     if not head:
         raise UsageError("stdin is empty: no audio to transcribe")
-    fmt = raw_format(None, rate)
+    fmt = raw_format(None, rate, "stdin")
     if note is not None:
         note(
             f"stdin has no WAV, FLAC, OGG or MP3 header: sending it as raw {fmt.encoding} at "

@@ -228,6 +228,7 @@ class SpeechJob:
             sink.abort()
             raise
         self._write_timestamps()
+        note_headerless(self.obj, self.file_output, self.file_format, self.request.sample_rate)
 
     def _client(self) -> SmallestClient:
         if self.concurrency > 1:
@@ -318,6 +319,17 @@ class SpeechJob:
         write_private_file(
             Path(self.timestamps), render(self.words, self.timestamps_format), mode=0o644
         )
+
+
+def note_headerless(
+    obj: AppContext, path: str | None, fmt: AudioFormat | None, sample_rate: int
+) -> None:
+    """Tell (on stderr, unless --quiet) how to read back a file just written without a header."""
+    from smallest_cli.audio import headerless_note
+
+    note = headerless_note(path, fmt, sample_rate) if path and fmt else None
+    if note is not None:
+        obj.output.info(note)
 
 
 def open_sinks(

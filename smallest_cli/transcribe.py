@@ -39,16 +39,10 @@ if TYPE_CHECKING:
     from smallest_cli.output import Progress
 
 SUFFIXES = {"text": ".txt", "json": ".json", "srt": ".srt", "vtt": ".vtt", "tsv": ".tsv"}
-# Headerless audio, as `tts say` writes it, recognised by its extension.
-RAW_EXTENSIONS = {
-    ".ulaw": "mulaw", ".ul": "mulaw", ".mulaw": "mulaw", ".alaw": "alaw", ".al": "alaw",
-    ".pcm": "linear16", ".raw": "linear16",
-}  # fmt: skip
 CONTAINER_EXTENSIONS = (
     ".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".webm", ".aiff",
 )  # fmt: skip
 ENCODING_ALIASES = {"ulaw": "mulaw", "pcm": "linear16", "pcm16": "linear16"}
-DEFAULT_RATES = {"mulaw": 8000, "alaw": 8000, "linear16": 16000, "linear32": 16000}
 UPLOAD_BAR_BYTES = 16 * 1024 * 1024
 RATE_LIMIT_ROUNDS = 2  # times a source waits out a 429 before it counts as failed  # a single upload at least this big gets a byte bar
 EXTRA_PATTERN = re.compile(r"^[^:,\s]+:[^,]*$")
@@ -562,37 +556,40 @@ class _Raw:
 
     def for_file(self, obj: AppContext, path: str) -> RawFormat | None:
         """How to send the file at `path`: None when it has a header the API reads itself."""
-        from smallest_cli.api.stt import has_container
+        from smallest_cli.audio_in import RAW_EXTENSIONS, sniff
 
         try:
             with open(path, "rb") as handle:
                 head = handle.read(16)
         except OSError:
             return None  # AudioFile.open says what is wrong with it
-        if has_container(head) or Path(path).suffix.lower() in CONTAINER_EXTENSIONS:
+        suffix = Path(path).suffix.lower()
+        if sniff(head, frame_sync=False) is not None or suffix in CONTAINER_EXTENSIONS:
             if self.encoding is not None:
                 obj.output.warn(f"{path} has a header that says its format; --encoding is ignored")
             return None
-        encoding = self.encoding or RAW_EXTENSIONS.get(Path(path).suffix.lower())
+        encoding = self.encoding or RAW_EXTENSIONS.get(suffix)
         if encoding is None:
             return None
-        return self._format(obj, encoding, path, explicit=self.encoding is not None)
+        return self._format(obj, encoding, path)
 
     def for_stdin(self, obj: AppContext) -> RawFormat | None:
         if self.encoding is None:
             return None
-        return self._format(obj, self.encoding, "stdin", explicit=True)
+        return self._format(obj, self.encoding, "stdin")
 
-    def _format(self, obj: AppContext, encoding: str, name: str, *, explicit: bool) -> RawFormat:
+    def _format(self, obj: AppContext, encoding: str, name: str) -> RawFormat:
+        """The WAV header's format; a UsageError without --sample-rate (REFERENCE §0.5: the
+        API reads only the container, so the rate must be right before the upload)."""
         from smallest_cli.api.stt import RawFormat
+        from smallest_cli.audio_in import raw_format
 
-        rate = self.sample_rate or DEFAULT_RATES[encoding]
-        if not explicit or self.sample_rate is None:
+        fmt = raw_format(encoding, self.sample_rate, name)
+        if self.encoding is None:
             obj.output.info(
-                f"{name} has no header: sending it as {encoding} at {rate} Hz "
-                "(else give --encoding and --sample-rate)"
+                f"{name} has no header: sending it as {encoding} at {fmt.sample_rate} Hz"
             )
-        return RawFormat(encoding, rate)
+        return RawFormat(fmt.encoding, fmt.sample_rate)
 
 
 def _sources(obj: AppContext, given: list[str], model: str, raw: _Raw) -> list[Source]:
@@ -618,8 +615,9 @@ def _sources(obj: AppContext, given: list[str], model: str, raw: _Raw) -> list[S
                 )
             source.audio = AudioURL(argument)
         else:
+            headerless = raw.for_file(obj, argument)  # a missing rate stops the whole command
             try:
-                source.audio = AudioFile.open(argument, raw=raw.for_file(obj, argument))
+                source.audio = AudioFile.open(argument, raw=headerless)
             except UsageError as problem:
                 if "://" in argument and not argument.startswith(("http://", "https://")):
                     problem.hint = "only http:// and https:// URLs can be fetched by the API"

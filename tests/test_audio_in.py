@@ -217,6 +217,25 @@ def test_raw_audio_is_not_mistaken_for_a_container() -> None:
     assert sniff(b"ID3\x04" + bytes(8)) == "MP3"
 
 
+def test_mp3_by_frame_sync_alone_can_be_left_out() -> None:
+    mp3 = encoded("MP3", "MPEG_LAYER_III")
+    mulaw_near_silence = b"\xff\xf3\xe5\xfd" + bytes(8)  # passes for an MPEG frame header
+    assert mp3[:3] != b"ID3" and sniff(mp3[:12]) == "MP3"
+    assert sniff(mulaw_near_silence) == "MP3"
+    assert sniff(mp3[:12], frame_sync=False) is None
+    assert sniff(mulaw_near_silence, frame_sync=False) is None
+    assert sniff(encoded("WAV", "PCM_16")[:12], frame_sync=False) == "WAV"
+
+
+def test_containers_that_cannot_be_decoded_are_still_recognised() -> None:
+    m4a = b"\x00\x00\x00\x20ftypM4A " + bytes(40)
+    webm = b"\x1a\x45\xdf\xa3" + bytes(40)
+    assert (sniff(m4a), sniff(webm)) == ("M4A", "WEBM")
+    for data in (m4a, webm):
+        with pytest.raises(UsageError, match="cannot be decoded here"):
+            open_stdin(pipe(data), encoding=None, rate=None)
+
+
 # -- streaming WAV from a pipe ------------------------------------------------------------
 
 
@@ -276,14 +295,21 @@ def test_compressed_containers_on_stdin_are_spooled_and_decoded(fmt: str, subtyp
 def test_raw_stdin_is_described_by_the_options_and_noted() -> None:
     notes: list[str] = []
     pcm = bytes(range(256)) * 40
-    source = open_stdin(pipe(pcm, 300), encoding=None, rate=None, note=notes.append)
+    source = open_stdin(pipe(pcm, 300), encoding=None, rate=24000, note=notes.append)
     assert isinstance(source, RawSource)
-    assert source.format == StreamFormat("linear16", 16000)
+    assert source.format == StreamFormat("linear16", 24000)
     assert joined(source) == pcm
-    assert "raw linear16 at 16000 Hz" in notes[0]
-    told = open_stdin(pipe(b"RIFF" + pcm), encoding="mulaw", rate=None, note=notes.append)
+    assert "raw linear16 at 24000 Hz" in notes[0]
+    told = open_stdin(pipe(b"RIFF" + pcm), encoding="mulaw", rate=8000, note=notes.append)
     assert told.format == StreamFormat("mulaw", 8000)  # --encoding: no sniffing at all
     assert joined(told) == b"RIFF" + pcm and len(notes) == 1
+
+
+@pytest.mark.parametrize("encoding", [None, "linear16", "mulaw", "alaw"])
+def test_raw_stdin_without_a_rate_is_a_usage_error(encoding: str | None) -> None:
+    with pytest.raises(UsageError, match="^stdin has no header to say its sample rate: ") as e:
+        open_stdin(pipe(bytes(1000)), encoding=encoding, rate=None)
+    assert "--sample-rate" in str(e.value) and "44100" in (e.value.hint or "")
 
 
 def test_a_pipe_sends_what_has_arrived_in_whole_samples() -> None:
@@ -342,16 +368,18 @@ def test_an_unsupported_rate_goes_to_16k(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("suffix", "encoding", "rate"),
-    [(".pcm", "linear16", 16000), (".ulaw", "mulaw", 8000), (".alaw", "alaw", 8000)],
+    ("suffix", "encoding"),
+    [(".pcm", "linear16"), (".raw", "linear16"), (".ulaw", "mulaw"), (".alaw", "alaw")],
 )
-def test_raw_files_by_extension(tmp_path: Path, suffix: str, encoding: str, rate: int) -> None:
+def test_raw_files_by_extension(tmp_path: Path, suffix: str, encoding: str) -> None:
     path = tmp_path / f"a{suffix}"
     path.write_bytes(bytes(10000))
-    source = open_file(str(path), encoding=None, rate=None)
-    assert source.format == StreamFormat(encoding, rate)
+    source = open_file(str(path), encoding=None, rate=22050)
+    assert source.format == StreamFormat(encoding, 22050)
     assert joined(source) == bytes(10000)
     source.close()
+    with pytest.raises(UsageError, match="has no header to say its sample rate: .*--sample-rate"):
+        open_file(str(path), encoding=None, rate=None)
 
 
 def test_files_that_are_not_audio_are_usage_errors(tmp_path: Path) -> None:

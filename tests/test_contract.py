@@ -707,6 +707,31 @@ def test_raw_audio_may_carry_its_audio_mime_type(path: str) -> None:
         validate_exchange(text)
 
 
+def test_prerecorded_stt_encoding_is_ignored_thanks_to_a_deviation(monkeypatch) -> None:
+    """REFERENCE §0.5: any `encoding` / `sample_rate` passes on the pre-recorded routes; other
+    query parameters are still checked."""
+    raw = {**AUTH, "content-type": "application/octet-stream"}
+    fields = {"status": 200, "response_headers": JSON, "response_body": STT_OK, "body": b"\0\0"}
+    bogus = "language=en&encoding=no-such-encoding&sample_rate=x"
+    assert validate_exchange(
+        exchange("POST", "/waves/v1/pulse/get_text", query=bogus, headers=raw, **fields)
+    )
+    assert contract.QUERY_DEVIATIONS[0].reason.strip()
+    monkeypatch.setattr(contract, "QUERY_DEVIATIONS", ())
+    with pytest.raises(ContractViolation, match="encoding"):
+        validate_exchange(
+            exchange("POST", "/waves/v1/pulse/get_text", query=bogus, headers=raw, **fields)
+        )
+    monkeypatch.undo()
+    with pytest.raises(ContractViolation, match="language"):
+        validate_exchange(
+            exchange(
+                "POST", "/waves/v1/pulse/get_text", query=bogus.replace("=en", "=klingon"),
+                headers=raw, **fields,
+            )
+        )  # fmt: skip
+
+
 def test_legacy_stt_429_passes_thanks_to_a_deviation() -> None:
     limited = exchange(
         "POST", "/waves/v1/pulse/get_text", query="language=en",

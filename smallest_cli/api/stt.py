@@ -11,8 +11,9 @@ the whole file again. A stream of unknown length (stdin) goes up chunked and can
 twice: it is retried only while none of it has been read.
 
 Headerless audio (raw PCM, μ-law, A-law) is sent inside a WAV header made here from its
-`RawFormat`, the only way to tell the current route its encoding and the either route its
-sample rate; every route auto-detects WAV.
+`RawFormat`: both routes ignore `encoding` and `sample_rate` and rely on the container
+(REFERENCE §0.5; headerless bytes are answered with an empty transcription), and both read
+WAV.
 
 The answer is a `Transcript`, or, for Pulse Pro with a webhook, an `Accepted` carrying the
 request id under which the result will be delivered.
@@ -78,19 +79,6 @@ class RawFormat:
         chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + fact + b"data"
         riff = UNKNOWN_SIZE if data_size is None else 4 + len(chunks) + 4 + size
         return b"RIFF" + struct.pack("<I", riff) + b"WAVE" + chunks + struct.pack("<I", size)
-
-
-def has_container(head: bytes) -> bool:
-    """Whether a file's first bytes announce a container the API detects by itself.
-
-    Only unmistakable magic counts: an MP3 frame sync (0xFFE…) is also what μ-law silence
-    looks like, so an MP3 without an ID3 tag is recognised by its name instead.
-    """
-    return (
-        head[:4] in (b"RIFF", b"fLaC", b"OggS", b"FORM", b"RF64", b".snd", b"\x1a\x45\xdf\xa3")
-        or head[:3] == b"ID3"
-        or head[4:8] == b"ftyp"
-    )
 
 
 @dataclass(frozen=True)

@@ -120,8 +120,8 @@ def transcribe(
             "--sample-rate",
             min=4000,
             max=192000,
-            help="Headerless audio: samples per second. [default: 8000 for mulaw and alaw, "
-            "else 16000]",
+            help="Headerless audio: samples per second (required: nothing in such audio "
+            "says it; `tts say` writes 44100 unless told).",
             show_default=False,
         ),
     ] = None,
@@ -181,6 +181,8 @@ def transcribe(
         $ smallest stt transcribe *.wav --output-dir transcripts --format vtt
 
         $ smallest tts say "Hello there" | smallest stt transcribe -
+
+        $ smallest stt transcribe hello.pcm --sample-rate 44100
 
         $ smallest stt transcribe https://example.com/call.mp3 --json
 

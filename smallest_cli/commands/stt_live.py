@@ -53,8 +53,8 @@ def live(
         int | None,
         typer.Option(
             "--sample-rate",
-            help="8000, 16000, 22050, 24000, 44100 or 48000. Raw input: its rate [default: "
-            "16000; 8000 for alaw/mulaw]. Files and the microphone: the rate to send "
+            help="8000, 16000, 22050, 24000, 44100 or 48000. Raw input: its rate (required: "
+            "nothing in such audio says it). Files and the microphone: the rate to send "
             "[default: the file's own if the API takes it, else 16000].",
             show_default=False,
         ),
@@ -187,7 +187,7 @@ def live(
 
         $ smallest tts say "Testing one two three" | smallest stt live -
 
-        $ arecord -f S16_LE -r 16000 | smallest stt live -
+        $ arecord -t raw -f S16_LE -r 16000 | smallest stt live - --sample-rate 16000
 
         $ smallest stt live interview.mp3 --diarize -o interview.srt
 

@@ -245,7 +245,13 @@ def preview(
 
         $ smallest voices preview aurora --text "Testing, one two three." -o aurora.wav
     """
-    from smallest_cli.speak import Destination, destinations, device_of, open_sinks
+    from smallest_cli.speak import (
+        Destination,
+        destinations,
+        device_of,
+        note_headerless,
+        open_sinks,
+    )
 
     obj: AppContext = ctx.obj
     target = destinations(obj, Destination(output=output, device=device))
@@ -269,6 +275,7 @@ def preview(
     except BaseException:
         sink.abort()
         raise
+    note_headerless(obj, target[0], target[1], rate)
 
 
 def _find(obj: AppContext, voice_id: str, refresh: bool) -> tuple[Catalog, Voice]:

@@ -58,9 +58,11 @@ at once), for Pulse, with the same acknowledgement and delivery. Errors:
 
 Both routes, decided where the sources are silent (UNKNOWN):
 
-* `encoding` (`linear16`, `linear32`, `alaw`, `mulaw`; `opus`/`ogg_opus` mean an Ogg Opus
-  file) and `sample_rate` (default 16000, 8000 for G.711) are honoured for headerless bodies
-  on both routes; a body with a container header is read by its header.
+* `encoding` and `sample_rate` are accepted and ignored, whatever their value (REFERENCE
+  §0.5): the body is read by its container. A body no reader recognises (headerless PCM,
+  μ-law, A-law, or anything else without a header) answers 200 with an empty transcription,
+  no words, and `metadata.duration` 0; a body whose header announces a container but does
+  not decode is the route's 400 above.
 * `format`, `punctuate`, `capitalize` and `redact_pii` / `redact_pci` work on both routes
   (legacy support for redaction is UNKNOWN; the changelog claims parity). `itn_normalize`
   is a realtime option and is ignored here; so is `keywords`.
@@ -108,7 +110,7 @@ from smallest_cli.emulator.errors import json_bytes
 from smallest_cli.emulator.handshake import EMULATOR_HEADER
 from smallest_cli.emulator.limits import LimitExceeded
 from smallest_cli.emulator.state import EmulatorState, WebhookDelivery
-from smallest_cli.emulator.stt_audio import ENCODINGS, AudioError, Sound, decode_file, hear_all
+from smallest_cli.emulator.stt_audio import AudioError, Sound, decode_file, hear_all
 from smallest_cli.emulator.stt_request import (
     MODELS,
     REST_LANGUAGES,
@@ -116,11 +118,9 @@ from smallest_cli.emulator.stt_request import (
     Detection,
     Formatting,
     Webhook,
-    choice,
     detected_language,
     flag,
     http_url,
-    integer,
     not_enabled_message,
     query_of,
     region_refuses,
@@ -201,8 +201,6 @@ class Job:
     detection: Detection
     formatting: Formatting
     webhook: Webhook | None = None
-    encoding: str | None = None
-    sample_rate: int | None = None
     expire: bool = False
 
 
@@ -248,15 +246,11 @@ def parse(route: Route_, query: dict[str, str], headers: Any) -> Job:
                 method.upper(),
                 webhook_extra(query.get("webhook_extra")),
             )
-        encoding = choice(query, "encoding", ENCODINGS)
-        sample_rate = integer(query, "sample_rate", 1000, 384000)
         formatting = Formatting.from_query(query, detected_language(language))
     except BadParam as bad:
         raise refusal(route, 400, str(bad), category=PARAMS_CATEGORY) from None
     expire = headers.get("x-expire-content", "").lower() == "true"
-    return Job(
-        route, model, language, detection, formatting, webhook, encoding, sample_rate, expire
-    )
+    return Job(route, model, language, detection, formatting, webhook, expire)
 
 
 # -- the body ---------------------------------------------------------------------------------
@@ -371,7 +365,7 @@ async def _drain(request: Request) -> None:
 
 def _hear(upload: Upload, job: Job) -> None:
     try:
-        decoded = decode_file(upload.file, job.encoding, job.sample_rate)
+        decoded = decode_file(upload.file)
         upload.sounds, upload.duration = hear_all(decoded)
     except AudioError as exc:
         if job.route == "stt":

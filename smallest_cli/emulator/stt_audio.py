@@ -3,10 +3,12 @@
 Decoding
 --------
 * Files (REST): whatever libsndfile reads, found by its header: WAV, MP3, FLAC, OGG
-  (Vorbis and Opus), AIFF, AU… Several channels are mixed to mono. Headerless audio needs
-  `encoding` (`linear16`: little-endian int16; `linear32`: little-endian int32; `alaw`,
-  `mulaw`: G.711 bytes) and `sample_rate` (default 16000, or 8000 for `alaw`/`mulaw`).
-  When the body has a container header, the header wins over `encoding`.
+  (Vorbis and Opus), AIFF, AU… Several channels are mixed to mono. There is no `encoding` or
+  `sample_rate` for a file (REFERENCE §0.5: the live service ignores both and relies on the
+  container), so a body no reader recognises is headerless (raw PCM, μ-law, A-law, or not
+  audio at all: they cannot be told apart) and decodes to no audio, which transcribes to an
+  empty transcription. A body whose header announces a container but does not decode is an
+  `AudioError`.
 * M4A (MP4/AAC/ALAC) and WebM are recognised by their headers but cannot be decoded:
   libsndfile has no decoder for them and the emulator does not depend on ffmpeg. They are
   refused with the route's "invalid audio" 400 (`UnsupportedContainer`), which names the
@@ -73,7 +75,7 @@ class UnsupportedContainer(AudioError):
     def __init__(self, name: str) -> None:
         super().__init__(
             f"{name} audio cannot be decoded by the emulator (it reads WAV, MP3, FLAC, OGG "
-            "Vorbis/Opus, and headerless PCM or G.711 with encoding=…); convert the file first"
+            "Vorbis/Opus, AIFF and AU); convert the file first"
         )
         self.name = name
 
@@ -81,11 +83,11 @@ class UnsupportedContainer(AudioError):
 # -- what a body is ------------------------------------------------------------------------
 
 
-def sniff(head: bytes, *, weak: bool = True) -> str | None:
+def sniff(head: bytes) -> str | None:
     """The container a body's first bytes announce, or None (headerless or unknown).
 
-    An MP3 without an ID3 tag is recognised by its frame sync only, which G.711 silence
-    (0xFF bytes) also looks like; `weak=False` leaves that guess out.
+    An MP3 without an ID3 tag is not recognised: its frame sync is also what G.711 silence
+    (0xFF bytes) looks like. libsndfile still reads such a file when it is one.
     """
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return "wav"
@@ -94,8 +96,6 @@ def sniff(head: bytes, *, weak: bool = True) -> str | None:
     if head[:4] == b"OggS":
         return "ogg"
     if head[:3] == b"ID3":
-        return "mp3"
-    if weak and len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
         return "mp3"
     if head[4:8] == b"ftyp":
         return "m4a"
@@ -114,22 +114,27 @@ class Decoded:
     sample_rate: int
 
 
-def decode_file(body: IO[bytes], encoding: str | None, sample_rate: int | None) -> Decoded:
-    """Decode an uploaded body (a seekable binary file); AudioError if it is not audio."""
+HEADERLESS = Decoded(iter(()), 16000)
+"""What a headerless upload decodes to: nothing (the rate only sizes the empty analysis)."""
+
+
+def decode_file(body: IO[bytes]) -> Decoded:
+    """Decode an uploaded body (a seekable binary file) by its container; a headerless body
+    is no audio (see the module docstring); AudioError for a broken or undecodable one."""
     head = body.read(64)
     body.seek(0)
-    container = sniff(head, weak=encoding not in PCM_ENCODINGS)
-    if container in ("m4a", "webm"):
-        raise UnsupportedContainer("M4A" if container == "m4a" else "WebM")
-    if container is None and encoding in PCM_ENCODINGS:
-        return _decode_raw(body, encoding, sample_rate or _default_rate(encoding))
     if not head:
         raise AudioError("the body is empty")
+    container = sniff(head)
+    if container in ("m4a", "webm"):
+        raise UnsupportedContainer("M4A" if container == "m4a" else "WebM")
     import soundfile
 
     try:
         sound = soundfile.SoundFile(body)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as exc:
+        if container is None:
+            return HEADERLESS
         reason = str(exc).rsplit(": ", 1)[-1].rstrip(".") or "unknown format"
         raise AudioError(f"not a readable audio file: {reason}") from None
     block = max(1, int(sound.samplerate * READ_BLOCK_SECONDS))
@@ -143,25 +148,6 @@ def decode_file(body: IO[bytes], encoding: str | None, sample_rate: int | None) 
                 yield data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
 
     return Decoded(blocks(), int(sound.samplerate))
-
-
-def _default_rate(encoding: str) -> int:
-    return 8000 if encoding in ("alaw", "mulaw") else 16000
-
-
-def _decode_raw(body: IO[bytes], encoding: str, sample_rate: int) -> Decoded:
-    decoder = PcmDecoder(encoding)
-    width = decoder.width
-
-    def blocks() -> Iterator[np.ndarray]:
-        chunk = max(width, int(sample_rate * READ_BLOCK_SECONDS) * width)
-        while True:
-            data = body.read(chunk)
-            if not data:
-                return
-            yield decoder.feed(data)
-
-    return Decoded(blocks(), sample_rate)
 
 
 # -- streamed PCM and G.711 ----------------------------------------------------------------

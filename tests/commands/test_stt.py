@@ -4,6 +4,7 @@ words, through every codec, a pipe, a URL and a batch; what is sent, and what is
 from __future__ import annotations
 
 import http.server
+import io
 import json
 import os
 import re
@@ -20,7 +21,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from smallest_cli.emulator.speech import spoken_form
+from smallest_cli import audio_in
+from smallest_cli.emulator.speech import Synthesis, spoken_form
 from smallest_cli.emulator.state import Pacing
 from tests import contract
 from tests.conftest import TEST_KEY, run
@@ -90,10 +92,14 @@ def hello_wav(api_env, tmp_path: Path) -> Path:
         ("speech.mp3", ["--sample-rate", "24000"], []),
         ("speech.flac", ["--sample-rate", "16000"], []),
         ("speech.ogg", ["--sample-rate", "24000"], []),
-        ("speech.ulaw", ["--sample-rate", "8000"], []),
-        ("speech.alaw", ["--sample-rate", "8000"], []),
-        ("speech.pcm", ["--sample-rate", "16000"], []),
-        ("speech.g711", ["--format", "alaw", "--sample-rate", "8000"], ["--encoding", "alaw"]),
+        ("speech.ulaw", ["--sample-rate", "8000"], ["--sample-rate", "8000"]),
+        ("speech.alaw", ["--sample-rate", "8000"], ["--sample-rate", "8000"]),
+        ("speech.pcm", ["--sample-rate", "16000"], ["--sample-rate", "16000"]),
+        (
+            "speech.g711",
+            ["--format", "alaw", "--sample-rate", "8000"],
+            ["--encoding", "alaw", "--sample-rate", "8000"],
+        ),
         (
             "speech.bin",
             ["--format", "ulaw", "--sample-rate", "16000"],
@@ -123,6 +129,92 @@ def test_what_tts_says_stt_reads_back_through_every_codec(
     else:
         assert wrapped == 0 and request.body == audio.read_bytes()
         assert result.stderr == ""
+
+
+# -- headerless audio: REFERENCE §0.5 --------------------------------------------------------
+
+HEADERLESS = {  # --encoding as given: (soundfile subtype to write it, WAV subtype sent)
+    "linear16": ("PCM_16", "PCM_16"),
+    "pcm16": ("PCM_16", "PCM_16"),
+    "linear32": ("PCM_32", "PCM_32"),
+    "mulaw": ("ULAW", "ULAW"),
+    "ulaw": ("ULAW", "ULAW"),
+    "alaw": ("ALAW", "ALAW"),
+}
+
+
+@pytest.mark.parametrize("rate", audio_in.SAMPLE_RATES)
+@pytest.mark.parametrize("encoding", list(HEADERLESS))
+def test_headerless_audio_goes_up_inside_a_container_at_its_rate(
+    api_env, tmp_path: Path, encoding: str, rate: int
+) -> None:
+    """Pre-recorded STT ignores `encoding`/`sample_rate` and hears nothing in headerless
+    bytes, so every headerless format and rate must arrive wrapped in a WAV that says it."""
+    written, sent = HEADERLESS[encoding]
+    speech = Synthesis(HELLO, sample_rate=rate)
+    audio = tmp_path / "speech.bin"
+    sf.write(audio, np.frombuffer(speech.pcm(), "<i2"), rate, format="RAW", subtype=written)
+    result = run(
+        "stt", "transcribe", str(audio), "--encoding", encoding, "--sample-rate", str(rate)
+    )
+    assert result.exit_code == 0, result.stderr
+    assert plain(result.stdout) == spoken_form(HELLO)
+    [request] = stt_requests(api_env)
+    assert "encoding" not in query(request) and "sample_rate" not in query(request)
+    info = sf.info(io.BytesIO(request.body))
+    assert (info.format, info.subtype, info.samplerate, info.channels) == ("WAV", sent, rate, 1)
+    assert info.frames == speech.frames
+    assert request.body.endswith(audio.read_bytes())
+
+
+def test_tts_say_to_a_pcm_file_then_stt_transcribe_needs_its_rate(api_env, tmp_path: Path) -> None:
+    audio = tmp_path / "x.pcm"
+    said = run("tts", "say", HELLO, "-o", str(audio))  # 44.1 kHz unless told
+    assert said.exit_code == 0, said.stderr
+    assert said.stderr == (
+        f"Note: {audio} is raw 16-bit mono at 44100 Hz with no header; "
+        "read it with --sample-rate 44100\n"
+    )
+    quiet = run("--quiet", "tts", "say", HELLO, "-o", str(tmp_path / "q.pcm"))
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    api_env.state.clear()
+
+    guessed = run("stt", "transcribe", str(audio))
+    assert guessed.exit_code == 2 and guessed.stdout == ""
+    first = guessed.stderr.splitlines()[0]
+    assert first.startswith(f"Error: {audio} has no header") and "--sample-rate" in first
+    assert stt_requests(api_env) == []
+
+    told = run("stt", "transcribe", str(audio), "--sample-rate", "44100")
+    assert told.exit_code == 0, told.stderr
+    assert plain(told.stdout) == spoken_form(HELLO)
+    [request] = stt_requests(api_env)
+    assert sf.info(io.BytesIO(request.body)).samplerate == 44100
+
+
+def test_the_note_names_the_encoding_when_the_extension_does_not(api_env, tmp_path: Path) -> None:
+    audio = tmp_path / "x.g711"
+    said = run("tts", "say", HELLO, "-o", str(audio), "--format", "alaw", "--sample-rate", "8000")
+    assert said.exit_code == 0, said.stderr
+    assert said.stderr.endswith("read it with --encoding alaw --sample-rate 8000\n")
+    assert "raw A-law mono at 8000 Hz" in said.stderr
+    back = run("stt", "transcribe", str(audio), "--encoding", "alaw", "--sample-rate", "8000")
+    assert plain(back.stdout) == spoken_form(HELLO)
+    assert run("tts", "say", HELLO, "-o", str(tmp_path / "x.wav")).stderr == ""
+
+
+def test_voices_preview_to_a_pcm_file_notes_its_rate(api_env, tmp_path: Path) -> None:
+    audio = tmp_path / "preview.pcm"
+    result = run("voices", "preview", "meher", "-o", str(audio))
+    assert result.exit_code == 0, result.stderr
+    rate = re.search(
+        r"at (\d+) Hz with no header; read it with --sample-rate (\d+)$", result.stderr
+    )
+    assert rate is not None and rate[1] == rate[2], result.stderr
+    back = run("stt", "transcribe", str(audio), "--sample-rate", rate[1], "--json")
+    assert back.exit_code == 0, back.stderr
+    duration = json.loads(back.stdout)["duration"]
+    assert duration == pytest.approx(audio.stat().st_size / 2 / int(rate[1]), abs=0.05)
 
 
 def test_pipe_from_tts_say_in_real_processes(api_env) -> None:
@@ -450,7 +542,7 @@ def test_a_failing_source_does_not_stop_the_batch(
     api_env, three: list[Path], tmp_path: Path, out: Path
 ) -> None:
     not_audio = tmp_path / "notes.wav"
-    not_audio.write_text("this is not audio at all, just text\n" * 10)
+    not_audio.write_bytes(b"RIFF\x24\x00\x00\x00WAVE" + b"not audio at all, just text\n" * 10)
     sources = [str(three[0]), str(not_audio), str(tmp_path / "missing.wav"), str(three[1])]
     result = run("stt", "transcribe", *sources, "--output-dir", str(out))
     assert result.exit_code == 1  # an API refusal among the failures
@@ -614,7 +706,7 @@ def test_stdin_over_250_mb_stops_while_reading() -> None:
     command = [sys.executable, "-m", "smallest_cli", "stt", "transcribe", "-"]
     try:
         with subprocess.Popen(
-            [*command, "--encoding", "linear16"],
+            [*command, "--encoding", "linear16", "--sample-rate", "16000"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -798,7 +890,7 @@ def test_legacy_route(api_env, hello_wav: Path) -> None:
 
 def test_legacy_error_shape_becomes_one_line(api_env, tmp_path: Path) -> None:
     junk = tmp_path / "junk.wav"
-    junk.write_bytes(b"definitely not audio" * 50)
+    junk.write_bytes(b"RIFF\x24\x00\x00\x00WAVE" + b"definitely not audio" * 50)
     result = run("stt", "transcribe", str(junk), "--route", "legacy")
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: Error handling audio data: Invalid file format")

@@ -251,9 +251,8 @@ def test_a_pipe_is_read_without_a_dash(emulator) -> None:
 @pytest.mark.parametrize(
     ("args", "encoding", "rate", "subtype"),
     [
-        (["--encoding", "linear16"], "linear16", 16000, "PCM_16"),
         (["--encoding", "linear16", "--sample-rate", "24000"], "linear16", 24000, "PCM_16"),
-        (["--encoding", "mulaw"], "mulaw", 8000, "ULAW"),
+        (["--encoding", "mulaw", "--sample-rate", "8000"], "mulaw", 8000, "ULAW"),
         (["--encoding", "alaw", "--sample-rate", "16000"], "alaw", 16000, "ALAW"),
         (["--encoding", "linear32", "--sample-rate", "22050"], "linear32", 22050, "PCM_32"),
     ],
@@ -277,14 +276,33 @@ def test_raw_stdin_is_passed_through_in_its_encoding(
     assert b"".join(f for f in session.frames_in if isinstance(f, bytes)) == data
 
 
-def test_headerless_stdin_gets_a_note_about_its_assumed_format(api_env) -> None:
-    pcm = Synthesis("Raw bytes.", sample_rate=16000).pcm()
-    result = run_bytes("stt", "live", data=pcm)
+def test_headerless_stdin_needs_its_rate_and_gets_a_note_about_its_encoding(api_env) -> None:
+    pcm = Synthesis("Raw bytes.", sample_rate=24000).pcm()
+    for args in ([], ["--encoding", "mulaw"]):
+        guessed = run_bytes("stt", "live", *args, data=pcm)
+        assert guessed.exit_code == 2
+        assert guessed.stderr.startswith("Error: stdin has no header to say its sample rate: ")
+        assert "--sample-rate" in guessed.stderr.splitlines()[0]
+    assert sessions(api_env) == []
+    result = run_bytes("stt", "live", "--sample-rate", "24000", data=pcm)
     assert result.exit_code == 0, result.stderr
-    assert "raw linear16 at 16000 Hz" in result.stderr
+    assert "raw linear16 at 24000 Hz" in result.stderr
     assert heard(result.stdout) == "raw bytes"
-    quiet = run_bytes("--quiet", "stt", "live", data=pcm)
+    quiet = run_bytes("--quiet", "stt", "live", "--sample-rate", "24000", data=pcm)
     assert quiet.stderr == ""
+
+
+def test_tts_say_to_a_pcm_file_then_stt_live_needs_its_rate(api_env, tmp_path: Path) -> None:
+    audio = tmp_path / "x.pcm"
+    assert run("tts", "say", TEXT, "-o", str(audio)).exit_code == 0  # 44.1 kHz unless told
+    guessed = run("stt", "live", str(audio))
+    assert guessed.exit_code == 2
+    assert guessed.stderr.startswith(f"Error: {audio} has no header to say its sample rate")
+    assert sessions(api_env) == []
+    told = run("stt", "live", str(audio), "--sample-rate", "44100")
+    assert told.exit_code == 0, told.stderr
+    assert heard(told.stdout) == spoken_form(TEXT)
+    assert query(sessions(api_env)[0])["sample_rate"] == "44100"
 
 
 @pytest.mark.parametrize("suffix", [".flac", ".ogg", ".mp3"])

@@ -93,12 +93,18 @@ def test_every_format_decodes_and_still_says_the_text(
     target = tmp_path / f"speech{suffix}"
     result = run("tts", "say", HELLO, "-o", str(target), "--sample-rate", str(rate))
     assert result.exit_code == 0, result.stderr
-    if container is None:
+    if container is None:  # the user is told what the file cannot say
+        kind = {".ulaw": "μ-law", ".alaw": "A-law", ".pcm": "16-bit"}[suffix]
+        assert result.stderr == (
+            f"Note: {target} is raw {kind} mono at {rate} Hz with no header; "
+            f"read it with --sample-rate {rate}\n"
+        )
         subtype = {".ulaw": "ULAW", ".alaw": "ALAW", ".pcm": "PCM_16"}[suffix]
         samples, got_rate = sf.read(
             target, dtype="int16", format="RAW", subtype=subtype, samplerate=rate, channels=1
         )
     else:
+        assert result.stderr == ""
         assert sf.info(target).format == container
         samples, got_rate = sf.read(target, dtype="int16")
     assert got_rate == rate
