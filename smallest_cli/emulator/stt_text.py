@@ -127,7 +127,9 @@ class Token:
     speaker: int | None = None
     speaker_confidence: float | None = None
     placeholder: bool = False
-    cased: str | None = None  # the casing a keyword asked for
+    cased: str | None = None  # the casing a keyword (or a known transcript) asked for
+    mark: str | None = None  # the punctuation a known transcript writes after it
+    scripted: bool = False  # from a known transcript (`recordings`): its marks end sentences
 
 
 def _fraction(*parts: object) -> float:
@@ -175,7 +177,7 @@ def mark_sentences(tokens: list[Token], threshold: float, *, last_ends: bool) ->
     marked = []
     for index, token in enumerate(tokens):
         if index + 1 < len(tokens):
-            ends = tokens[index + 1].start - token.end >= threshold
+            ends = not token.scripted and tokens[index + 1].start - token.end >= threshold
         else:
             ends = last_ends or token.sentence_end
         marked.append(replace(token, sentence_end=ends or token.sentence_end))
@@ -333,6 +335,8 @@ def _merge(group: Sequence[Token], text: str) -> Token:
         end=last.end,
         confidence=min(t.confidence for t in group),
         sentence_end=last.sentence_end,
+        cased=None,
+        mark=last.mark,
     )
 
 
@@ -466,9 +470,11 @@ def written(tokens: Sequence[Token], formatting: Formatting) -> list[str]:
             text = _capital(word)
         else:
             text = word
+        if formatting.punctuate and token.mark:
+            text += token.mark
+        elif formatting.punctuate and token.sentence_end:
+            text += "?" if sentence_first.word in QUESTION_WORDS else "."
         if token.sentence_end:
-            if formatting.punctuate:
-                text += "?" if sentence_first.word in QUESTION_WORDS else "."
             sentence_first = None
         out.append(text if formatting.capitalize else text.lower())
     return out
