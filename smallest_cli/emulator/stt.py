@@ -6,7 +6,8 @@ Input, on both routes: the audio bytes as the body (any Content-Type but JSON:
 `stt_audio`), or `Content-Type: application/json` with `{"url": "http(s)://…"}`, which the
 emulator downloads (redirects followed, 30 s timeout; no `file://` or other schemes). All
 options are query parameters. Audio and transcripts are synthetic (`stt_text`): the
-emulator's own TTS audio transcribes back to its words, any other sound to stand-in words.
+emulator's own TTS audio transcribes back to its words, any other sound to stand-in words,
+except a known recording (`recordings`, `--transcripts DIR`), which gets its own text.
 
 `POST /waves/v1/stt/?model=pulse|pulse-pro&language=…` (also served without the trailing
 slash, as the live Express server would; the contract tests flag a client that uses it):

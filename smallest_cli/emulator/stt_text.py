@@ -9,7 +9,10 @@ word, lowercase as spoken (`speech.spoken_form`); confidence 0.95–0.999. Any o
 (real speech) is cut into stand-in words, one per ~0.32 s of sound, each taken from
 `VOCABULARY` by a hash of its rounded timing, so a real recording reads as stable, plausible
 English words (confidence 0.55–0.90) whose timings fall inside its speech. Silence gives no
-words.
+words. Audio recognised as a known recording (`recordings`, `--transcripts DIR`) gives that
+recording's words instead (confidence 0.90–0.99), written with the capitals and the
+punctuation after them of its transcript (`Token.cased`, `Token.mark`); its sentences end
+where its text puts `.`, `?` or `!`, not at pauses.
 
 Sentences and formatting
 ------------------------

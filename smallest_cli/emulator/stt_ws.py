@@ -32,6 +32,11 @@ Sessions: at most 100 open per key across both routes and regions (settable:
 {"stt_sessions": N}`); one more is accepted, gets `{"type": "error", "status": "error",
 "message": "Too many concurrent sessions…", "session_id"}` and is closed with 1008.
 
+Known recordings (`recordings`, `--transcripts DIR`): while the emulator has any, a session
+hears nothing until its first 1.5 s of audio (or a finalize/close_stream) have come, by
+which it recognises a known recording; then that recording's words are sent, each once the
+sound it falls in has been heard.
+
 Client → server: binary frames of audio (see `stt_audio`: the declared encoding and rate,
 any split, a leading WAV header skipped; `opus` = one packet per frame); JSON text
 `{"type": "finalize"}` and `{"type": "close_stream"}`. Anything else (a text frame that is
