@@ -225,7 +225,7 @@ def _token(word: ScriptWord, shift: float, pitch: float | None) -> Token:
         word.end + shift,
         _confidence(word),
         pitch,
-        sentence_end=bool(word.mark) and word.mark[-1] in SENTENCE_MARKS,  # type: ignore[index]
+        sentence_end=word.mark is not None and word.mark[-1] in SENTENCE_MARKS,
         cased=word.cased,
         mark=word.mark,
         scripted=True,
@@ -261,13 +261,7 @@ def _pitch_at(sounds: Sequence[Sound], time: float) -> float | None:
     pitched = [s for s in sounds if s.pitch]
     if not pitched:
         return None
-    nearest = min(
-        pitched,
-        key=lambda s: (
-            0.0 if s.start <= time <= s.end else min(abs(s.start - time), abs(s.end - time))
-        ),
-    )
-    return nearest.pitch
+    return min(pitched, key=lambda s: max(0.0, s.start - time, time - s.end)).pitch
 
 
 # -- the folder -----------------------------------------------------------------------------
@@ -339,33 +333,36 @@ class Recordings:
         return Fingerprinter(sample_rate, self.longest + 2 * MAX_LAG_SECONDS + 1)
 
     def identify(self, power: np.ndarray, duration: float) -> Script | None:
-        """The recording that a whole upload is, if any."""
-        best: tuple[float, int, KnownRecording] | None = None
-        for known in self.known:
-            tolerance = max(LENGTH_TOLERANCE[0], LENGTH_TOLERANCE[1] * known.duration)
-            if abs(duration - known.duration) > tolerance:
-                continue
-            value, lag = similarity(known.power, power)
-            if value >= MATCH and (best is None or value > best[0]):
-                best = (value, lag, known)
-        return None if best is None else self._script(best[2], best[1])
+        """The recording that a whole upload (its fingerprint, its length) is, if any."""
+        candidates = [
+            (known.power, known)
+            for known in self.known
+            if abs(duration - known.duration)
+            <= max(LENGTH_TOLERANCE[0], LENGTH_TOLERANCE[1] * known.duration)
+        ]
+        return _best(power, candidates)
 
     def identify_head(self, samples: np.ndarray, sample_rate: int) -> Script | None:
         """The recording that a stream starting with `samples` (about 1.5 s) is, if any."""
         printer = Fingerprinter(sample_rate)
         printer.feed(samples)
         head = printer.power()
-        best: tuple[float, int, KnownRecording] | None = None
-        for known in self.known:
-            reference = known.power[: len(head) + round(MAX_LAG_SECONDS / HOP_SECONDS)]
-            value, lag = similarity(reference, head)
-            if value >= MATCH and (best is None or value > best[0]):
-                best = (value, lag, known)
-        return None if best is None else self._script(best[2], best[1])
+        lag = round(MAX_LAG_SECONDS / HOP_SECONDS)
+        return _best(head, [(known.power[: len(head) + lag], known) for known in self.known])
 
-    @staticmethod
-    def _script(known: KnownRecording, lag: int) -> Script:
-        return Script(known.name, list(known.words), lag * HOP_SECONDS)
+
+def _best(power: np.ndarray, candidates: list[tuple[np.ndarray, KnownRecording]]) -> Script | None:
+    """The words of the candidate most like `power` (each compared by its own fingerprint),
+    shifted to `power`'s time; None when none reaches `MATCH`."""
+    best: tuple[float, int, KnownRecording] | None = None
+    for reference, known in candidates:
+        value, lag = similarity(reference, power)
+        if value >= MATCH and (best is None or value > best[0]):
+            best = (value, lag, known)
+    if best is None:
+        return None
+    _, lag, known = best
+    return Script(known.name, list(known.words), lag * HOP_SECONDS)
 
 
 __all__ = [

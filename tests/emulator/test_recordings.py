@@ -262,3 +262,13 @@ def test_a_stream_of_other_audio_keeps_the_synthetic_transcripts(http, emulator)
     events, _ = stream(emulator, speech.pcm(), query="model=pulse&language=en")
     said = " ".join(e["transcript"] for e in finals(events))
     assert spoken_form(said) == spoken_form("Modern problems require modern solutions.")
+
+
+def test_word_timings_follow_the_speech_when_the_audio_starts_later(http) -> None:
+    data, rate = samples("stt-sample-audio")
+    original = transcribe(http, wav(data, rate))["words"]
+    late = np.concatenate([np.zeros(int(0.2 * rate), dtype=np.float32), data])
+    shifted = transcribe(http, wav(late, rate))["words"]
+    assert [w["word"] for w in shifted] == [w["word"] for w in original]
+    for before, after in zip(original, shifted, strict=True):
+        assert after["start"] == pytest.approx(before["start"] + 0.2, abs=0.021)
