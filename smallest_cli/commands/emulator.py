@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -108,6 +109,15 @@ def serve(
     access_log: Annotated[
         bool, typer.Option("--access-log", help="Log every request to stderr.")
     ] = False,
+    transcripts: Annotated[
+        Path | None,
+        typer.Option(
+            "--transcripts",
+            envvar="SMALLEST_EMULATOR_TRANSCRIPTS",
+            help="Folder of known recordings: name.wav + name.txt pairs. Audio that sounds "
+            "like one (any container, rate or codec) is transcribed as its text.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the emulator until Ctrl-C or SIGTERM.
 
@@ -119,6 +129,8 @@ def serve(
     TTS audio is paced like a real service: the first audio comes --first-audio-ms after
     the request, the rest at --rtf seconds per second of audio (0 and 0: at once).
     Pre-recorded transcripts take --stt-ms plus --stt-rtf seconds per second of audio.
+    Transcripts are synthetic (the emulator's own speech reads back, other speech gives
+    stand-in words) except for the recordings given with --transcripts.
     Faults, limits and pacing can also be changed while it runs: PUT /_emulator/faults,
     /_emulator/limits and /_emulator/pacing; GET /_emulator/requests shows the traffic it
     has seen.
@@ -130,6 +142,8 @@ def serve(
         $ smallest emulator serve --fault 503*2 --latency-ms 150
 
         $ smallest emulator serve --first-audio-ms 0 --rtf 0
+
+        $ smallest emulator serve --transcripts tests/recordings
     """
     from smallest_cli.emulator.faults import FaultPlan
     from smallest_cli.emulator.limits import Limits
@@ -147,7 +161,10 @@ def serve(
         stt_per_minute=stt_per_minute,
         stt_session_limit=stt_sessions,
     )
-    state = EmulatorState(plan, limits, pacing)
+    try:
+        state = EmulatorState(plan, limits, pacing, transcripts)
+    except ValueError as exc:
+        raise UsageError(f"--transcripts: {exc}") from None
 
     def ready(base_url: str, us_base_url: str) -> None:
         sys.stdout.write(base_url + "\n")

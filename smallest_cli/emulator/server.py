@@ -16,6 +16,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
@@ -166,8 +167,8 @@ class InProcessEmulator:
     @classmethod
     def from_env(cls) -> InProcessEmulator:
         """Faults, limits and pacing from SMALLEST_EMULATOR_FAULTS, _LATENCY_MS,
-        _TTS_CONCURRENCY, _STT_PER_MINUTE, _STT_SESSIONS, _FIRST_AUDIO_MS, _RTF, _STT_MS and
-        _STT_RTF."""
+        _TTS_CONCURRENCY, _STT_PER_MINUTE, _STT_SESSIONS, _FIRST_AUDIO_MS, _RTF, _STT_MS,
+        _STT_RTF and _TRANSCRIPTS (a folder of known recordings)."""
         try:
             faults = FaultPlan.from_env()
             limits = Limits(
@@ -176,11 +177,17 @@ class InProcessEmulator:
                 stt_session_limit=_positive("SMALLEST_EMULATOR_STT_SESSIONS", 100),
             )
             pacing = Pacing.from_env()
+            transcripts = os.environ.get("SMALLEST_EMULATOR_TRANSCRIPTS")
+            try:
+                folder = Path(transcripts) if transcripts else None
+                state = EmulatorState(faults, limits, pacing, folder)
+            except ValueError as exc:
+                raise ValueError(f"SMALLEST_EMULATOR_TRANSCRIPTS: {exc}") from None
         except ValueError as exc:
             from smallest_cli.errors import UsageError
 
             raise UsageError(f"bad emulator setting: {exc}") from None
-        return cls(EmulatorState(faults, limits, pacing))
+        return cls(state)
 
     def start(self) -> str:
         self._thread.start()

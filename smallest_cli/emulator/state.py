@@ -10,10 +10,14 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from smallest_cli.emulator.faults import FaultPlan
 from smallest_cli.emulator.limits import Limits
+
+if TYPE_CHECKING:
+    from smallest_cli.emulator.recordings import Recordings
 
 MAX_RECORDED_BODY = 4 * 1024 * 1024
 MAX_EXCHANGES = 2000
@@ -169,10 +173,18 @@ class EmulatorState:
         faults: FaultPlan | None = None,
         limits: Limits | None = None,
         pacing: Pacing | None = None,
+        transcripts: Path | None = None,
     ) -> None:
+        """`transcripts`: a folder of known recordings (`recordings`); RecordingsError
+        (a ValueError) when it cannot be used."""
         self.faults = faults or FaultPlan()
         self.limits = limits or Limits()
         self.pacing = pacing or Pacing()
+        self.recordings: Recordings | None = None
+        if transcripts is not None:
+            from smallest_cli.emulator.recordings import Recordings
+
+            self.recordings = Recordings.load(transcripts)
         self.region_ports: dict[int, Region] = {}
         self.region_urls: dict[Region, str] = {}
         self.tasks: set[asyncio.Task[None]] = set()  # background work (webhook deliveries)

@@ -6,7 +6,8 @@ Input, on both routes: the audio bytes as the body (any Content-Type but JSON:
 `stt_audio`), or `Content-Type: application/json` with `{"url": "http(s)://…"}`, which the
 emulator downloads (redirects followed, 30 s timeout; no `file://` or other schemes). All
 options are query parameters. Audio and transcripts are synthetic (`stt_text`): the
-emulator's own TTS audio transcribes back to its words, any other sound to stand-in words.
+emulator's own TTS audio transcribes back to its words, any other sound to stand-in words,
+except a known recording (`recordings`, `--transcripts DIR`), which gets its own text.
 
 `POST /waves/v1/stt/?model=pulse|pulse-pro&language=…` (also served without the trailing
 slash, as the live Express server would; the contract tests flag a client that uses it):
@@ -109,6 +110,7 @@ from starlette.routing import Route
 from smallest_cli.emulator.errors import json_bytes
 from smallest_cli.emulator.handshake import EMULATOR_HEADER
 from smallest_cli.emulator.limits import LimitExceeded
+from smallest_cli.emulator.recordings import Recordings, Script, tapped
 from smallest_cli.emulator.state import EmulatorState, WebhookDelivery
 from smallest_cli.emulator.stt_audio import AudioError, Sound, decode_file, hear_all
 from smallest_cli.emulator.stt_request import (
@@ -263,6 +265,7 @@ class Upload:
     filename: str | None = None
     sounds: list[Sound] = field(default_factory=list)
     duration: float = 0.0
+    script: Script | None = None  # the known recording it is (`recordings`), if any
 
 
 def _is_json(request: Request) -> bool:
@@ -363,10 +366,15 @@ async def _drain(request: Request) -> None:
         pass
 
 
-def _hear(upload: Upload, job: Job) -> None:
+def _hear(upload: Upload, job: Job, recordings: Recordings | None) -> None:
     try:
         decoded = decode_file(upload.file)
-        upload.sounds, upload.duration = hear_all(decoded)
+        if recordings is None:
+            upload.sounds, upload.duration = hear_all(decoded)
+            return
+        printer = recordings.fingerprinter(decoded.sample_rate)
+        upload.sounds, upload.duration = hear_all(tapped(decoded, printer))
+        upload.script = recordings.identify(printer.power(), upload.duration)
     except AudioError as exc:
         if job.route == "stt":
             raise refusal("stt", 400, f"Invalid audio: {exc}.") from None
@@ -378,8 +386,10 @@ def _hear(upload: Upload, job: Job) -> None:
 # -- the answer -------------------------------------------------------------------------------
 
 
-def transcript_of(sounds: list[Sound], job: Job) -> Written:
-    tokens = tokens_of(sounds)
+def transcript_of(sounds: list[Sound], job: Job, script: Script | None = None) -> Written:
+    """The transcript of what was heard: `script`'s words when the audio is a known
+    recording, else the words of `sounds`."""
+    tokens = script.tokens(sounds) if script is not None else tokens_of(sounds)
     tokens = mark_sentences(tokens, pause_threshold(pauses_of(tokens)), last_ends=True)
     if job.detection.diarize:
         tokens = mark_turns(diarize(tokens))
@@ -426,7 +436,7 @@ def _utterances(written: Written, job: Job) -> list[dict[str, Any]]:
 
 def result(job: Job, upload: Upload, request_id: str, elapsed: float) -> dict[str, Any]:
     """The 200 body for a finished transcription (`elapsed`: seconds since the request)."""
-    written = transcript_of(upload.sounds, job)
+    written = transcript_of(upload.sounds, job, upload.script)
     timed = job.detection.word_timestamps
     body: dict[str, Any] = {"status": "success", "transcription": written.transcript}
     body["words"] = _words(written, job) if timed else []
@@ -493,7 +503,7 @@ async def _transcribe(request: Request, route: Route_) -> Response:
         except LimitExceeded:
             raise refusal(route, 429, RATE_LIMITED) from None
         upload = await _upload(request, job)
-        await anyio.to_thread.run_sync(_hear, upload, job)
+        await anyio.to_thread.run_sync(_hear, upload, job, state.recordings)
     except Refusal as refused:
         await _drain(request)
         return refused.response()

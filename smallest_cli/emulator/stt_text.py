@@ -9,7 +9,10 @@ word, lowercase as spoken (`speech.spoken_form`); confidence 0.95–0.999. Any o
 (real speech) is cut into stand-in words, one per ~0.32 s of sound, each taken from
 `VOCABULARY` by a hash of its rounded timing, so a real recording reads as stable, plausible
 English words (confidence 0.55–0.90) whose timings fall inside its speech. Silence gives no
-words.
+words. Audio recognised as a known recording (`recordings`, `--transcripts DIR`) gives that
+recording's words instead (confidence 0.90–0.99), written with the capitals and the
+punctuation after them of its transcript (`Token.cased`, `Token.mark`); its sentences end
+where its text puts `.`, `?` or `!`, not at pauses.
 
 Sentences and formatting
 ------------------------
@@ -127,7 +130,9 @@ class Token:
     speaker: int | None = None
     speaker_confidence: float | None = None
     placeholder: bool = False
-    cased: str | None = None  # the casing a keyword asked for
+    cased: str | None = None  # the casing a keyword (or a known transcript) asked for
+    mark: str | None = None  # the punctuation a known transcript writes after it
+    scripted: bool = False  # from a known transcript (`recordings`): its marks end sentences
 
 
 def _fraction(*parts: object) -> float:
@@ -175,7 +180,7 @@ def mark_sentences(tokens: list[Token], threshold: float, *, last_ends: bool) ->
     marked = []
     for index, token in enumerate(tokens):
         if index + 1 < len(tokens):
-            ends = tokens[index + 1].start - token.end >= threshold
+            ends = not token.scripted and tokens[index + 1].start - token.end >= threshold
         else:
             ends = last_ends or token.sentence_end
         marked.append(replace(token, sentence_end=ends or token.sentence_end))
@@ -333,6 +338,8 @@ def _merge(group: Sequence[Token], text: str) -> Token:
         end=last.end,
         confidence=min(t.confidence for t in group),
         sentence_end=last.sentence_end,
+        cased=None,
+        mark=last.mark,
     )
 
 
@@ -466,9 +473,11 @@ def written(tokens: Sequence[Token], formatting: Formatting) -> list[str]:
             text = _capital(word)
         else:
             text = word
+        if formatting.punctuate and token.mark:
+            text += token.mark
+        elif formatting.punctuate and token.sentence_end:
+            text += "?" if sentence_first.word in QUESTION_WORDS else "."
         if token.sentence_end:
-            if formatting.punctuate:
-                text += "?" if sentence_first.word in QUESTION_WORDS else "."
             sentence_first = None
         out.append(text if formatting.capitalize else text.lower())
     return out

@@ -32,6 +32,11 @@ Sessions: at most 100 open per key across both routes and regions (settable:
 {"stt_sessions": N}`); one more is accepted, gets `{"type": "error", "status": "error",
 "message": "Too many concurrent sessions…", "session_id"}` and is closed with 1008.
 
+Known recordings (`recordings`, `--transcripts DIR`): while the emulator has any, a session
+hears nothing until its first 1.5 s of audio (or a finalize/close_stream) have come, by
+which it recognises a known recording; then that recording's words are sent, each once the
+sound it falls in has been heard.
+
 Client → server: binary frames of audio (see `stt_audio`: the declared encoding and rate,
 any split, a leading WAV header skipped; `opus` = one packet per frame); JSON text
 `{"type": "finalize"}` and `{"type": "close_stream"}`. Anything else (a text frame that is
@@ -114,6 +119,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from smallest_cli.emulator.handshake import Message, Receive, Scope, Send, deny
 from smallest_cli.emulator.limits import LimitExceeded
+from smallest_cli.emulator.recordings import HEAD_SECONDS, Script
 from smallest_cli.emulator.state import US, EmulatorState
 from smallest_cli.emulator.stt_audio import (
     ENCODINGS,
@@ -354,6 +360,8 @@ class _Session:
         self.speaking = False
         self.last_sound_end = 0.0
         self.changed = False
+        self.identifying = state.recordings is not None  # until its first 1.5 s are heard
+        self.script: Script | None = None  # the known recording this stream is, if any
 
     async def run(self) -> None:
         await self.websocket.accept()
@@ -386,8 +394,21 @@ class _Session:
         if len(samples):
             self.pending.append(samples)
             self.pending_samples += len(samples)
+        if self.identifying:
+            if self.pending_samples < HEAD_SECONDS * self.ear.rate:
+                return
+            self._identify()
         if self.pending_samples >= HEAR_EVERY_SECONDS * self.ear.rate:
             await self._hear(end=False)
+
+    def _identify(self) -> None:
+        """Which known recording the stream is, from its first 1.5 s (`recordings`)."""
+        self.identifying = False
+        assert self.state.recordings is not None
+        head = np.concatenate(self.pending) if self.pending else np.zeros(0, dtype=np.float32)
+        self.script = self.state.recordings.identify_head(
+            head[: int(HEAD_SECONDS * self.ear.rate)], self.ear.rate
+        )
 
     async def _control(self, text: str) -> bool:
         """Handle a text frame; False when the session is over."""
@@ -420,7 +441,11 @@ class _Session:
         tail = self.decoder.flush()
         if len(tail):
             self.pending.append(tail)
+        if self.identifying:
+            self._identify()
         await self._hear(end=True)
+        if self.script is not None:  # the words of the audio heard last
+            await self._words(self.script.take_until(self.ear.position))
 
     async def _hear(self, *, end: bool) -> None:
         audio = np.concatenate(self.pending) if self.pending else np.zeros(0, dtype=np.float32)
@@ -461,7 +486,13 @@ class _Session:
 
     async def _sound(self, sound: Sound) -> None:
         self.last_sound_end = sound.end
-        for token in tokens_of([sound]):
+        if self.script is not None:
+            await self._words(self.script.take_until(sound.end, sound.pitch))
+        else:
+            await self._words(tokens_of([sound]))
+
+    async def _words(self, tokens: list[Token]) -> None:
+        for token in tokens:
             if self.utterance:
                 pause = token.start - self.utterance[-1].end
                 self.pauses.append(pause)
