@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from smallest_cli.emulator.dictionaries import Dictionaries
 from smallest_cli.emulator.faults import FaultPlan
 from smallest_cli.emulator.limits import Limits
 
@@ -173,6 +174,7 @@ class EmulatorState:
         self.faults = faults or FaultPlan()
         self.limits = limits or Limits()
         self.pacing = pacing or Pacing()
+        self.dictionaries = Dictionaries()
         self.region_ports: dict[int, Region] = {}
         self.region_urls: dict[Region, str] = {}
         self.tasks: set[asyncio.Task[None]] = set()  # background work (webhook deliveries)
