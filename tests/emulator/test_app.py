@@ -51,7 +51,7 @@ def test_get_all_voices_has_ids_and_descriptions(http) -> None:
         ("/waves/v1/lightning-large/get_speech", 410, "MODEL_DEPRECATED"),
         ("/waves/v1/lightning-v3.1/get_speech", 404, "not found"),
         ("/waves/v1/lightning/get_speech", 404, "not found"),
-        ("/waves/v1/nonsense/get_voices", 400, "Invalid model"),
+        ("/waves/v1/nonsense/get_voices", 404, "Model 'nonsense' not found"),
         ("/waves/v1/no/such/route", 404, "Cannot GET"),
     ],
 )
