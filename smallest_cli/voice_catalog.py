@@ -106,7 +106,7 @@ def known_pools(voice: Voice) -> frozenset[str] | None:
        old `lightning-large` clone), so neither current model suits it.
     2. Otherwise, the voice's trained languages (`tags.language`): one that only
        `lightning_v3.1_pro` speaks (see PRO_ONLY_LANGUAGES) makes it a Pro voice, and the
-       answer is `{"lightning_v3.1_pro"}`; `haruto` (japanese) is one.
+       answer is `{"lightning_v3.1_pro"}`; `jasper` (japanese) is one.
     3. Otherwise None: unknown. Most voices land here, Pro ones too (a Pro voice trained on
        English looks exactly like a standard one), so None never means "standard".
 

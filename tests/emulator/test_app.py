@@ -233,7 +233,7 @@ def test_get_all_voices_links_previews_served_without_a_key(http, emulator) -> N
     assert rate == 24000 and audio.ndim == 1
     said = " ".join(h.text or "?" for h in listen(audio, rate))
     assert said == spoken_form("Hello, I am Mishka. This is how my voice sounds.")
-    assert http.get("/_emulator/previews/daan.wav").status_code == 404  # listed without one
+    assert http.get("/_emulator/previews/kai.wav").status_code == 404  # listed without one
     assert http.get("/_emulator/previews/nobody.wav").status_code == 404
 
 
