@@ -103,7 +103,7 @@ class SpeechJob:
                 "sample_rate", None if sample_rate is None else str(sample_rate), "--sample-rate"
             ),
         )
-        lang = obj.setting("language", _checked("language", language, "--language"))
+        lang = _language(obj, _checked("language", language, "--language"), model_name)
         numbers = _checked("language", number_language, "--number-language")
         for flag, value in (("--request-id", request_id), ("--session-id", session_id)):
             _check_id(flag, value)
@@ -482,6 +482,23 @@ class _StdinFeeder(threading.Thread):
 
 def _checked(name: str, value: str | None, flag: str) -> Any:
     return None if value is None else parse_value(name, value, f"{flag} {value!r}")
+
+
+def _language(obj: AppContext, flag: str | None, model: str) -> str:
+    """The language setting, refused before any request when the model does not speak it
+    (the API would answer 400, REFERENCE §0.3)."""
+    from smallest_cli.api.constants import TTS_MODEL_LANGUAGES
+
+    resolved = obj.config.resolve("language", flag)
+    language = str(resolved.value)
+    if language == "auto" or language in TTS_MODEL_LANGUAGES[model]:
+        return language
+    where = f"--language {language}" if resolved.source == "flag" else obj.config.describe(resolved)
+    others = [m for m, codes in TTS_MODEL_LANGUAGES.items() if language in codes]
+    raise UsageError(
+        f"{where}: {model} does not speak {language!r}",
+        hint=f"use --model {others[0]}" if others else None,
+    )
 
 
 def _check_id(flag: str, value: str | None) -> None:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from smallest_cli.api.constants import TTS_MODEL_LANGUAGES
 from smallest_cli.api.voices import MODEL_FIELDS, Voice
 from smallest_cli.errors import APIError
 
@@ -66,9 +67,7 @@ LANGUAGES: dict[str, str] = {
 }  # fmt: skip
 """Language code → the lowercase name Get Voices uses in `tags.language` (REFERENCE §6.1)."""
 
-STANDARD_LANGUAGE_CODES = frozenset(
-    "en es fr de it nl sv pt pl ru hi mr gu pa bn or ta te kn ml".split()
-)
+STANDARD_LANGUAGE_CODES = frozenset(TTS_MODEL_LANGUAGES[STANDARD])
 """The codes `lightning_v3.1` accepts; `lightning_v3.1_pro` accepts all of LANGUAGES."""
 
 PRO_ONLY_LANGUAGES = frozenset(
@@ -107,7 +106,7 @@ def known_pools(voice: Voice) -> frozenset[str] | None:
        old `lightning-large` clone), so neither current model suits it.
     2. Otherwise, the voice's trained languages (`tags.language`): one that only
        `lightning_v3.1_pro` speaks (see PRO_ONLY_LANGUAGES) makes it a Pro voice, and the
-       answer is `{"lightning_v3.1_pro"}`; `haruto` (japanese) is one.
+       answer is `{"lightning_v3.1_pro"}`; `jasper` (japanese) is one.
     3. Otherwise None: unknown. Most voices land here, Pro ones too (a Pro voice trained on
        English looks exactly like a standard one), so None never means "standard".
 

@@ -19,6 +19,7 @@ How the spec files are read
   REFERENCE §14 lists a wrong enum in it).
 * Known defects of the delivered files are handled as documented in `SPEC_REPAIRS` (fixed in
   memory) and `MERGE_FALLBACKS` (the override breaks the document, so the base file is used).
+  Enum values the live server accepts beyond a spec's are added in memory (`ENUM_EXTENSIONS`).
 * When several files document the same path, a current file wins over a `legacy-*` one; a
   legacy file only covers paths no current file has.
 
@@ -329,6 +330,27 @@ MERGE_FALLBACKS: dict[str, str] = {
 }
 """Base files whose SDK override file breaks the document (file name → why); base used alone."""
 
+ENUM_EXTENSIONS: dict[str, tuple[tuple[tuple[str | int, ...], tuple[str, ...], str], ...]] = {
+    "get-voices-openapi.yaml": (
+        (
+            ("paths", "/waves/v1/{model}/get_voices", "get", "parameters", 0, "schema"),
+            ("lightning-v3.1-pro",),
+            "REFERENCE §0.8: the vendor's catalog script lists the Pro pool with GET "
+            "/waves/v1/lightning-v3.1-pro/get_voices (200, or 404 where not served).",
+        ),
+    ),
+    "tts-openapi.yaml": tuple(
+        (
+            ("components", "schemas", "TtsRequest", "properties", field),
+            ("he",),
+            "REFERENCE §0.3: live, lightning_v3.1 accepts `he`, which the spec's enum omits.",
+        )
+        for field in ("language", "number_pronunciation_language")
+    ),
+}
+"""Values the live server accepts beyond a spec enum (file → (schema path, values, why)),
+added to the enum in memory."""
+
 
 # -- errors -------------------------------------------------------------------------------------
 
@@ -466,6 +488,16 @@ def _document(name: str, fixes: bool) -> dict[str, Any]:
     return document
 
 
+def _extend_enums(name: str, document: dict[str, Any]) -> dict[str, Any]:
+    """`document` with the values of ENUM_EXTENSIONS added to its enums."""
+    for where, values, _why in ENUM_EXTENSIONS.get(name, ()):
+        node: Any = document
+        for key in where:
+            node = node[key]
+        node["enum"] = [*node["enum"], *(v for v in values if v not in node["enum"])]
+    return document
+
+
 def _fold_split_descriptions(node: Any) -> None:
     """Undo `{ description: a, b }` read as `{description: "a", "b": None}` (SPEC_REPAIRS)."""
     if isinstance(node, dict):
@@ -501,7 +533,7 @@ def _openapi(name: str) -> OpenAPI:
     # `type: string` schema rejects; the SSE responses (text/event-stream) are text.
     config = Config(extra_media_type_deserializers={"text/event-stream": plain_loads})
     try:
-        return OpenAPI.from_dict(spec_document(name), config=config)
+        return OpenAPI.from_dict(_extend_enums(name, spec_document(name)), config=config)
     except OpenAPIValidationError as exc:
         raise SpecLoadError(f"{name} is not a valid OpenAPI document: {exc.message}") from exc
 
@@ -1041,6 +1073,7 @@ __all__ = [
     "ASYNCAPI_CHANNELS",
     "ASYNCAPI_DIR",
     "DEVIATIONS",
+    "ENUM_EXTENSIONS",
     "HOST_URL",
     "MERGE_FALLBACKS",
     "OPENAPI_DIR",

@@ -8,11 +8,21 @@ from __future__ import annotations
 DEFAULT_BASE_URL = "https://api.smallest.ai"
 
 TTS_MODELS = ("lightning_v3.1", "lightning_v3.1_pro")
-TTS_LANGUAGES = (
-    "auto", "en", "hi", "mr", "kn", "ta", "bn", "gu", "te", "ml", "pa", "or", "es", "de",
-    "fr", "it", "nl", "sv", "pt", "ru", "el", "fi", "no", "pl", "ar", "zh", "id", "ja",
-    "ko", "ms", "tr", "vi",
-)  # fmt: skip
+# The language codes each model accepts (REFERENCE §0.3); both also take `auto`. Live, the
+# base model accepts `he` too, which the spec omits; Pro does not.
+TTS_MODEL_LANGUAGES: dict[str, tuple[str, ...]] = {
+    "lightning_v3.1": (
+        "en", "hi", "mr", "kn", "ta", "bn", "gu", "te", "ml", "pa", "or", "es", "de", "fr",
+        "it", "nl", "sv", "pt", "ru", "pl", "he",
+    ),
+    "lightning_v3.1_pro": (
+        "en", "hi", "mr", "kn", "ta", "bn", "gu", "te", "ml", "pa", "or", "es", "de", "fr",
+        "it", "nl", "sv", "pt", "ru", "el", "fi", "no", "pl", "ar", "zh", "id", "ja", "ko",
+        "ms", "tr", "vi",
+    ),
+}  # fmt: skip
+TTS_LANGUAGES = ("auto", *TTS_MODEL_LANGUAGES["lightning_v3.1_pro"], "he")
+"""Every code some model accepts (what the `language` setting may hold)."""
 TTS_SAMPLE_RATES = (8000, 16000, 24000, 44100)
 TTS_OUTPUT_FORMATS = ("pcm", "mp3", "wav", "ulaw", "alaw")
 

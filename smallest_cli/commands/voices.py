@@ -169,7 +169,7 @@ def show(
 
         $ smallest voices show magnus
 
-        $ smallest voices show haruto --json | jq -r .preview_url
+        $ smallest voices show jasper --json | jq -r .preview_url
     """
     obj: AppContext = ctx.obj
     catalog, voice = _find(obj, voice_id, refresh)
@@ -243,7 +243,7 @@ def preview(
 
         $ smallest voices preview meher
 
-        $ smallest voices preview aurora --text "Testing, one two three." -o aurora.wav
+        $ smallest voices preview kaitlyn --text "Testing, one two three." -o kaitlyn.wav
     """
     from smallest_cli.speak import (
         Destination,

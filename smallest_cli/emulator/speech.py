@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from smallest_cli.emulator.catalog import PITCH_HZ, pitch_hz
+
 TONE_COUNT = 19
 TONES_HZ = np.linspace(500.0, 3300.0, TONE_COUNT)
 STEP = 2  # consecutive tones are at least two places apart, so they never blur together
@@ -131,9 +133,9 @@ class VoiceTimbre:
 
     @classmethod
     def for_voice(cls, voice_id: str, gender: str | None) -> VoiceTimbre:
-        spread = hashlib.sha1(voice_id.encode()).digest()[0] / 255
-        base = 115.0 if gender == "male" else 205.0
-        return cls(base + 30.0 * spread)
+        """The catalog voice's own pitch (distinct within its gender); any other id's from
+        its hash."""
+        return cls(PITCH_HZ.get(voice_id) or pitch_hz(voice_id, gender))
 
 
 class Synthesis:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from smallest_cli.emulator.dictionaries import Dictionaries
 from smallest_cli.emulator.faults import FaultPlan
 from smallest_cli.emulator.limits import Limits
 
@@ -185,6 +186,7 @@ class EmulatorState:
             from smallest_cli.emulator.recordings import Recordings
 
             self.recordings = Recordings.load(transcripts)
+        self.dictionaries = Dictionaries()
         self.region_ports: dict[int, Region] = {}
         self.region_urls: dict[Region, str] = {}
         self.tasks: set[asyncio.Task[None]] = set()  # background work (webhook deliveries)

@@ -93,8 +93,11 @@ async def _read(request: Request) -> TtsRequest | Response:
             return json_response(body, 400)
     else:
         document = {}
+    state = request.app.state.emulator
+    assert isinstance(state, EmulatorState)
+    dictionaries = state.dictionaries.ids(bearer_key(request.headers))
     try:
-        return parse(document)
+        return parse(document, dictionaries=dictionaries)
     except Invalid as invalid:
         return json_response({"error": invalid.issues}, 400)
 

@@ -24,17 +24,27 @@ UNKNOWN, decided here:
 * Voice ids are the catalog's, matched exactly; clone ids (`voice_…`) are not known to the
   emulator and get "Invalid Voice ID". A voice outside the chosen model's pool is accepted
   (REFERENCE §6.1) and comes out scrambled.
-* Language codes are not checked against the model (a Pro-only code on `lightning_v3.1` is
-  accepted); `language`, `number_pronunciation_language`, `math_notation` and
-  `pronunciation_dicts` (any ids) do not change the synthetic audio.
-* Unknown fields are ignored (zod strips them), so `output_format` on the WebSocket is too.
+* `language` is checked against the model (§0.3) after the enum, in the same object-level
+  refinement as the voice: `{"code":"custom","path":["language"],"message":"Language 'ja'
+  is not supported on the lightning_v3.1 model. Supported languages: en, hi, mr, …"}`. The
+  message lists the model's codes in the spec's enum order (it starts `en, hi, mr` live),
+  `he` last on the base model (accepted live, missing from the spec), `auto` unnamed but
+  accepted. `number_pronunciation_language` is only checked against the enum: nothing says
+  the server checks it per model.
+* `pronunciation_dicts` ids must be the caller's own dictionaries (§0.4), else
+  `{"code":"custom","path":["pronunciation_dicts"],"message":"Invalid input data"}`, on
+  every transport: the WebSocket, whose schema lacks the field, checks it too, since the
+  model card calls dictionaries "WebSocket only".
+* `language`, `number_pronunciation_language`, `math_notation` and `pronunciation_dicts` do
+  not change the synthetic audio.
+* Other unknown fields are ignored (zod strips them), so `output_format` on the WebSocket is too.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,11 +54,20 @@ from smallest_cli.emulator.speech import Synthesis, VoiceTimbre
 MODELS: tuple[Pool, ...] = ("lightning_v3.1", "lightning_v3.1_pro")
 SAMPLE_RATES = (8000, 16000, 24000, 44100)
 OUTPUT_FORMATS = ("wav", "ulaw", "alaw", "pcm", "mp3")
-LANGUAGES = (
-    "auto", "en", "hi", "mr", "kn", "ta", "bn", "gu", "te", "ml", "pa", "or", "es", "de", "fr",
-    "it", "nl", "sv", "pt", "ru", "el", "fi", "no", "pl", "ar", "zh", "id", "ja", "ko", "ms",
-    "tr", "vi",
-)  # fmt: skip
+MODEL_LANGUAGES: dict[str, tuple[str, ...]] = {
+    "lightning_v3.1": (
+        "en", "hi", "mr", "kn", "ta", "bn", "gu", "te", "ml", "pa", "or", "es", "de", "fr", "it",
+        "nl", "sv", "pt", "ru", "pl", "he",
+    ),
+    "lightning_v3.1_pro": (
+        "en", "hi", "mr", "kn", "ta", "bn", "gu", "te", "ml", "pa", "or", "es", "de", "fr", "it",
+        "nl", "sv", "pt", "ru", "el", "fi", "no", "pl", "ar", "zh", "id", "ja", "ko", "ms", "tr",
+        "vi",
+    ),
+}  # fmt: skip
+"""The codes each model speaks, in the order its refusal lists them; both also take `auto`."""
+LANGUAGES = ("auto", *MODEL_LANGUAGES["lightning_v3.1_pro"], "he")
+"""The `language` enum: the spec's, with `he`."""
 ID_PATTERN = re.compile(r"^[a-zA-Z0-9_\-.]+$")
 WORD_TIMESTAMP_VOICES = frozenset({"meher", "devansh", "kartik", "maithili", "liam", "avery"})
 
@@ -102,8 +121,13 @@ class TtsRequest:
         )
 
 
-def parse(body: Any, *, websocket: bool = False) -> TtsRequest:
-    """Validate a decoded JSON body; Invalid (with zod's issues) if it does not pass."""
+def parse(
+    body: Any, *, websocket: bool = False, dictionaries: Collection[str] = frozenset()
+) -> TtsRequest:
+    """Validate a decoded JSON body; Invalid (with zod's issues) if it does not pass.
+
+    `dictionaries` are the ids of the caller's pronunciation dictionaries.
+    """
     check = _Checker()
     if not isinstance(body, dict):
         check.wrong_type([], "object", body)
@@ -114,12 +138,12 @@ def parse(body: Any, *, websocket: bool = False) -> TtsRequest:
     fields["model"] = check.enum(body, "model", MODELS)
     fields["sample_rate"] = check.native_enum(body, "sample_rate", SAMPLE_RATES)
     fields["speed"] = check.number(body, "speed", 0.5, 2)
-    check.enum(body, "language", LANGUAGES)
+    language = check.enum(body, "language", LANGUAGES)
     check.enum(body, "number_pronunciation_language", LANGUAGES)
     check.boolean(body, "math_notation")
     if not websocket:
         fields["output_format"] = check.enum(body, "output_format", OUTPUT_FORMATS)
-        check.string_array(body, "pronunciation_dicts")
+    dicts = check.string_array(body, "pronunciation_dicts")
     fields["word_timestamps"] = check.boolean(body, "word_timestamps")
     for name in ("session_id", "request_id"):
         fields[name] = check.string(body, name, max_length=128, pattern=ID_PATTERN)
@@ -130,8 +154,19 @@ def parse(body: Any, *, websocket: bool = False) -> TtsRequest:
         fields["continue_"] = check.boolean(body, "continue")
         fields["flush"] = check.boolean(body, "flush")
         fields["complete_backoff_ms"] = check.number(body, "complete_backoff_ms", 0, 10000)
-    if not check.aborted and voice_id not in BY_ID:
-        check.issues.append({"code": "custom", "path": ["voice_id"], "message": "Invalid Voice ID"})
+    if not check.aborted:
+        model = fields["model"] or "lightning_v3.1"
+        if voice_id not in BY_ID:
+            check.custom("voice_id", "Invalid Voice ID")
+        if language not in (None, "auto", *MODEL_LANGUAGES[model]):
+            supported = ", ".join(MODEL_LANGUAGES[model])
+            check.custom(
+                "language",
+                f"Language '{language}' is not supported on the {model} model. "
+                f"Supported languages: {supported}",
+            )
+        if any(d not in dictionaries for d in dicts):
+            check.custom("pronunciation_dicts", "Invalid input data")
     if check.issues:
         raise Invalid(check.issues)
     assert isinstance(text, str) and isinstance(voice_id, str)
@@ -362,13 +397,18 @@ class _Checker:
             return None
         return value
 
-    def string_array(self, body: Mapping[str, Any], name: str) -> None:
+    def string_array(self, body: Mapping[str, Any], name: str) -> list[str]:
         value = body.get(name, _MISSING)
         if value is _MISSING:
-            return
+            return []
         if not isinstance(value, list):
             self.wrong_type([name], "array", value)
-            return
+            return []
         for index, item in enumerate(value):
             if not isinstance(item, str):
                 self.wrong_type([name, index], "string", item)
+        return [item for item in value if isinstance(item, str)]
+
+    def custom(self, name: str, message: str) -> None:
+        """An issue of the object-level refinement (`superRefine`)."""
+        self.issues.append({"code": "custom", "path": [name], "message": message})

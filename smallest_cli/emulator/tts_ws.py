@@ -224,7 +224,11 @@ class _Session:
         if not isinstance(raw, str):
             return error_frame("Messages must be JSON text frames.", "400")
         try:
-            message = parse(json.loads(raw), websocket=True)
+            message = parse(
+                json.loads(raw),
+                websocket=True,
+                dictionaries=self.state.dictionaries.ids(self.key),
+            )
         except ValueError:
             return error_frame("Invalid JSON.", "400")
         except Invalid as invalid:

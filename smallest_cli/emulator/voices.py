@@ -1,5 +1,10 @@
 """Get Voices and Get All Voices (REFERENCE §7), what the retired catalogs answer, and the
-voice previews Get All Voices links to."""
+voice previews Get All Voices links to.
+
+Get Voices on `lightning-v3.1` lists both pools together, as the spec and the voices page
+say; on `lightning-v3.1-pro` (which the vendor's catalog script queries) only the Pro pool.
+Any other model is 404 (REFERENCE §0.8), the retired ones keep their 410.
+"""
 
 from __future__ import annotations
 
@@ -12,26 +17,31 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from smallest_cli.emulator.catalog import BY_ID, PREVIEW_PATH, VOICES
+from smallest_cli.emulator.catalog import BY_ID, PREVIEW_PATH, VOICES, Pool
 from smallest_cli.emulator.errors import error_body
 from smallest_cli.emulator.retired import retired_response
 from smallest_cli.emulator.speech import Synthesis, VoiceTimbre
 from smallest_cli.emulator.tts_audio import encode
 
-CURRENT_MODEL = "lightning-v3.1"
+POOLS: dict[str, tuple[Pool, ...]] = {
+    "lightning-v3.1": ("lightning_v3.1", "lightning_v3.1_pro"),
+    "lightning-v3.1-pro": ("lightning_v3.1_pro",),
+}
 RETIRED_MODELS = ("lightning-v2", "lightning-large", "lightning")
 PREVIEW_RATE = 24_000
 
 
 async def get_voices(request: Request) -> Response:
     model = request.path_params["model"]
-    if model == CURRENT_MODEL:
-        return JSONResponse({"voices": [v.get_voices_entry() for v in VOICES]})
+    if model in POOLS:
+        pools = POOLS[model]
+        listed = [v.get_voices_entry() for v in VOICES if set(v.pools) & set(pools)]
+        return JSONResponse({"voices": listed})
     if model in RETIRED_MODELS:
         return retired_response(request.url.path)
     return JSONResponse(
-        error_body("tts", 400, f"Invalid model '{model}'. Supported models: {CURRENT_MODEL}"),
-        status_code=400,
+        error_body("tts", 404, f"Model '{model}' not found. Supported models: {', '.join(POOLS)}"),
+        status_code=404,
     )
 
 

@@ -186,11 +186,48 @@ def test_bad_input_is_refused_before_any_request(api_env, args: list[str], fragm
 
 
 def test_voice_in_the_other_pool_is_refused_with_a_hint(api_env) -> None:
-    result = run("tts", "say", "hi", "--voice", "haruto", "--model", "lightning_v3.1", "-o", "-")
+    result = run("tts", "say", "hi", "--voice", "jasper", "--model", "lightning_v3.1", "-o", "-")
     assert result.exit_code == 2
     assert "not in the lightning_v3.1 pool" in result.stderr
     assert "--model lightning_v3.1_pro" in result.stderr
     assert tts_requests(api_env) == []
+
+
+def test_a_language_the_model_does_not_speak_is_refused_before_any_request(api_env) -> None:
+    result = run("tts", "say", "--language", "ja", "hi", "-o", "-")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert "--language ja: lightning_v3.1 does not speak 'ja'" in result.stderr
+    assert "Hint: use --model lightning_v3.1_pro" in result.stderr
+    assert tts_requests(api_env) == []
+
+
+def test_the_language_refusal_names_where_the_setting_came_from(api_env, monkeypatch) -> None:
+    monkeypatch.setenv("SMALLEST_LANGUAGE", "he")  # the base model's, not Pro's
+    result = run("tts", "say", "--model", "lightning_v3.1_pro", "hi", "-o", "-")
+    assert result.exit_code == 2
+    assert "SMALLEST_LANGUAGE='he': lightning_v3.1_pro does not speak 'he'" in result.stderr
+    assert "Hint: use --model lightning_v3.1\n" in result.stderr
+    assert tts_requests(api_env) == []
+
+
+@pytest.mark.parametrize(
+    ("model", "language"),
+    [("lightning_v3.1_pro", "ja"), ("lightning_v3.1", "he"), ("lightning_v3.1", "auto")],
+)
+def test_a_language_the_model_speaks_is_sent(api_env, out: Path, model, language) -> None:
+    target = out / "x.wav"
+    result = run("tts", "say", "--model", model, "--language", language, "hi", "-o", str(target))
+    assert result.exit_code == 0, result.stderr
+    [request] = tts_requests(api_env)
+    assert json.loads(request.body)["language"] == language
+    assert target.stat().st_size > 44
+
+
+def test_the_language_refusal_on_the_in_process_emulator(out: Path) -> None:
+    result = run("--emulator", "tts", "say", "--language", "ja", "hi", "-o", str(out / "x.wav"))
+    assert result.exit_code == 2
+    assert "Hint: use --model lightning_v3.1_pro" in result.stderr
+    assert list(out.iterdir()) == []
 
 
 @pytest.mark.no_contract

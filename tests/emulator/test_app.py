@@ -47,7 +47,7 @@ def test_get_all_voices_has_ids_and_descriptions(http) -> None:
 @pytest.mark.parametrize(
     ("path", "status", "body"),
     [
-        ("/waves/v1/nonsense/get_voices", 400, "Invalid model"),
+        ("/waves/v1/nonsense/get_voices", 404, "Model 'nonsense' not found"),
         ("/waves/v1/no/such/route", 404, "Cannot GET"),
     ],
 )
@@ -222,7 +222,7 @@ def test_get_all_voices_links_previews_served_without_a_key(http, emulator) -> N
     assert rate == 24000 and audio.ndim == 1
     said = " ".join(h.text or "?" for h in listen(audio, rate))
     assert said == spoken_form("Hello, I am Mishka. This is how my voice sounds.")
-    assert http.get("/_emulator/previews/daan.wav").status_code == 404  # listed without one
+    assert http.get("/_emulator/previews/kai.wav").status_code == 404  # listed without one
     assert http.get("/_emulator/previews/nobody.wav").status_code == 404
 
 
