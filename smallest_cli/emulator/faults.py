@@ -13,10 +13,8 @@ Latency (`latency_ms`) delays every request before it is handled.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,13 +83,6 @@ class FaultPlan:
     @classmethod
     def from_specs(cls, specs: list[str], latency_ms: float = 0.0) -> FaultPlan:
         return cls(latency_ms=latency_ms, faults=[parse_fault(s) for s in specs if s.strip()])
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> FaultPlan:
-        """SMALLEST_EMULATOR_FAULTS (comma-separated) and SMALLEST_EMULATOR_LATENCY_MS."""
-        specs = environ.get("SMALLEST_EMULATOR_FAULTS", "").split(",")
-        latency = float(environ.get("SMALLEST_EMULATOR_LATENCY_MS") or 0)
-        return cls.from_specs(specs, latency)
 
     def take(self, path: str) -> Fault | None:
         """The fault that applies to a request for `path` now, using up one of its times."""

@@ -31,9 +31,10 @@ def test_bad_specs(spec: str) -> None:
 
 
 def test_from_env_and_take() -> None:
-    plan = FaultPlan.from_env(
-        {"SMALLEST_EMULATOR_FAULTS": "503*1@/a, drop", "SMALLEST_EMULATOR_LATENCY_MS": "20"}
-    )
+    from smallest_cli.emulator.settings import EmulatorSettings
+
+    environ = {"SMALLEST_EMULATOR_FAULTS": "503*1@/a, drop", "SMALLEST_EMULATOR_LATENCY_MS": "20"}
+    plan = EmulatorSettings.resolve(in_process=True, environ=environ).state().faults
     assert plan.latency_ms == 20
     assert plan.take("/b").spec == "drop"
     assert plan.take("/a/x").spec == "503*1@/a"
