@@ -11,6 +11,8 @@ All Voices links to (no key needed, like the real CDN).
 from __future__ import annotations
 
 import asyncio
+import functools
+import importlib
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,10 +24,10 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Match, NoMatchFound, Route
 
 from smallest_cli.credentials import mask
-from smallest_cli.emulator import retired, stt, stt_ws, tts, tts_ws, voices
+from smallest_cli.emulator import retired, tts, voices
 from smallest_cli.emulator.errors import error_body, json_bytes, service_of, unauthorized_body
 from smallest_cli.emulator.handshake import EMULATOR_HEADER, Message, Receive, Scope, Send, deny
 from smallest_cli.emulator.state import MAX_RECORDED_BODY, EmulatorState, Exchange, Pacing
@@ -44,15 +46,49 @@ def create_app(state: EmulatorState | None = None) -> EmulatorMiddleware:
             *control_routes(),
             *voices.routes,
             *tts.routes,
-            *tts_ws.routes,
-            *stt.routes,
-            *stt_ws.routes,
+            _Deferred("smallest_cli.emulator.tts_ws"),
+            _Deferred("smallest_cli.emulator.stt"),
+            _Deferred("smallest_cli.emulator.stt_ws"),
             *retired.routes,
         ],
         exception_handlers={HTTPException: _http_error},
     )
     inner.state.emulator = state
     return EmulatorMiddleware(inner, state)
+
+
+class _Deferred(BaseRoute):
+    """The routes of a module, imported when a request first gets as far as them: a
+    `--emulator` command that only synthesizes speech never pays for importing the rest."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    @functools.cached_property
+    def routes(self) -> list[BaseRoute]:
+        routes: list[BaseRoute] = importlib.import_module(self.module).routes
+        return routes
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        partial: Scope | None = None
+        for route in self.routes:
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                return match, {**child, "emulator.route": route}
+            if match is Match.PARTIAL and partial is None:
+                partial = {**child, "emulator.route": route}
+        return (Match.PARTIAL, partial) if partial is not None else (Match.NONE, {})
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await scope["emulator.route"].handle(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        for route in self.routes:
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                continue
+        raise NoMatchFound(name, path_params)
 
 
 class _Dropped(Exception):

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from types import FrameType
+from typing import Any, cast
 
 import uvicorn
 
@@ -122,9 +123,18 @@ def base_url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def _websocket_protocol(**kwargs: Any) -> asyncio.Protocol:
+    """uvicorn's WebSocket protocol, imported on the first upgrade rather than at start-up."""
+    from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
+
+    assert AutoWebSocketsProtocol is not None
+    return AutoWebSocketsProtocol(**kwargs)
+
+
 def _config(state: EmulatorState, access_log: bool, configure_logging: bool) -> uvicorn.Config:
     return uvicorn.Config(
         create_app(state),
+        ws=cast(type[asyncio.Protocol], _websocket_protocol),
         lifespan="off",
         log_level="info" if access_log else "warning",
         access_log=access_log,
