@@ -21,6 +21,7 @@ from typing import Any, cast
 
 import uvicorn
 
+from smallest_cli.emulator import sabotage
 from smallest_cli.emulator.app import create_app
 from smallest_cli.emulator.state import INDIA, US, EmulatorState
 
@@ -56,6 +57,7 @@ class _Server(uvicorn.Server):
         self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
         await super().startup(sockets)
         if self.started:
+            sabotage.register(self)
             self._on_ready()
 
     async def main_loop(self) -> None:
