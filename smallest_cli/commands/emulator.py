@@ -44,7 +44,7 @@ def serve(
         list[str] | None,
         typer.Option(
             "--fault",
-            help="Inject a failure (repeatable; FAULTS below) [env SMALLEST_EMULATOR_FAULTS, "
+            help="Inject a failure (repeatable; see Faults above) [env SMALLEST_EMULATOR_FAULTS, "
             "comma-separated].",
         ),
     ] = None,
@@ -150,11 +150,30 @@ def serve(
     /_emulator/limits and /_emulator/pacing; GET /_emulator/requests shows the traffic it
     has seen.
 
+    Faults, WHAT[:ARG][*TIMES][+AFTER][@PATH] (*2: the next two only; +3: after three
+    went through; @/waves/v1/tts: only paths starting so):
+
+    \b
+        503, 429:1.5        answer with the status (and Retry-After); on a WebSocket,
+                            refuse the handshake with it
+        drop                headers and half the first body chunk, then close
+        reset               the same, then reset the connection (TCP RST)
+        stall               headers, then nothing until the client gives up
+        stall-body          headers and part of the body, then nothing
+        truncate-sse        an SSE stream ends cleanly without its final frame
+        malformed-json      200 with a JSON body cut off halfway
+                            (on a WebSocket: the first text frame, cut)
+        html                200 with an HTML page, as a proxy or captive portal answers
+        ws-close:CODE[:N]   a WebSocket closes with CODE after N frames (default 0):
+                            1008, 1011, ...; 1006 is no close frame at all
+
     Examples:
 
         $ smallest emulator serve --port 0
 
         $ smallest emulator serve --fault 503*2 --latency-ms 150
+
+        $ smallest emulator serve --fault stall*1@/waves/v1/tts --fault ws-close:1011:3
 
         $ smallest emulator serve --first-audio-ms 0 --rtf 0
     """

@@ -86,3 +86,13 @@ def test_faults_keep_to_their_transport() -> None:
     assert plan.take("/waves/v1/tts/live", "http").spec == "truncate-sse*1"
     assert plan.take("/waves/v1/tts/live", "http") is None
     assert plan.take("/waves/v1/tts/live", "websocket").spec == "ws-close:1011*1"
+
+
+def test_every_fault_is_documented_in_serve_help() -> None:
+    from smallest_cli.emulator.faults import SABOTAGE
+    from tests.conftest import run
+
+    result = run("emulator", "serve", "--help", terminal_width=120)
+    assert result.exit_code == 0
+    for what in (*SABOTAGE, "429:1.5", "ws-close:CODE[:N]", "1006", "SMALLEST_EMULATOR_FAULTS"):
+        assert what in result.stdout, what
