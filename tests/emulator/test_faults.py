@@ -92,7 +92,7 @@ def test_every_fault_is_documented_in_serve_help() -> None:
     from smallest_cli.emulator.faults import SABOTAGE
     from tests.conftest import run
 
-    result = run("emulator", "serve", "--help", terminal_width=120)
+    result = run("emulator", "serve", "--help")
     assert result.exit_code == 0
     for what in (*SABOTAGE, "429:1.5", "ws-close:CODE[:N]", "1006", "SMALLEST_EMULATOR_FAULTS"):
         assert what in result.stdout, what
