@@ -3,9 +3,9 @@ voice previews Get All Voices links to."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 
-import anyio.to_thread
 import numpy as np
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -56,7 +56,7 @@ async def get_preview(request: Request) -> Response:
     voice = BY_ID.get(request.path_params["voice_id"])
     if voice is None or not voice.has_preview:
         raise HTTPException(404)
-    audio = await anyio.to_thread.run_sync(preview_wav, voice.voice_id)
+    audio = await asyncio.to_thread(preview_wav, voice.voice_id)
     return Response(audio, media_type="audio/wav")
 
 
