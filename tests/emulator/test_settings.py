@@ -113,6 +113,11 @@ def test_precedence_flag_then_environment_then_default() -> None:
     in_process = EmulatorSettings.resolve({"rtf": 0.1}, in_process=True, environ=environ)
     assert (in_process.rtf, in_process.stt_rtf, in_process.first_audio_ms) == (0.1, 0.25, 0.0)
     assert EmulatorSettings.resolve(in_process=True, environ={}) == EmulatorSettings.unpaced()
+    faults = {"SMALLEST_EMULATOR_FAULTS": "ws-close:1011:2@/waves/v1/tts/live, stall*1"}
+    plan = EmulatorSettings.resolve(in_process=True, environ=faults).state().faults
+    assert plan.to_json()["faults"] == ["ws-close:1011:2@/waves/v1/tts/live", "stall*1"]
+    with pytest.raises(ValueError, match="SMALLEST_EMULATOR_FAULTS='teapot': bad fault"):
+        EmulatorSettings.resolve(in_process=True, environ={"SMALLEST_EMULATOR_FAULTS": "teapot"})
 
 
 def test_transcripts_directory_from_flag_or_environment(tmp_path: Path) -> None:
