@@ -121,8 +121,10 @@ def parse_fault(spec: str) -> Fault:
             codes = ", ".join(str(code) for code in sorted(CLOSE_CODES))
             raise ValueError(f"bad fault {spec!r}: ws-close needs a close code: {codes}")
         fault.close_code, fault.frames = int(arg), int(frames or 0)
-    elif frames is not None or (arg is not None and fault.status is None):
+    elif arg is not None and fault.status is None:
         raise ValueError(f"bad fault {spec!r}: only a status code takes a Retry-After")
+    elif frames is not None:
+        raise ValueError(f"bad fault {spec!r}: only ws-close takes a number of frames")
     else:
         fault.retry_after = arg
     return fault

@@ -74,6 +74,7 @@ def test_sabotage_specs_round_trip(spec: str, fault: Fault) -> None:
         ("ws-close:1011.5", "needs a close code"),
         ("html:2", "only a status code takes a Retry-After"),
         ("stall:1:2", "only a status code takes a Retry-After"),
+        ("503:1:2", "only ws-close takes a number of frames"),
     ],
 )
 def test_bad_sabotage_specs(spec: str, problem: str) -> None:
