@@ -192,7 +192,8 @@ def root(
             "--emulator",
             envvar="SMALLEST_EMULATOR",
             help="Run against a local emulator started for this command (synthetic audio and "
-            "transcripts; no key needed).",
+            "transcripts; no key needed; answers at once, and takes the SMALLEST_EMULATOR_* "
+            "settings of `emulator serve`).",
         ),
     ] = False,
     timeout: Annotated[

@@ -76,17 +76,17 @@ class AppContext:
         return str(self.setting("base_url", self.base_url))
 
     def api_key(self) -> ApiKey:
-        """The key to send. On the emulator a built-in key stands in when none is stored."""
+        """The key to send. On the emulator, SMALLEST_API_KEY or a built-in key: it never
+        asks the OS keyring (which can be slow, or prompt, in a CI job)."""
         if self._api_key is None:
             from smallest_cli import credentials
-            from smallest_cli.errors import AuthError
 
-            try:
+            if self.emulator:
+                key = os.environ.get(credentials.ENV_VAR, "").strip()
+                source: credentials.KeySource = "env" if key else "emulator"
+                self._api_key = credentials.ApiKey(key or EMULATOR_KEY, source)
+            else:
                 self._api_key = credentials.resolve(self.profile)
-            except AuthError:
-                if not self.emulator:
-                    raise
-                self._api_key = credentials.ApiKey(EMULATOR_KEY, "emulator")
         return self._api_key
 
     def us_base_url(self) -> str:
@@ -150,8 +150,13 @@ class AppContext:
             )
         if self._emulator is None:
             from smallest_cli.emulator.server import InProcessEmulator
+            from smallest_cli.emulator.settings import EmulatorSettings
 
-            self._emulator = InProcessEmulator.from_env()
+            try:
+                state = EmulatorSettings.resolve(in_process=True).state()
+            except ValueError as exc:
+                raise UsageError(f"bad emulator setting: {exc}") from None
+            self._emulator = InProcessEmulator(state)
             self._emulator.start()
             if self.debug:
                 self.output.debug(f"emulator listening on {self._emulator.base_url}")

@@ -44,80 +44,94 @@ def serve(
         list[str] | None,
         typer.Option(
             "--fault",
-            help="Inject a failure: STATUS[:RETRY_AFTER][*TIMES][+AFTER][@PATH] or drop[*TIMES][+AFTER][@PATH], "
-            "e.g. 503*2, 429:1@/waves/v1/tts or 500*1+3. Repeatable.",
+            help="Inject a failure (repeatable; see Faults above) [env SMALLEST_EMULATOR_FAULTS, "
+            "comma-separated].",
         ),
     ] = None,
     latency_ms: Annotated[
-        float, typer.Option("--latency-ms", min=0, help="Delay every request by this much.")
-    ] = 0.0,
-    tts_concurrency: Annotated[
-        int,
+        float | None,
         typer.Option(
-            "--tts-concurrency", min=1, help="TTS requests in flight per key (429 beyond)."
+            "--latency-ms",
+            min=0,
+            help="Delay every request by this much [env SMALLEST_EMULATOR_LATENCY_MS; default 0].",
         ),
-    ] = 1,
+    ] = None,
+    tts_concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--tts-concurrency",
+            min=1,
+            help="TTS requests in flight per key, 429 beyond "
+            "[env SMALLEST_EMULATOR_TTS_CONCURRENCY; default 1].",
+        ),
+    ] = None,
     stt_per_minute: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--stt-per-minute",
             min=1,
-            help="Pre-recorded STT requests a minute per key and model (429 beyond).",
+            help="Pre-recorded STT requests a minute per key and model, 429 beyond "
+            "[env SMALLEST_EMULATOR_STT_PER_MINUTE; default 25].",
         ),
-    ] = 25,
+    ] = None,
     stt_sessions: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--stt-sessions",
             min=1,
-            help="Open STT WebSocket sessions per key (closed with 1008 beyond).",
+            help="Open STT WebSocket sessions per key, closed with 1008 beyond "
+            "[env SMALLEST_EMULATOR_STT_SESSIONS; default 100].",
         ),
-    ] = 100,
+    ] = None,
     first_audio_ms: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--first-audio-ms",
             min=0,
-            help="Time to first audio of every TTS request, in milliseconds.",
+            help="Time to first audio of every TTS request, in milliseconds "
+            "[env SMALLEST_EMULATOR_FIRST_AUDIO_MS; default 150; 0 under --emulator].",
         ),
-    ] = 150.0,
+    ] = None,
     rtf: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--rtf",
             min=0,
-            help="Real-time factor of synthesis: seconds of work per second of audio "
-            "(0.2: a 5 s clip is done 1 s after its first audio).",
+            help="Real-time factor of synthesis: seconds of work per second of audio, 0.2: a "
+            "5 s clip is done 1 s after its first audio "
+            "[env SMALLEST_EMULATOR_RTF; default 0.2; 0 under --emulator].",
         ),
-    ] = 0.2,
+    ] = None,
     stt_ms: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--stt-ms",
             min=0,
-            help="Fixed processing time of every pre-recorded transcription, in milliseconds.",
+            help="Fixed processing time of every pre-recorded transcription, in milliseconds "
+            "[env SMALLEST_EMULATOR_STT_MS; default 150; 0 under --emulator].",
         ),
-    ] = 150.0,
+    ] = None,
     stt_rtf: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--stt-rtf",
             min=0,
-            help="Processing time of pre-recorded transcription per second of audio, in seconds.",
+            help="Processing time of pre-recorded transcription per second of audio, in "
+            "seconds [env SMALLEST_EMULATOR_STT_RTF; default 1/30; 0 under --emulator].",
         ),
-    ] = 1 / 30,
-    access_log: Annotated[
-        bool, typer.Option("--access-log", help="Log every request to stderr.")
-    ] = False,
+    ] = None,
     transcripts: Annotated[
         Path | None,
         typer.Option(
             "--transcripts",
-            envvar="SMALLEST_EMULATOR_TRANSCRIPTS",
-            help="Folder of known recordings: name.wav + name.txt pairs. Audio that sounds "
-            "like one (any container, rate or codec) is transcribed as its text.",
+            help="A folder of known recordings: DIR/name.wav next to DIR/name.txt. Audio "
+            "that sounds like one (any container, rate or codec) is transcribed as its text "
+            "[env SMALLEST_EMULATOR_TRANSCRIPTS].",
         ),
     ] = None,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log every request to stderr.")
+    ] = False,
 ) -> None:
     """Serve the emulator until Ctrl-C or SIGTERM.
 
@@ -131,9 +145,28 @@ def serve(
     Pre-recorded transcripts take --stt-ms plus --stt-rtf seconds per second of audio.
     Transcripts are synthetic (the emulator's own speech reads back, other speech gives
     stand-in words) except for the recordings given with --transcripts.
+    Every option can also be set by its SMALLEST_EMULATOR_* variable (the flag wins);
+    `smallest --emulator ...` reads the same variables, with pacing off by default.
     Faults, limits and pacing can also be changed while it runs: PUT /_emulator/faults,
     /_emulator/limits and /_emulator/pacing; GET /_emulator/requests shows the traffic it
     has seen.
+
+    Faults, WHAT[:ARG][*TIMES][+AFTER][@PATH] (*2: the next two only; +3: after three
+    went through; @/waves/v1/tts: only paths starting so):
+
+    \b
+        503, 429:1.5        answer with the status (and Retry-After); on a WebSocket,
+                            refuse the handshake with it
+        drop                headers and half the first body chunk, then close
+        reset               the same, then reset the connection (TCP RST)
+        stall               headers, then nothing until the client gives up
+        stall-body          headers and part of the body, then nothing
+        truncate-sse        an SSE stream ends cleanly without its final frame
+        malformed-json      200 with a JSON body cut off halfway
+                            (on a WebSocket: the first text frame, cut)
+        html                200 with an HTML page, as a proxy or captive portal answers
+        ws-close:CODE[:N]   a WebSocket closes with CODE after N frames (default 0):
+                            1008, 1011, ...; 1006 is no close frame at all
 
     Examples:
 
@@ -141,30 +174,32 @@ def serve(
 
         $ smallest emulator serve --fault 503*2 --latency-ms 150
 
+        $ smallest emulator serve --fault stall*1@/waves/v1/tts --fault ws-close:1011:3
+
         $ smallest emulator serve --first-audio-ms 0 --rtf 0
 
         $ smallest emulator serve --transcripts tests/recordings
     """
-    from smallest_cli.emulator.faults import FaultPlan
-    from smallest_cli.emulator.limits import Limits
     from smallest_cli.emulator.server import serve as run
-    from smallest_cli.emulator.state import EmulatorState, Pacing
+    from smallest_cli.emulator.settings import EmulatorSettings
 
     obj: AppContext = ctx.obj
+    flags = {
+        "faults": fault or None,
+        "latency_ms": latency_ms,
+        "tts_concurrency": tts_concurrency,
+        "stt_per_minute": stt_per_minute,
+        "stt_sessions": stt_sessions,
+        "first_audio_ms": first_audio_ms,
+        "rtf": rtf,
+        "stt_ms": stt_ms,
+        "stt_rtf": stt_rtf,
+        "transcripts": transcripts,
+    }
     try:
-        plan = FaultPlan.from_specs(fault or [], latency_ms)
-        pacing = Pacing(first_audio_ms, rtf, stt_ms, stt_rtf)
+        state = EmulatorSettings.resolve(flags, in_process=False).state()
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    limits = Limits(
-        tts_concurrency=tts_concurrency,
-        stt_per_minute=stt_per_minute,
-        stt_session_limit=stt_sessions,
-    )
-    try:
-        state = EmulatorState(plan, limits, pacing, transcripts)
-    except ValueError as exc:
-        raise UsageError(f"--transcripts: {exc}") from None
+        raise UsageError(f"bad emulator setting: {exc}") from None
 
     def ready(base_url: str, us_base_url: str) -> None:
         sys.stdout.write(base_url + "\n")

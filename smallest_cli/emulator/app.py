@@ -11,6 +11,8 @@ All Voices links to (no key needed, like the real CDN).
 from __future__ import annotations
 
 import asyncio
+import functools
+import importlib
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,10 +24,10 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Match, NoMatchFound, Route
 
 from smallest_cli.credentials import mask
-from smallest_cli.emulator import retired, stt, stt_ws, tts, tts_ws, voices
+from smallest_cli.emulator import retired, sabotage, tts, voices
 from smallest_cli.emulator.errors import error_body, json_bytes, service_of, unauthorized_body
 from smallest_cli.emulator.handshake import EMULATOR_HEADER, Message, Receive, Scope, Send, deny
 from smallest_cli.emulator.state import MAX_RECORDED_BODY, EmulatorState, Exchange, Pacing
@@ -44,9 +46,9 @@ def create_app(state: EmulatorState | None = None) -> EmulatorMiddleware:
             *control_routes(),
             *voices.routes,
             *tts.routes,
-            *tts_ws.routes,
-            *stt.routes,
-            *stt_ws.routes,
+            _Deferred("smallest_cli.emulator.tts_ws"),
+            _Deferred("smallest_cli.emulator.stt"),
+            _Deferred("smallest_cli.emulator.stt_ws"),
             *retired.routes,
         ],
         exception_handlers={HTTPException: _http_error},
@@ -55,8 +57,38 @@ def create_app(state: EmulatorState | None = None) -> EmulatorMiddleware:
     return EmulatorMiddleware(inner, state)
 
 
-class _Dropped(Exception):
-    """Raised inside `send` to cut a response off mid-body (the `drop` fault)."""
+class _Deferred(BaseRoute):
+    """The routes of a module, imported when a request first gets as far as them: a
+    `--emulator` command that only synthesizes speech never pays for importing the rest."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    @functools.cached_property
+    def routes(self) -> list[BaseRoute]:
+        routes: list[BaseRoute] = importlib.import_module(self.module).routes
+        return routes
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        partial: Scope | None = None
+        for route in self.routes:
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                return match, {**child, "emulator.route": route}
+            if match is Match.PARTIAL and partial is None:
+                partial = {**child, "emulator.route": route}
+        return (Match.PARTIAL, partial) if partial is not None else (Match.NONE, {})
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await scope["emulator.route"].handle(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        for route in self.routes:
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                continue
+        raise NoMatchFound(name, path_params)
 
 
 class EmulatorMiddleware:
@@ -84,7 +116,7 @@ class EmulatorMiddleware:
         receive, send = _recording_http(exchange, receive, send)
         try:
             await self._serve_http(scope, receive, send, exchange)
-        except _Dropped:
+        except sabotage.Cut:
             pass  # returning without finishing the body makes the server drop the connection
 
     def _arrived(self, kind: str, scope: Scope) -> Exchange:
@@ -113,12 +145,16 @@ class EmulatorMiddleware:
                 )
                 await _send_json(send, fault.status, body, headers)
                 return
+            answer = sabotage.canned(fault)
+            if answer is not None:  # a page or body in place of the service's answer
+                await _send_raw(send, 200, *answer, {"x-emulator-fault": fault.spec})
+                return
         denial = _check_bearer(_authorization(scope), path)
         if denial is not None:
             await _send_json(send, 401, denial)
             return
-        if fault is not None:  # drop: let the route answer, then cut its body in half
-            send = _dropping(send)
+        if fault is not None:  # let the route answer, and spoil what it sends
+            send = sabotage.http_send(fault, scope, receive, send)
         await self.app(scope, receive, send)
 
     # -- WebSocket ------------------------------------------------------------------
@@ -128,23 +164,32 @@ class EmulatorMiddleware:
         receive, send = _recording_ws(exchange, receive, send)
         try:
             await self._delay()
-            fault = self.state.faults.take(scope["path"])
+            fault = self.state.faults.take(scope["path"], "websocket")
             if fault is not None:
                 exchange.fault = fault.spec
+                headers = {"x-emulator-fault": fault.spec}
                 if fault.status is not None:
+                    if fault.retry_after is not None:
+                        headers["retry-after"] = fault.retry_after
                     body = error_body(
                         service_of(scope["path"]), fault.status, _phrase(fault.status)
                     )
-                    await deny(scope, receive, send, fault.status, body)
+                    await deny(scope, receive, send, fault.status, body, headers)
+                    return
+                if fault.what == "html":  # the page a proxy answers the handshake with
+                    page, content_type = sabotage.HTML_PAGE, "text/html; charset=utf-8"
+                    await deny(
+                        scope, receive, send, 200, page, {**headers, "content-type": content_type}
+                    )
                     return
             denial = _check_bearer(_authorization(scope), scope["path"])
             if denial is not None:
                 await deny(scope, receive, send, 401, denial)
                 return
             if fault is not None:
-                send = _dropping(send)
+                send = sabotage.websocket_send(fault, scope, receive, send)
             await self.app(scope, receive, send)
-        except _Dropped:
+        except sabotage.Cut:
             pass
 
     async def _delay(self) -> None:
@@ -259,22 +304,6 @@ def _append(exchange: Exchange, recorded: bytes, chunk: bytes) -> bytes:
     return recorded + chunk
 
 
-def _dropping(send: Send) -> Send:
-    """Let the headers through, send half of the first body chunk, then give up."""
-
-    async def wrapped(message: Message) -> None:
-        kind = message["type"]
-        if kind == "http.response.body":
-            body = message.get("body", b"")
-            await send({"type": kind, "body": body[: len(body) // 2], "more_body": True})
-            raise _Dropped()
-        if kind == "websocket.send":
-            raise _Dropped()
-        await send(message)
-
-    return wrapped
-
-
 async def _send_json(
     send: Send, status: int, body: Any, headers: dict[str, str] | None = None
 ) -> None:
@@ -283,6 +312,18 @@ async def _send_json(
         (b"content-type", b"application/json; charset=utf-8"),
         (b"content-length", str(len(payload)).encode()),
         *((k.encode(), v.encode()) for k, v in (headers or {}).items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def _send_raw(
+    send: Send, status: int, payload: bytes, content_type: bytes, headers: dict[str, str]
+) -> None:
+    raw = [
+        (b"content-type", content_type),
+        (b"content-length", str(len(payload)).encode()),
+        *((k.encode(), v.encode()) for k, v in headers.items()),
     ]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": payload})

@@ -8,7 +8,7 @@ with 1008 (policy violation) instead.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from smallest_cli import __version__
@@ -22,21 +22,30 @@ Send = Callable[[Message], Awaitable[None]]
 EMULATOR_HEADER = f"smallest-cli/{__version__}; synthetic audio and transcripts"
 
 
-async def deny(scope: Scope, receive: Receive, send: Send, status: int, body: Any) -> None:
-    """Answer the pending handshake with `status` and the JSON `body`."""
+async def deny(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status: int,
+    body: Any,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """Answer the pending handshake with `status` and the JSON `body` (or, given bytes and
+    a content-type among `headers`, that body as is)."""
     message = await receive()
     if message["type"] != "websocket.connect":
         return
     if "websocket.http.response" not in scope.get("extensions", {}):
         await send({"type": "websocket.close", "code": 1008})
         return
-    payload = json_bytes(body)
+    payload = body if isinstance(body, bytes) else json_bytes(body)
+    extra = {"content-type": "application/json; charset=utf-8", **(headers or {})}
     await send(
         {
             "type": "websocket.http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json; charset=utf-8"),
+                *((name.encode(), value.encode()) for name, value in extra.items()),
                 (b"content-length", str(len(payload)).encode()),
                 (b"x-emulator", EMULATOR_HEADER.encode()),
             ],

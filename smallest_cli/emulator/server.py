@@ -9,22 +9,21 @@ regional differences of speech to text follow the port a request came in on.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import os
 import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from contextlib import contextmanager, suppress
 from types import FrameType
+from typing import Any, cast
 
 import uvicorn
 
+from smallest_cli.emulator import sabotage
 from smallest_cli.emulator.app import create_app
-from smallest_cli.emulator.faults import FaultPlan
-from smallest_cli.emulator.limits import Limits
-from smallest_cli.emulator.state import INDIA, US, EmulatorState, Pacing
+from smallest_cli.emulator.state import INDIA, US, EmulatorState
 
 START_TIMEOUT = 10.0
 
@@ -45,16 +44,49 @@ logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, which says when it listens and stops cleanly on SIGINT/SIGTERM."""
+    """uvicorn's server, which says when it listens, stops cleanly on SIGINT/SIGTERM, and
+    can be stopped at once from another thread (`stop_now`)."""
 
     def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
         super().__init__(config)
         self._on_ready = on_ready
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
         await super().startup(sockets)
         if self.started:
+            sabotage.register(self)
             self._on_ready()
+
+    async def main_loop(self) -> None:
+        # uvicorn polls for should_exit every 0.1 s; waking up on stop saves that wait.
+        assert self._wake is not None
+        while not await self.on_tick(0):  # tick 0 refreshes the Date header, once a second
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 1.0)
+
+    def stop_now(self) -> None:
+        """Stop without waiting for open connections (thread-safe)."""
+        self.should_exit = self.force_exit = True
+        if self._loop is not None and self._wake is not None:
+            with suppress(RuntimeError):  # the loop has already closed
+                self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if not self.force_exit:
+            await super().shutdown(sockets)
+            return
+        # Cut every connection and cancel its work: a stall or a slow stream ends at once.
+        for server in self.servers:
+            server.close()
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
+        for task in self.server_state.tasks:
+            task.cancel()
 
     @contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -80,6 +112,8 @@ def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted sockets inherit this: no delayed-ACK stalls between small writes (~40 ms each).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     sock.listen(128)
     sock.set_inheritable(True)
@@ -91,9 +125,18 @@ def base_url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def _websocket_protocol(**kwargs: Any) -> asyncio.Protocol:
+    """uvicorn's WebSocket protocol, imported on the first upgrade rather than at start-up."""
+    from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
+
+    assert AutoWebSocketsProtocol is not None
+    return AutoWebSocketsProtocol(**kwargs)
+
+
 def _config(state: EmulatorState, access_log: bool, configure_logging: bool) -> uvicorn.Config:
     return uvicorn.Config(
         create_app(state),
+        ws=cast(type[asyncio.Protocol], _websocket_protocol),
         lifespan="off",
         log_level="info" if access_log else "warning",
         access_log=access_log,
@@ -136,13 +179,6 @@ def serve(
             sock.close()
 
 
-def _positive(name: str, default: int) -> int:
-    value = int(os.environ.get(name) or default)
-    if value < 1:
-        raise ValueError(f"{name} must be 1 or more")
-    return value
-
-
 class InProcessEmulator:
     """An emulator on free loopback ports, served from a background thread.
 
@@ -151,6 +187,7 @@ class InProcessEmulator:
     """
 
     def __init__(self, state: EmulatorState | None = None, host: str = "127.0.0.1") -> None:
+        """`state` None: a fresh one, with `emulator serve`'s defaults."""
         self.state = state or EmulatorState()
         self._sockets = _listen(self.state, host, 0, 0)
         self.base_url = base_url_of(self._sockets[0])
@@ -164,31 +201,6 @@ class InProcessEmulator:
             daemon=True,
         )
 
-    @classmethod
-    def from_env(cls) -> InProcessEmulator:
-        """Faults, limits and pacing from SMALLEST_EMULATOR_FAULTS, _LATENCY_MS,
-        _TTS_CONCURRENCY, _STT_PER_MINUTE, _STT_SESSIONS, _FIRST_AUDIO_MS, _RTF, _STT_MS,
-        _STT_RTF and _TRANSCRIPTS (a folder of known recordings)."""
-        try:
-            faults = FaultPlan.from_env()
-            limits = Limits(
-                tts_concurrency=_positive("SMALLEST_EMULATOR_TTS_CONCURRENCY", 1),
-                stt_per_minute=_positive("SMALLEST_EMULATOR_STT_PER_MINUTE", 25),
-                stt_session_limit=_positive("SMALLEST_EMULATOR_STT_SESSIONS", 100),
-            )
-            pacing = Pacing.from_env()
-            transcripts = os.environ.get("SMALLEST_EMULATOR_TRANSCRIPTS")
-            try:
-                folder = Path(transcripts) if transcripts else None
-                state = EmulatorState(faults, limits, pacing, folder)
-            except ValueError as exc:
-                raise ValueError(f"SMALLEST_EMULATOR_TRANSCRIPTS: {exc}") from None
-        except ValueError as exc:
-            from smallest_cli.errors import UsageError
-
-            raise UsageError(f"bad emulator setting: {exc}") from None
-        return cls(state)
-
     def start(self) -> str:
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT):
@@ -196,7 +208,7 @@ class InProcessEmulator:
         return self.base_url
 
     def stop(self) -> None:
-        self._server.should_exit = True
+        self._server.stop_now()
         if self._thread.is_alive():
             self._thread.join(START_TIMEOUT)
         for sock in self._sockets:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import threading
 import time
 from collections import deque
@@ -103,15 +102,6 @@ class Pacing:
             raise ValueError(
                 "first_audio_ms, rtf, stt_ms and stt_rtf must be finite numbers, zero or more"
             )
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Pacing:
-        """SMALLEST_EMULATOR_FIRST_AUDIO_MS, _RTF, _STT_MS and _STT_RTF (defaults when unset)."""
-        first = environ.get("SMALLEST_EMULATOR_FIRST_AUDIO_MS") or cls.first_audio_ms
-        rtf = environ.get("SMALLEST_EMULATOR_RTF") or cls.rtf
-        stt_ms = environ.get("SMALLEST_EMULATOR_STT_MS") or cls.stt_ms
-        stt_rtf = environ.get("SMALLEST_EMULATOR_STT_RTF") or cls.stt_rtf
-        return cls(float(first), float(rtf), float(stt_ms), float(stt_rtf))
 
     def snapshot(self) -> Pacing:
         return Pacing(self.first_audio_ms, self.rtf, self.stt_ms, self.stt_rtf)

@@ -20,7 +20,6 @@ import io
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
-import anyio.to_thread
 import numpy as np
 
 from smallest_cli.emulator.speech import Synthesis
@@ -99,7 +98,7 @@ async def paced_chunks(audio: ChunkedAudio, pacing: Pacing, started: float) -> A
     """The chunks, each released when `pacing` says (`started`: the loop time of the request)."""
     batches = audio.batches()
     while True:
-        batch = await anyio.to_thread.run_sync(_next_batch, batches)
+        batch = await asyncio.to_thread(_next_batch, batches)
         if batch is None:
             return
         for chunk in batch:
@@ -121,4 +120,4 @@ async def whole_clip(synthesis: Synthesis, output_format: str) -> bytes:
         samples = np.frombuffer(synthesis.pcm(), dtype=np.int16)
         return encode(samples, synthesis.sample_rate, output_format)
 
-    return await anyio.to_thread.run_sync(render)
+    return await asyncio.to_thread(render)

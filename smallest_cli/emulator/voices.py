@@ -8,9 +8,9 @@ Any other model is 404 (REFERENCE §0.8), the retired ones keep their 410.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 
-import anyio.to_thread
 import numpy as np
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -66,7 +66,7 @@ async def get_preview(request: Request) -> Response:
     voice = BY_ID.get(request.path_params["voice_id"])
     if voice is None or not voice.has_preview:
         raise HTTPException(404)
-    audio = await anyio.to_thread.run_sync(preview_wav, voice.voice_id)
+    audio = await asyncio.to_thread(preview_wav, voice.voice_id)
     return Response(audio, media_type="audio/wav")
 
 

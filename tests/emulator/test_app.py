@@ -242,42 +242,6 @@ def test_pacing_control(http, emulator) -> None:
     assert emulator.state.pacing.to_json() == expected
 
 
-def test_pacing_from_the_environment(monkeypatch) -> None:
-    from smallest_cli.emulator.server import InProcessEmulator
-    from smallest_cli.emulator.state import Pacing
-    from smallest_cli.errors import UsageError
-
-    assert Pacing.from_env({}) == Pacing(150, 0.2)
-    monkeypatch.setenv("SMALLEST_EMULATOR_FIRST_AUDIO_MS", "40")
-    monkeypatch.setenv("SMALLEST_EMULATOR_RTF", "0.05")
-    configured = InProcessEmulator.from_env()
-    configured.stop()  # never started; this only closes its socket
-    assert configured.state.pacing == Pacing(40, 0.05)
-    monkeypatch.setenv("SMALLEST_EMULATOR_RTF", "-2")
-    with pytest.raises(UsageError, match="bad emulator setting"):
-        InProcessEmulator.from_env()
-
-
-def test_stt_limits_and_pacing_from_the_environment(monkeypatch) -> None:
-    from smallest_cli.emulator.server import InProcessEmulator
-    from smallest_cli.errors import UsageError
-
-    monkeypatch.setenv("SMALLEST_EMULATOR_STT_PER_MINUTE", "5")
-    monkeypatch.setenv("SMALLEST_EMULATOR_STT_SESSIONS", "3")
-    monkeypatch.setenv("SMALLEST_EMULATOR_STT_MS", "20")
-    monkeypatch.setenv("SMALLEST_EMULATOR_STT_RTF", "0.5")
-    configured = InProcessEmulator.from_env()
-    configured.stop()  # never started; this only closes its sockets
-    limits = configured.state.limits
-    assert (limits.stt_per_minute, limits.stt_rate.per_minute) == (5, 5)
-    assert (limits.stt_session_limit, limits.stt_sessions.limit) == (3, 3)
-    assert (configured.state.pacing.stt_ms, configured.state.pacing.stt_rtf) == (20, 0.5)
-    assert configured.base_url != configured.us_base_url
-    monkeypatch.setenv("SMALLEST_EMULATOR_STT_SESSIONS", "0")
-    with pytest.raises(UsageError, match="SMALLEST_EMULATOR_STT_SESSIONS must be 1 or more"):
-        InProcessEmulator.from_env()
-
-
 def test_stt_limits_control(http, emulator) -> None:
     changed = http.put(
         "/_emulator/limits", json={"stt_per_minute": 4, "stt_sessions": 9, "stt_idle_seconds": 5}

@@ -1,0 +1,193 @@
+"""The CLI meets each fault the emulator can inject: it fails with exit code 1 and one
+`Error:` line on stderr, shows no traceback, and leaves no file behind.
+
+Tests marked xfail record where the client misbehaves today; the sharp-edges issue fixes
+them (strict: a fix turns them into failures here, to be unmarked)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.conftest import Result, run
+
+pytestmark = pytest.mark.no_contract
+
+STALL_TIMEOUT = "1"  # seconds: how long the client waits on a stalled answer
+
+
+def set_fault(emulator, spec: str) -> None:
+    emulator.state.faults.replace([spec], 0)
+
+
+def assert_met(result: Result, directory: Path, says: str = "") -> None:
+    """Exit 1, one Error line (naming what went wrong, `says`), no traceback, and nothing
+    written to `directory`."""
+    assert result.exit_code == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.stderr
+    assert says.lower() in errors[0].lower()
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert sorted(p.name for p in directory.iterdir()) == [], result.stderr
+
+
+def say(directory: Path, transport: str, *extra: str) -> Result:
+    out = directory / "x.wav"
+    return run(
+        "--retries", "0", "--timeout", STALL_TIMEOUT,
+        "tts", "say", "Modern problems require modern solutions.",
+        "-o", str(out), "--transport", transport, *extra,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "out"
+    directory.mkdir()
+    return directory
+
+
+def xfail(reason: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason=reason)
+
+
+# What the Error line must name, where a fault has a clear name for the user.
+SAYS = {"stall-body": "mid-response", "malformed-json": "JSON", "html": "HTML"}
+SSE_UNCHECKED = xfail(
+    "the SSE reader does not check the content type: a 200 JSON body or HTML page is "
+    "reported as 'the speech stream ended before its final frame'"
+)
+
+HTTP_FAULTS = [
+    "500",
+    "429:1",
+    "drop",
+    "reset",
+    "stall",
+    pytest.param(
+        "stall-body",
+        marks=xfail("a sync answer that stops mid-body is reported as 'no answer ... within'"),
+    ),
+    pytest.param(
+        "malformed-json",
+        marks=xfail("tts say saves a 200 answer's body as audio whatever its content type"),
+    ),
+    pytest.param(
+        "html", marks=xfail("tts say saves a 200 HTML page as audio (content type unchecked)")
+    ),
+]
+
+
+@pytest.mark.parametrize("spec", HTTP_FAULTS)
+def test_tts_say_sync(api_env, out_dir: Path, spec: str) -> None:
+    set_fault(api_env, spec)
+    assert_met(say(out_dir, "sync"), out_dir, SAYS.get(spec, ""))
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "500",
+        "drop",
+        "reset",
+        "stall",
+        "stall-body",
+        "truncate-sse",
+        pytest.param("malformed-json", marks=SSE_UNCHECKED),
+        pytest.param("html", marks=SSE_UNCHECKED),
+    ],
+)
+def test_tts_say_sse(api_env, out_dir: Path, spec: str) -> None:
+    set_fault(api_env, spec)
+    assert_met(say(out_dir, "sse"), out_dir, SAYS.get(spec, ""))
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "ws-close:1006:2",
+        "ws-close:1008:2",
+        "ws-close:1011:2",
+        "ws-close:1011",
+        "429:3",
+        "503",
+        pytest.param(
+            "html",
+            marks=xfail("a 200 HTML page refusing the TTS handshake is 'Error: OK (HTTP 200)'"),
+        ),
+        "malformed-json",
+        "stall",
+        "reset",
+    ],
+)
+def test_tts_say_websocket(api_env, out_dir: Path, spec: str) -> None:
+    set_fault(api_env, spec)
+    assert_met(say(out_dir, "ws"), out_dir, SAYS.get(spec, ""))
+
+
+@pytest.fixture
+def recording(tmp_path: Path) -> Path:
+    path = tmp_path / "speech.wav"
+    rate = 16000
+    t = np.arange(rate) / rate
+    sf.write(path, 0.3 * np.sin(2 * np.pi * 220 * t) * (t < 0.6), rate)
+    return path
+
+
+STT_STALL = [
+    xfail("stt transcribe waits at least 600 s on a stalled answer, whatever --timeout says"),
+    pytest.mark.timeout(5),
+]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "500",
+        "drop",
+        "reset",
+        pytest.param("stall", marks=STT_STALL),
+        pytest.param("stall-body", marks=STT_STALL),
+        "malformed-json",
+        "html",
+    ],
+)
+def test_stt_transcribe(api_env, out_dir: Path, recording: Path, spec: str) -> None:
+    set_fault(api_env, spec)
+    result = run(
+        "--retries", "0", "--timeout", STALL_TIMEOUT,
+        "stt", "transcribe", str(recording), "-o", str(out_dir / "x.txt"),
+    )  # fmt: skip
+    assert_met(result, out_dir, {"malformed-json": "JSON"}.get(spec, ""))
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "ws-close:1006:1",
+        "ws-close:1008:1",
+        "ws-close:1011:1",
+        "429:3",
+        pytest.param(
+            "html",
+            marks=xfail(
+                "stt live calls a 200 HTML handshake answer a refused session and a usage "
+                "error (exit 2, hint about --language and --sample-rate)"
+            ),
+        ),
+        "malformed-json",
+        "stall",
+        "reset",
+    ],
+)
+def test_stt_live(api_env, out_dir: Path, recording: Path, spec: str) -> None:
+    set_fault(api_env, spec)
+    result = run(
+        "--retries", "0", "--timeout", STALL_TIMEOUT,
+        "stt", "live", str(recording), "-o", str(out_dir / "x.txt"),
+    )  # fmt: skip
+    assert_met(result, out_dir, SAYS.get(spec, ""))
