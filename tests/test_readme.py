@@ -77,6 +77,8 @@ def parse_blocks(text: str) -> list[Block]:
     index = 0
     while index < len(lines):
         if not MARKER.fullmatch(lines[index]):
+            if lines[index].startswith("<!-- recipes"):
+                raise ValueError(f"README.md:{index + 1}: not a recipes marker: {lines[index]}")
             index += 1
             continue
         setup: list[str] = []
@@ -211,9 +213,32 @@ def test_every_copied_from_a_real_run_claim_is_a_marked_block() -> None:
     assert unmarked == []
 
 
-def test_the_readme_has_recipes_and_markers_parse() -> None:
-    assert len(BLOCKS) >= 5
-    assert all(block.recipes for block in BLOCKS)
+def test_markers_parse_into_recipes_with_their_setup_skips_and_loose_lines() -> None:
+    [block] = parse_blocks(
+        "Copied from a real run:\n\n"
+        "<!-- recipes -->\n"
+        "<!-- recipes setup: touch a.wav -->\n"
+        "<!-- recipes skip sleep: timed -->\n"
+        "<!-- recipes unordered batch: concurrent -->\n"
+        "    $ ls\n"
+        "    a.wav\n"
+        "\n"
+        "    $ sleep 9\n"
+        "    $ batch x y\n"
+        "    y\n"
+        "    x\n"
+        "\n"
+        "Prose.\n"
+    )
+    assert block.setup == ("touch a.wav",)
+    assert block.recipes == (
+        Recipe("ls", "a.wav\n", line=7),
+        Recipe("sleep 9", "", line=10, skip="timed"),
+        Recipe("batch x y", "y\nx\n", line=11, unordered="concurrent"),
+    )
+    assert normalise("x\ny", unordered=True) == normalise("y\nx\n", unordered=True)
+    with pytest.raises(ValueError, match="not a recipes marker"):
+        parse_blocks("<!-- recipes skp sleep: timed -->\n    $ ls\n")
 
 
 def test_a_drifted_recipe_is_caught_and_normalised_values_are_not(tmp_path: Path) -> None:
