@@ -8,12 +8,13 @@ A block is marked by HTML comments on the lines right above it (invisible when r
     <!-- recipes unordered WORD: REASON --> compare the lines of those commands in any order
 
 Each `$ command` line is one recipe: it runs in `bash -c` with stdout and stderr
-interleaved in one pipe (unbuffered, so in the order a terminal shows them; output meant
-for a terminal, such as progress bars, stays off), and what it prints must equal the lines
-under it, up to the next `$`. The recipes of a block share one fresh directory (later ones read files
-earlier ones wrote) and one fresh home (config dir, opt-in credentials file, no keyring);
-blocks run in parallel. Only the values in NORMALISE and trailing whitespace may differ.
-A recipe needing a tool that is not installed is skipped, naming the tool.
+interleaved in one pipe (unbuffered, so in the order a terminal shows them; what only a
+terminal gets, such as progress bars and aligned fields, is not shown), and what it prints
+must equal the lines under it, up to the next `$`. The recipes of a block share one fresh
+directory (later ones read files earlier ones wrote) and one fresh home (config dir,
+opt-in credentials file, no keyring); blocks run in parallel. Only the values in NORMALISE
+and trailing whitespace may differ. A recipe needing a tool that is not installed is
+skipped, naming the tool.
 """
 
 from __future__ import annotations
@@ -211,6 +212,14 @@ def test_every_copied_from_a_real_run_claim_is_a_marked_block() -> None:
             if following + 1 not in marked:
                 unmarked.append(f"README.md:{number}: {line}")
     assert unmarked == []
+
+
+def test_the_fresh_machine_setup_is_the_main_commands_own_run() -> None:
+    text = README.read_text(encoding="utf-8")
+    main = re.search(r"<!-- main-command -->\n    \$ (.+)\n<!-- /main-command -->", text)
+    assert main is not None
+    [setup] = BLOCKS[0].setup  # `hello.wav` is then …: the file the main command made
+    assert main[1].endswith(f" && {setup}")
 
 
 def test_markers_parse_into_recipes_with_their_setup_skips_and_loose_lines() -> None:
