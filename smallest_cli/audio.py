@@ -249,14 +249,12 @@ class PlayerSink:
         self.sample_rate = sample_rate
         self.device = device
         self._stream: Any = None
-        self.played = 0
         check_output_device(device)
 
     def write(self, pcm: bytes) -> None:
         if self._stream is None:
             self._stream = open_output_stream(self.sample_rate, self.device)
         self._stream.write(pcm)
-        self.played += len(pcm) // 2
 
     def close(self) -> None:
         if self._stream is not None:

@@ -4,8 +4,10 @@
     wss://…/waves/v1/pulse/get_text?language=…            legacy (`Route.LEGACY`)
 
 Both routes speak the same protocol. The client sends audio as binary frames, in the
-encoding and at the rate named in the query, then `{"type": "close_stream"}` once (and
-`{"type": "finalize"}` whenever a turn should end early); the server sends JSON events:
+encoding and at the rate named in the query, then `{"type": "close_stream"}` once, which
+flushes what is left. (`{"type": "finalize"}` marks a turn boundary in a multi-turn voice
+agent; a one-off transcription, which is what `stt live` does, never sends it: §10.7 and
+the stt-live-ws spec.) The server sends JSON events:
 partial and final `transcription`s, `speech_started`/`speech_ended` when VAD events were
 asked for, and `error` frames before it closes. The last final of a session carries
 `is_last: true`. A close with code 1008 means too many concurrent sessions (§4.2).
@@ -14,7 +16,7 @@ Handshake refusals are plain HTTP: 401 is an AuthenticationError (exit 4); 400 m
 query was refused, a `SessionRefused` (exit 2). Error frames become APIErrors through
 `api.errors.frame_error`.
 
-`LiveTranscription.send_audio`, `finalize` and `close_stream` may be called from one thread
+`LiveTranscription.send_audio` and `close_stream` may be called from one thread
 while another calls `receive`; nothing is sent after `close_stream`.
 """
 
@@ -322,10 +324,6 @@ class LiveTranscription:
     def send_audio(self, data: bytes) -> bool:
         """One binary audio frame; False (nothing sent) once the stream is closing."""
         return self._send(data, audio=True)
-
-    def finalize(self) -> bool:
-        """End the current turn now: the server answers with a final (`from_finalize`)."""
-        return self._send(json.dumps({"type": "finalize"}), audio=False)
 
     def close_stream(self) -> bool:
         """No more audio: the server flushes, sends the last final (`is_last`), and closes.
