@@ -9,12 +9,16 @@ from pathlib import Path
 import pytest
 
 from smallest_cli import voice_catalog
-from smallest_cli.emulator.catalog import VOICES
+from smallest_cli.emulator.catalog import BY_ID, VOICES
 from tests.conftest import run
 
 GET_VOICES = "/waves/v1/lightning-v3.1/get_voices"
 GET_ALL = "/waves/v1/voice/get-all-models"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+JSON_KEYS = [
+    "voice_id", "display_name", "languages", "accent", "gender", "age", "emotions", "usecases",
+    "description", "preview_url", "document_id", "models", "known_pools",
+]  # fmt: skip
 
 
 def ids(stdout: str) -> list[str]:
@@ -72,14 +76,16 @@ def test_list_json_shape(api_env) -> None:
         "emotions": [],
         "usecases": ["conversational"],
         "description": "A young japanese male voice for conversational speech in Japanese.",
-        "preview_url": by_id["jasper"]["preview_url"],  # the emulator may or may not send one
-        "document_id": by_id["jasper"]["document_id"],
+        "preview_url": f"{api_env.base_url}/_emulator/previews/jasper.wav",  # Get All Voices'
+        "document_id": BY_ID["jasper"].document_id,  # its `_id`
         "models": [],
         "known_pools": ["lightning_v3.1_pro"],
     }
     assert re.fullmatch(r"[0-9a-f]{24}", by_id["jasper"]["document_id"])
     assert by_id["magnus"]["known_pools"] is None
-    assert all(list(item) == list(by_id["jasper"]) for item in data)  # same keys, same order
+    without_preview = [v.voice_id for v in VOICES if not v.has_preview]
+    assert without_preview and all(by_id[v]["preview_url"] is None for v in without_preview)
+    assert all(list(item) == JSON_KEYS for item in data)  # same keys, same order
 
 
 @pytest.mark.parametrize(
@@ -356,7 +362,6 @@ def test_preview_plays_the_catalog_clip_without_the_key(
 ) -> None:
     import httpx
 
-    from smallest_cli.emulator.catalog import BY_ID
     from smallest_cli.emulator.speech import spoken_form
 
     fetched: list[tuple[str, dict]] = []
