@@ -37,7 +37,7 @@ from smallest_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from smallest_cli.api.stt_live import Event, LiveOptions, LiveTranscription
-    from smallest_cli.audio_in import AudioSource
+    from smallest_cli.audio.sources import AudioSource
     from smallest_cli.choices import Route
     from smallest_cli.context import AppContext
     from smallest_cli.output import Output
@@ -122,9 +122,9 @@ class LiveJob:
         json_events: bool,
     ) -> LiveJob:
         from smallest_cli.api.stt_live import REDACTING_LANGUAGES, LiveOptions
-        from smallest_cli.audio_in import check_encoding, check_rate
+        from smallest_cli.audio.devices import device_of
+        from smallest_cli.audio.formats import check_encoding, check_rate
         from smallest_cli.choices import Route
-        from smallest_cli.speak import device_of
         from smallest_cli.transcript import TIMED_FORMATS
 
         spec = _source_spec(
@@ -344,13 +344,13 @@ class LiveJob:
             self.obj.output.stdout.write(text)
             self.obj.output.stdout.flush()
             return
-        from smallest_cli.config import write_private_file
+        from smallest_cli.files import write_atomically
 
-        write_private_file(Path(self.output_path), text, mode=0o644)
+        write_atomically(Path(self.output_path), text)
 
 
 def _width(options: LiveOptions) -> int:
-    from smallest_cli.audio_in import SAMPLE_WIDTH
+    from smallest_cli.audio.formats import SAMPLE_WIDTH
 
     return SAMPLE_WIDTH.get(options.encoding, 2)
 
@@ -429,19 +429,21 @@ def _source_spec(
 
 def open_source(obj: AppContext, spec: SourceSpec) -> AudioSource:
     """Open the audio the spec names (reading a pipe's first bytes to learn its format)."""
-    from smallest_cli import audio_in
+    from smallest_cli.audio import sources
 
     if spec.mic:
-        return audio_in.MicSource(device=spec.device, rate=spec.sample_rate)
+        from smallest_cli.audio.capture import MicSource
+
+        return MicSource(device=spec.device, rate=spec.sample_rate, note=obj.output.warn)
     assert spec.path is not None
     if spec.path == "-":
-        return audio_in.open_stdin(
-            audio_in.stdin_stream(),
+        return sources.open_stdin(
+            sources.stdin_stream(),
             encoding=spec.encoding,
             rate=spec.sample_rate,
             note=obj.output.info,
         )
-    return audio_in.open_file(spec.path, encoding=spec.encoding, rate=spec.sample_rate)
+    return sources.open_file(spec.path, encoding=spec.encoding, rate=spec.sample_rate)
 
 
 def resolve_language(obj: AppContext, flag: str | None) -> str:
@@ -597,7 +599,7 @@ class Sender(threading.Thread):
         if not self.pacing.realtime:
             yield from chunks
             return
-        from smallest_cli.audio_in import Rechunker
+        from smallest_cli.audio.codecs import Rechunker
 
         frames = Rechunker(self.source.format.chunk_bytes(paced=True))
         for chunk in chunks:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from smallest_cli.api.constants import expiry_headers
 from smallest_cli.api.errors import frame_error
 from smallest_cli.api.sse import iter_events
+from smallest_cli.audio.formats import TTS_DEFAULT_RATE
 from smallest_cli.errors import APIConnectionError, APIError
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ class SpeechRequest:
     text: str
     voice_id: str
     model: str = "lightning_v3.1"
-    sample_rate: int = 44100
+    sample_rate: int = TTS_DEFAULT_RATE
     speed: float = 1.0
     language: str | None = None
     number_language: str | None = None

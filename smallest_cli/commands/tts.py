@@ -171,7 +171,8 @@ def say(
 
         $ some-llm-command | smallest tts say --live
     """
-    from smallest_cli.speak import Destination, SpeechJob
+    from smallest_cli.destinations import Destination
+    from smallest_cli.speak import SpeechJob
 
     obj: AppContext = ctx.obj
     job = SpeechJob.build(

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from smallest_cli.api.client import SmallestClient
 from smallest_cli.api.stt_live import LiveOptions
 from smallest_cli.app import app
-from smallest_cli.audio import wav_stream_header
+from smallest_cli.audio.formats import wav_stream_header
 from smallest_cli.context import AppContext
 from smallest_cli.emulator.speech import Synthesis, spoken_form
 from smallest_cli.errors import UsageError
