@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from smallest_cli.audio.formats import AudioFormat
     from smallest_cli.audio.sinks import Sink
     from smallest_cli.context import AppContext
-    from smallest_cli.subtitles import TimedWord
+    from smallest_cli.words import Word
 
 RETIRED_MODELS = ("lightning", "lightning-large", "lightning-v2")  # 410 (REFERENCE §0.1, §6.5)
 WORD_TIMESTAMP_VOICES = ("meher", "devansh", "kartik", "maithili", "liam", "avery")
@@ -53,7 +53,7 @@ class SpeechJob:
     live: bool
     timestamps: str | None
     timestamps_format: str | None
-    words: list[TimedWord] = field(default_factory=list)
+    words: list[Word] = field(default_factory=list)
 
     # -- resolving and checking the options ---------------------------------------------
 
@@ -290,10 +290,8 @@ class SpeechJob:
                     self._keep_words([event.word], 0.0)
             reader.raise_error()
 
-    def _keep_words(self, words: list[Any], offset: float) -> None:
-        from smallest_cli.subtitles import TimedWord
-
-        self.words.extend(TimedWord(w.word, w.start + offset, w.end + offset) for w in words)
+    def _keep_words(self, words: list[Word], offset: float) -> None:
+        self.words.extend(w.shifted(offset) for w in words)
 
     def _write_timestamps(self) -> None:
         if self.timestamps is None or self.timestamps_format is None:

@@ -39,7 +39,8 @@ from smallest_cli.errors import (
     ExitCode,
     RateLimitError,
 )
-from smallest_cli.transcript import Utterance, Word, mappings, number_or_none, string_or_none
+from smallest_cli.transcript import Utterance, mappings, string_or_none
+from smallest_cli.words import Word, number_or_none
 
 if TYPE_CHECKING:
     from websockets.exceptions import ConnectionClosed
