@@ -4,12 +4,15 @@ existing file stays untouched until then.
 
 Permissions: what the user's umask gives a new file (like any program that writes files),
 except `private` files (credentials), which are 0600 from the first byte.
+
+Also stdin as bytes, for the commands that read audio from a pipe.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 PRIVATE_MODE = 0o600
 
@@ -48,3 +51,11 @@ def write_atomically(path: Path, text: str, *, private: bool = False) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def stdin_bytes() -> BinaryIO:
+    """stdin as bytes (CliRunner gives a text wrapper around a bytes buffer, like a terminal)."""
+    import sys
+
+    buffer = getattr(sys.stdin, "buffer", None)
+    return buffer if buffer is not None else os.fdopen(sys.stdin.fileno(), "rb", closefd=False)

@@ -430,6 +430,7 @@ def _source_spec(
 def open_source(obj: AppContext, spec: SourceSpec) -> AudioSource:
     """Open the audio the spec names (reading a pipe's first bytes to learn its format)."""
     from smallest_cli.audio import sources
+    from smallest_cli.files import stdin_bytes
 
     if spec.mic:
         from smallest_cli.audio.capture import MicSource
@@ -438,7 +439,7 @@ def open_source(obj: AppContext, spec: SourceSpec) -> AudioSource:
     assert spec.path is not None
     if spec.path == "-":
         return sources.open_stdin(
-            sources.stdin_stream(),
+            stdin_bytes(),
             encoding=spec.encoding,
             rate=spec.sample_rate,
             note=obj.output.info,

@@ -589,7 +589,8 @@ class _Raw:
 
 
 def _sources(obj: AppContext, given: list[str], model: str, raw: _Raw) -> list[Source]:
-    from smallest_cli.api.stt import AudioFile, AudioStream, AudioURL, stdin_binary
+    from smallest_cli.api.stt import AudioFile, AudioStream, AudioURL
+    from smallest_cli.files import stdin_bytes
 
     if given.count("-") > 1:
         raise UsageError("stdin (`-`) can be given only once")
@@ -602,7 +603,7 @@ def _sources(obj: AppContext, given: list[str], model: str, raw: _Raw) -> list[S
                     "`-` reads audio from stdin, but stdin is a terminal",
                     hint="pipe audio in: smallest tts say hi | smallest stt transcribe -",
                 )
-            source.audio = AudioStream(stdin_binary(), raw=raw.for_stdin(obj))
+            source.audio = AudioStream(stdin_bytes(), raw=raw.for_stdin(obj))
         elif _is_url(argument):
             if model == "pulse-pro":
                 raise UsageError(

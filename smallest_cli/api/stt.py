@@ -22,7 +22,6 @@ request id under which the result will be delivered.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -377,11 +376,3 @@ def _megabytes(size: int) -> str:
     """ "250 MB" for a whole number of megabytes, else the exact byte count."""
     megabytes = size / 1024 / 1024
     return f"{megabytes:.0f} MB" if megabytes == int(megabytes) else f"{size:,} bytes"
-
-
-def stdin_binary() -> BinaryIO:
-    """stdin as bytes (CliRunner gives a text wrapper around a bytes buffer, like a terminal)."""
-    import sys
-
-    buffer = getattr(sys.stdin, "buffer", None)
-    return buffer if buffer is not None else os.fdopen(sys.stdin.fileno(), "rb", closefd=False)

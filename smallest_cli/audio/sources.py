@@ -28,7 +28,6 @@ The microphone is `capture.MicSource`; decoding and resampling are in `codecs` a
 from __future__ import annotations
 
 import struct
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -272,14 +271,6 @@ class ByteInput:
             if not piece:
                 return
             size -= len(piece)
-
-
-def stdin_stream() -> IO[bytes]:
-    buffer = getattr(sys.stdin, "buffer", None)
-    if buffer is None:  # pragma: no cover - a text-only stdin replacement
-        raise UsageError("stdin cannot be read as bytes")
-    stream: IO[bytes] = buffer
-    return stream
 
 
 def open_stdin(
