@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from smallest_cli.audio_in import AudioSource
     from smallest_cli.choices import Route
     from smallest_cli.context import AppContext
+    from smallest_cli.errors import APIError
     from smallest_cli.output import Output
 
 DRAIN_SECONDS = 5.0  # after Ctrl-C: how long to wait for the last final
@@ -300,12 +301,11 @@ class LiveJob:
     def _tail(self, source: AudioSource) -> bytes:
         return source.format.silence(VAD_TAIL_SECONDS) if self.options.vad_events else b""
 
-    def _explained(self, error: Exception) -> Exception:
+    def _explained(self, error: APIError) -> APIError:
+        """The error with a hint when the language is not served where the stream went."""
         from smallest_cli.api.stt_live import INDIA_ONLY, REGION_ERROR, US_ONLY
-        from smallest_cli.errors import APIConnectionError, APIError
+        from smallest_cli.errors import APIConnectionError
 
-        if not isinstance(error, APIError):
-            return error
         language = self.options.language
         if error.code == REGION_ERROR:
             where = (

@@ -224,8 +224,9 @@ class SpeechJob:
             else:
                 self._run_text(client, sink)
             sink.close()
-        except BaseException:
+        except BaseException as error:
             sink.abort()
+            _explain_voice(error)
             raise
         self._write_timestamps()
         note_headerless(self.obj, self.file_output, self.file_format, self.request.sample_rate)
@@ -234,7 +235,7 @@ class SpeechJob:
         if self.concurrency > 1:
             # Above the account's limit the extra requests are answered 429; let the
             # retry policy absorb them rather than fail the whole text.
-            self.obj.retries = max(self.obj.retries or 0, 2 * self.concurrency + 2)
+            return self.obj.client(min_retries=2 * self.concurrency + 2)
         return self.obj.client()
 
     def _open_sinks(self) -> Sink:
@@ -273,9 +274,9 @@ class SpeechJob:
     def _fetcher(self, client: SmallestClient) -> Callable[[SpeechRequest], Fetched]:
         tts = client.tts
         if self.transport is Transport.SYNC:
-            return lambda r: Fetched(iter([_explained(tts.synthesize, r)]))
+            return lambda r: Fetched(iter([tts.synthesize(r)]))
         if self.transport is Transport.SSE:
-            return lambda r: Fetched(_explained_stream(tts.stream, r))
+            return lambda r: Fetched(tts.stream(r))
         return lambda r: _over_websocket(tts.live, r, self.timestamps is not None)
 
     def _run_live(self, client: SmallestClient, sink: Sink) -> None:
@@ -397,31 +398,12 @@ def _in_order(
                 future.cancel()
 
 
-def _explained(call: Callable[[SpeechRequest], bytes], request: SpeechRequest) -> bytes:
-    try:
-        return call(request)
-    except Exception as error:
-        raise _with_voice_hint(error) from None
+def _explain_voice(error: BaseException) -> None:
+    """Point to the voice ids when the API refused the voice (over any transport)."""
+    from smallest_cli.errors import APIError
 
-
-def _explained_stream(
-    call: Callable[[SpeechRequest], Iterator[bytes]], request: SpeechRequest
-) -> Iterator[bytes]:
-    try:
-        yield from call(request)
-    except Exception as error:
-        raise _with_voice_hint(error) from None
-
-
-def _with_voice_hint(error: Exception) -> Exception:
-    from smallest_cli.errors import BadRequestError
-
-    if (
-        isinstance(error, BadRequestError)
-        and "voice_id" in f"{error.message} {' '.join(error.details)}"
-    ):
-        error.hint = error.hint or "see `smallest voices list` for the voice ids"
-    return error
+    if isinstance(error, APIError) and "voice_id" in str(error):
+        error.explain("see `smallest voices list` for the voice ids")
 
 
 def _over_websocket(

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from smallest_cli.choices import Route, redactions
 from smallest_cli.config import parse_value
-from smallest_cli.errors import ExitCode, SmallestError, UsageError
+from smallest_cli.errors import APIStatusError, ExitCode, SmallestError, UsageError
 
 if TYPE_CHECKING:
     from smallest_cli.api.client import SmallestClient
@@ -298,7 +298,7 @@ class TranscribeJob:
             if source.problem is not None:
                 self.outcomes[index] = Outcome(index, error=source.problem)
                 if len(self.sources) > 1:
-                    _report(output, source.name, source.problem)
+                    self.obj.report(source.problem, source=source.name)
             elif source.skip:
                 output.info(f"Skipped {source.name}: {source.target} exists")
         if self.output_dir is not None and pending:
@@ -451,7 +451,7 @@ class TranscribeJob:
         output = self.obj.output
         if outcome.error is not None:
             if len(self.sources) > 1:
-                _report(output, source.name, outcome.error)
+                self.obj.report(outcome.error, source=source.name)
             return
         result = outcome.result
         assert result is not None
@@ -490,7 +490,7 @@ class TranscribeJob:
             if not several:
                 raise error from None
             outcome.error = error  # the transcript is lost: this source failed
-            _report(output, source.name, error)
+            self.obj.report(error, source=source.name)
             return
         if several or self.output_dir is not None:
             output.info(f"Wrote {target}")
@@ -668,37 +668,36 @@ def _checked(name: str, value: str | None, flag: str) -> Any:
 
 def _explained(error: SmallestError, job: TranscribeJob) -> SmallestError:
     """The error with a hint for the failures that are specific to transcription."""
-    from smallest_cli.api.stt import TOO_LARGE_HINT
-    from smallest_cli.errors import (
-        APIStatusError,
-        BadRequestError,
-        NotFoundError,
-        PermissionDeniedError,
-    )
+    if isinstance(error, APIStatusError):
+        error.explain(_transcription_hint(error, job))
+    return error
 
-    if not isinstance(error, APIStatusError) or error.hint:
-        return error
+
+def _transcription_hint(error: APIStatusError, job: TranscribeJob) -> str | None:
+    from smallest_cli.api.stt import TOO_LARGE_HINT
+    from smallest_cli.errors import BadRequestError, NotFoundError, PermissionDeniedError
+
     said = f"{error.message} {error.code or ''} {' '.join(error.details)}".lower()
     if error.status_code == 413 or "too large" in said or "exceeds maximum" in said:
-        error.hint = TOO_LARGE_HINT
-    elif "not_enabled_in_region" in said or "not been enabled in this region" in said:
-        error.hint = (
+        return TOO_LARGE_HINT
+    if "not_enabled_in_region" in said or "not been enabled in this region" in said:
+        return (
             f"--language {job.options.language} is served only in some regions (multi-indic "
             "in India, multi-asian in the US); ask support to enable it, or choose another "
             "--language"
         )
-    elif isinstance(error, PermissionDeniedError) and job.options.model == "pulse-pro":
-        error.hint = "the key's plan may not include pulse-pro; try --model pulse"
-    elif isinstance(error, NotFoundError) and job.route is Route.CURRENT:
-        error.hint = "this server may not have the current route yet; try --route legacy"
-    elif isinstance(error, BadRequestError) and ("download" in said or "'url'" in said):
-        error.hint = (
+    if isinstance(error, PermissionDeniedError) and job.options.model == "pulse-pro":
+        return "the key's plan may not include pulse-pro; try --model pulse"
+    if isinstance(error, NotFoundError) and job.route is Route.CURRENT:
+        return "this server may not have the current route yet; try --route legacy"
+    if isinstance(error, BadRequestError) and ("download" in said or "'url'" in said):
+        return (
             "the API fetches the URL itself: it must be public http(s); "
             "or download the file and give its path"
         )
-    elif isinstance(error, BadRequestError) and "format" in said:
-        error.hint = "send WAV, MP3, FLAC, OGG, M4A or WebM audio (mono)"
-    return error
+    if isinstance(error, BadRequestError) and "format" in said:
+        return "send WAV, MP3, FLAC, OGG, M4A or WebM audio (mono)"
+    return None
 
 
 def _fatal(error: BaseException) -> bool:
@@ -710,21 +709,3 @@ def _fatal(error: BaseException) -> bool:
 
 def _exit_code(error: BaseException | None) -> ExitCode:
     return error.exit_code if isinstance(error, SmallestError) else ExitCode.ERROR
-
-
-def _report(output: Any, name: str, error: BaseException) -> None:
-    """One source's failure, the way the error translator reports a command's."""
-    from smallest_cli.credentials import mask
-
-    message = (
-        str(error)
-        if isinstance(error, SmallestError)
-        else f"unexpected {type(error).__name__}: {error}"
-    )
-    message = re.sub(r"sk_[A-Za-z0-9._-]{4,}", lambda m: mask(m.group(0)), message)
-    if name not in message:
-        message = f"{name}: {message}"
-    output.error(message, getattr(error, "hint", None))
-    request_id = getattr(error, "request_id", None)
-    if request_id:
-        output.info(f"Request id: {request_id} (quote it to support)")

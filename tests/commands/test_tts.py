@@ -245,6 +245,7 @@ def test_an_error_frame_on_the_websocket_reaches_the_user_once(api_env, out: Pat
     )
     assert result.exit_code == 1
     assert result.stderr.count("voice_id: Invalid Voice ID") == 1
+    assert "Hint: see `smallest voices list`" in result.stderr  # as over HTTP
     assert list(out.iterdir()) == []
     [request] = tts_requests(api_env)
     assert request.kind == "websocket" and '"message"' in str(request.frames_out[0])
