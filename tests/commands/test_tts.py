@@ -171,6 +171,8 @@ def test_stdin_and_file_input(api_env, tmp_path: Path) -> None:
         (["hi", "-o", "x.m4a"], "cannot tell the audio format"),
         (["hi", "--format", "aac", "-o", "-"], "unknown audio format 'aac'"),
         (["hi", "--request-id", "has space"], "invalid --request-id"),
+        (["hi", "--session-id", "x" * 129], "invalid --session-id"),
+        (["hi", "--dict", "two words"], "is not a dictionary id"),
         (["hi", "--timestamps", "w.txt"], "cannot tell the timestamp format"),
         (["hi", "--timestamps", "w.srt", "--transport", "sse"], "only come over the WebSocket"),
         (["hi", "--live"], "--live reads the text from stdin"),
