@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from smallest_cli.commands import GROUPS
-from smallest_cli.commands.options import JsonFlag
+from smallest_cli.commands.options import JsonFlag, PlaybackDeviceOption
 from smallest_cli.context import AppContext
 from smallest_cli.errors import UsageError
 from smallest_cli.voice_catalog import (
@@ -218,10 +218,7 @@ def preview(
             show_default=False,
         ),
     ] = None,
-    device: Annotated[
-        str | None,
-        typer.Option("--device", help="Output device (name or index).", show_default=False),
-    ] = None,
+    device: PlaybackDeviceOption = None,
     text: Annotated[
         str | None,
         typer.Option(

@@ -793,7 +793,7 @@ def test_an_interrupt_in_process_is_exit_130_with_the_transcript(api_env, tmp_pa
     audio = tmp_path / "long.wav"
     write_speech(audio, LONG, 16000)
     target = tmp_path / "t.json"
-    timer = threading.Timer(1.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer = threading.Timer(3.0, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
     try:
         result = run("stt", "live", str(audio), "--realtime", "-o", str(target))
