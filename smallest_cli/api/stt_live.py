@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from smallest_cli.api.constants import expiry_headers
+from smallest_cli.audio.formats import RECOMMENDED_RATE
 from smallest_cli.choices import Route
 from smallest_cli.errors import (
     APIConnectionError,
@@ -40,7 +41,8 @@ from smallest_cli.errors import (
     ExitCode,
     RateLimitError,
 )
-from smallest_cli.transcript import Utterance, Word, mappings, number_or_none, string_or_none
+from smallest_cli.transcript import Utterance, mappings, string_or_none
+from smallest_cli.words import Word, number_or_none
 
 if TYPE_CHECKING:
     from websockets.exceptions import ConnectionClosed
@@ -60,8 +62,6 @@ LANGUAGES = (
 US_ONLY = ("zh", "yue", "ja", "ko", "multi-asian")
 INDIA_ONLY = ("ta", "te", "kn", "ml", "multi-south-indic")
 REDACTING_LANGUAGES = ("en", "hi")
-SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
-ENCODINGS = ("linear16", "linear32", "alaw", "mulaw")
 REGION_ERROR = "LANGUAGE_NOT_ENABLED_IN_REGION"
 MAX_KEYWORDS = 10_000
 LOUD_BOOST = 5.0  # above this the API inserts keywords that were never said (§10.7)
@@ -114,7 +114,7 @@ class LiveOptions:
     """How to transcribe; `query(route)` is the URL's query string."""
 
     language: str
-    sample_rate: int = 16000
+    sample_rate: int = RECOMMENDED_RATE
     encoding: str = "linear16"
     word_timestamps: bool = False
     sentence_timestamps: bool = False

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from smallest_cli import audio_in
+from smallest_cli.audio.formats import SAMPLE_RATES
 from smallest_cli.emulator.speech import Synthesis, spoken_form
 from smallest_cli.emulator.state import Pacing
 from tests import contract
@@ -144,7 +144,7 @@ HEADERLESS = {  # --encoding as given: (soundfile subtype to write it, WAV subty
 }
 
 
-@pytest.mark.parametrize("rate", audio_in.SAMPLE_RATES)
+@pytest.mark.parametrize("rate", SAMPLE_RATES)
 @pytest.mark.parametrize("encoding", list(HEADERLESS))
 def test_headerless_audio_goes_up_inside_a_container_at_its_rate(
     api_env, tmp_path: Path, encoding: str, rate: int

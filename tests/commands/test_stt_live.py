@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -23,7 +24,7 @@ from typer.testing import CliRunner
 from smallest_cli.api.client import SmallestClient
 from smallest_cli.api.stt_live import Event, LiveOptions, LiveTranscription, Transcription
 from smallest_cli.app import app
-from smallest_cli.audio import wav_stream_header
+from smallest_cli.audio.formats import wav_stream_header
 from smallest_cli.context import AppContext
 from smallest_cli.emulator.speech import Synthesis, spoken_form
 from smallest_cli.errors import UsageError
@@ -854,3 +855,63 @@ def test_a_damaged_file_fails_cleanly_and_writes_nothing(api_env, tmp_path: Path
     assert f"Error: cannot decode {audio} past" in result.stderr
     assert "Hint: the file may be damaged" in result.stderr
     assert not target.exists()
+
+
+# -- the microphone -------------------------------------------------------------------------
+
+
+class FakeMicrophone:
+    """A stand-in for the sounddevice module: one input device whose stream delivers 100 ms
+    of silence per callback, the first `overflows` of them flagged as input overflows."""
+
+    class PortAudioError(Exception):
+        pass
+
+    def __init__(self, overflows: int) -> None:
+        self.overflows = overflows
+        microphone = self
+
+        class RawInputStream:
+            def __init__(self, *, samplerate, blocksize, callback, **_: object) -> None:
+                self.rate, self.blocksize, self.callback = samplerate, blocksize, callback
+                self.running = threading.Event()
+
+            def start(self) -> None:
+                self.running.set()
+                threading.Thread(target=self._deliver, daemon=True).start()
+
+            def _deliver(self) -> None:
+                for number in range(40):  # 4 s of audio at most
+                    if not self.running.is_set():
+                        return
+                    status = type("Status", (), {"input_overflow": number < microphone.overflows})()
+                    self.callback(bytes(self.blocksize * 2), self.blocksize, None, status)
+                    time.sleep(0.01)
+
+            def stop(self) -> None:
+                self.running.clear()
+
+            def close(self) -> None:
+                self.running.clear()
+
+        self.RawInputStream = RawInputStream
+
+    def query_devices(self, device=None, kind=None) -> dict:
+        return {"name": "fake microphone", "default_samplerate": 16000.0}
+
+
+@pytest.mark.parametrize(("overflows", "noted"), [(0, False), (3, True)])
+def test_dropped_microphone_audio_is_reported_once_at_the_end(
+    api_env, monkeypatch: pytest.MonkeyPatch, overflows: int, noted: bool
+) -> None:
+    monkeypatch.setitem(sys.modules, "sounddevice", FakeMicrophone(overflows))
+    result = run("stt", "live", "--mic", "--duration", "0.5")
+    assert result.exit_code == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "overflowed" in line]
+    if noted:
+        assert lines == [
+            "Warning: the microphone's audio overflowed 3 times (the computer did not keep "
+            "up), so some speech was dropped and the transcript may miss words"
+        ]
+    else:
+        assert lines == []

@@ -176,6 +176,8 @@ def test_stdin_and_file_input(api_env, tmp_path: Path) -> None:
         (["hi", "-o", "x.m4a"], "cannot tell the audio format"),
         (["hi", "--format", "aac", "-o", "-"], "unknown audio format 'aac'"),
         (["hi", "--request-id", "has space"], "invalid --request-id"),
+        (["hi", "--session-id", "x" * 129], "invalid --session-id"),
+        (["hi", "--dict", "two words"], "is not a dictionary id"),
         (["hi", "--timestamps", "w.txt"], "cannot tell the timestamp format"),
         (["hi", "--timestamps", "w.srt", "--transport", "sse"], "only come over the WebSocket"),
         (["hi", "--live"], "--live reads the text from stdin"),
@@ -250,6 +252,7 @@ def test_an_error_frame_on_the_websocket_reaches_the_user_once(api_env, out: Pat
     )
     assert result.exit_code == 1
     assert result.stderr.count("voice_id: Invalid Voice ID") == 1
+    assert "Hint: see `smallest voices list`" in result.stderr  # as over HTTP
     assert list(out.iterdir()) == []
     [request] = tts_requests(api_env)
     assert request.kind == "websocket" and '"message"' in str(request.frames_out[0])
