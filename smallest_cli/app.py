@@ -1,14 +1,14 @@
 """The root command: global options, the command groups, and the one error translator.
 
-`SmallestGroup.invoke` is the only place where an exception becomes a message and an exit
-code (0 ok, 1 API or network error, 2 usage, 4 auth, 130 interrupted). Sitting in the
+`SmallestGroup.invoke` is the only place where an exception that ends a command becomes an
+exit code (0 ok, 1 API or network error, 2 usage, 4 auth, 130 interrupted); the message is
+rendered by `AppContext.report`, the same as each failed source of a batch. Sitting in the
 group rather than in `main()`, it is exercised by CliRunner tests too.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import sys
 from typing import Annotated, Any
 
@@ -18,9 +18,7 @@ from typer.core import TyperGroup
 from smallest_cli import __version__
 from smallest_cli.commands import GROUPS
 from smallest_cli.context import AppContext
-from smallest_cli.errors import APIError, ExitCode, SmallestError
-
-KEY_PATTERN = re.compile(r"sk_[A-Za-z0-9._-]{4,}")
+from smallest_cli.errors import ExitCode, SmallestError
 
 
 class SmallestGroup(TyperGroup):
@@ -37,19 +35,22 @@ class SmallestGroup(TyperGroup):
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         """The command list, from GROUPS: `--help` imports none of the groups."""
-        from typer._click.utils import make_default_short_help
+        from typer.core import TyperCommand
 
         limit = formatter.width - 6 - max(len(name) for name in GROUPS)
         with formatter.section("Commands"):
             formatter.write_dl(
-                [(name, make_default_short_help(text, limit)) for name, text in GROUPS.items()]
+                [
+                    (name, TyperCommand(name, help=text).get_short_help_str(limit))
+                    for name, text in GROUPS.items()
+                ]
             )
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except SmallestError as error:
-            _report(ctx, error)
+            _context(ctx).report(error)
             raise typer.Exit(error.exit_code) from None
         except KeyboardInterrupt:
             sys.stderr.write("\nInterrupted.\n")
@@ -57,13 +58,16 @@ class SmallestGroup(TyperGroup):
         except BrokenPipeError:
             _silence_stdout()
             raise typer.Exit(ExitCode.OK) from None
-        except (typer.Exit, typer.Abort, typer.BadParameter):
-            raise
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # click's own: --help, usage errors, prompts aborted
         except Exception as error:
-            if _is_click_exception(error):
-                raise
-            _report(ctx, error)
+            _context(ctx).report(error)
             raise typer.Exit(ExitCode.ERROR) from None
+
+
+def _context(ctx: typer.Context) -> AppContext:
+    """The command's AppContext, or a default one when the root callback never ran."""
+    return ctx.find_object(AppContext) or AppContext()
 
 
 def _load_group(name: str) -> Any:
@@ -80,65 +84,6 @@ def _load_group(name: str) -> Any:
         suggest_commands=app.suggest_commands,
         rich_markup_mode=None,
     )
-
-
-def _is_click_exception(error: Exception) -> bool:
-    from typer._click.exceptions import ClickException
-
-    return isinstance(error, ClickException)
-
-
-def _report(ctx: typer.Context, error: BaseException) -> None:
-    obj = ctx.find_object(AppContext) or AppContext()
-    output = obj.output
-    if obj.debug:
-        import traceback
-
-        text = "".join(traceback.format_exception(error))
-        sys.stderr.write(_redact(text, obj))
-    if not isinstance(error, SmallestError):
-        output.error(
-            f"unexpected {type(error).__name__}: {_redact(str(error), obj)}",
-            hint="this is a bug in smallest-cli; rerun with --debug and report the traceback",
-        )
-        return
-    output.error(_redact(str(error), obj), _hint(error))
-    request_id = getattr(error, "request_id", None)
-    if request_id:
-        output.info(f"Request id: {request_id} (quote it to support)")
-
-
-def _hint(error: SmallestError) -> str | None:
-    from smallest_cli.errors import (
-        AuthenticationError,
-        GoneError,
-        PermissionDeniedError,
-        RateLimitError,
-    )
-
-    if error.hint:
-        return error.hint
-    if isinstance(error, AuthenticationError):
-        return "check the key: run `smallest auth login`, or set SMALLEST_API_KEY"
-    if isinstance(error, PermissionDeniedError):
-        return "the key is valid but not allowed to do this: check its workspace and plan"
-    if isinstance(error, RateLimitError):
-        return "the account's rate or concurrency limit was hit; wait, or raise --retries"
-    if isinstance(error, GoneError) and error.recommended_endpoint:
-        return f"this model or route is retired; use {error.recommended_endpoint} instead"
-    if isinstance(error, APIError) and error.retryable:
-        return "this may be temporary; try again, or raise --retries"
-    return None
-
-
-def _redact(text: str, obj: AppContext) -> str:
-    """Mask the key wherever it appears (and anything shaped like a key)."""
-    from smallest_cli.credentials import mask
-
-    key = obj._api_key.value if obj._api_key is not None else os.environ.get("SMALLEST_API_KEY")
-    if key:
-        text = text.replace(key, mask(key))
-    return KEY_PATTERN.sub(lambda m: mask(m.group(0)), text)
 
 
 def _silence_stdout() -> None:

@@ -122,19 +122,26 @@ class AppContext:
                 f"US-only languages stream from {base_url} ({why}; set SMALLEST_US_BASE_URL)"
             )
 
-    def client(self, api_key: str | None = None, *, base_url: str | None = None) -> SmallestClient:
+    def client(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        min_retries: int = 0,
+    ) -> SmallestClient:
         """A client for the resolved (or the given) base URL with the resolved (or the
-        given) key."""
+        given) key, retrying as --retries says but at least `min_retries` times."""
         from smallest_cli.api.client import DEFAULT_TIMEOUT, SmallestClient
         from smallest_cli.api.retry import DEFAULT_RETRIES
 
         if base_url is None:
             base_url = self.resolved_base_url()
+        retries = self.retries if self.retries is not None else DEFAULT_RETRIES
         client = SmallestClient(
             api_key if api_key is not None else self.api_key().value,
             base_url=base_url,
             timeout=self.timeout if self.timeout is not None else DEFAULT_TIMEOUT,
-            retries=self.retries if self.retries is not None else DEFAULT_RETRIES,
+            retries=max(retries, min_retries),
             on_retry=self._note_retry,
             log=self.output.debug if self.debug else None,
         )
@@ -169,6 +176,19 @@ class AppContext:
         if self._emulator is not None:
             self._emulator.stop()
             self._emulator = None
+
+    def report(self, error: BaseException, *, source: str | None = None) -> None:
+        """Show a failure on stderr (see `Output.failure`), the key masked; with --debug,
+        the traceback too. `source` names the input of a batch that failed."""
+        self.output.failure(error, source=source, secret=self._known_key(), traceback=self.debug)
+
+    def _known_key(self) -> str | None:
+        """The key as far as it is known without asking the OS keyring (which can hang)."""
+        from smallest_cli.credentials import ENV_VAR
+
+        if self._api_key is not None:
+            return self._api_key.value
+        return os.environ.get(ENV_VAR)
 
     def _note_retry(self, error: APIError, delay: float, attempt: int, retries: int) -> None:
         self.output.info(f"{_short(error)}; retrying in {delay:.1f} s ({attempt}/{retries})")

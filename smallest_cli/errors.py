@@ -1,8 +1,11 @@
 """The error tree and the exit codes.
 
-Library code (the API client, credentials, config, audio) raises these; exactly one place,
-`SmallestGroup.invoke` in `app.py`, turns them into an `Error: …` line on stderr and an exit
-code. Nothing here imports a third-party module, so catching them costs nothing.
+Library code (the API client, credentials, config, audio) raises these; exactly one function,
+`Output.failure`, turns one into `Error: …` and `Hint: …` lines on stderr (for the whole
+command from `SmallestGroup.invoke` in `app.py`, which also picks the exit code, and for each
+failed source of a batch). Every error carries its hint: the one given where it was raised,
+else one added by `explain` where more is known (a job's options), else the usual hint for
+its kind. Nothing here imports a third-party module, so catching them costs nothing.
 
     SmallestError                      exit 1 unless a subclass says otherwise
     ├── UsageError                     exit 2   bad input caught before any request
@@ -25,7 +28,7 @@ code. Nothing here imports a third-party module, so catching them costs nothing.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 
 class ExitCode(IntEnum):
@@ -38,15 +41,37 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130
 
 
+E = TypeVar("E", bound="SmallestError")
+
+
 class SmallestError(Exception):
     """Base of every error this tool reports on purpose."""
 
     exit_code: ExitCode = ExitCode.ERROR
+    usual_hint: ClassVar[str | None] = None  # for every error of this kind, unless told better
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self._hint = hint
+
+    @property
+    def hint(self) -> str | None:
+        """What to do about it: the hint given or explained, else the usual one for its kind."""
+        return self._hint or self._usual_hint()
+
+    @hint.setter
+    def hint(self, value: str | None) -> None:
+        self._hint = value
+
+    def explain(self: E, hint: str | None) -> E:
+        """Add what only the caller knows (a job's options) unless a hint was given already."""
+        if self._hint is None:
+            self._hint = hint
+        return self
+
+    def _usual_hint(self) -> str | None:
+        return self.usual_hint
 
 
 class UsageError(SmallestError):
@@ -92,6 +117,11 @@ class APIError(SmallestError):
         self.retryable = retryable
         self.retry_after = retry_after
 
+    def _usual_hint(self) -> str | None:
+        if self.usual_hint is None and self.retryable:
+            return "this may be temporary; try again, or raise --retries"
+        return self.usual_hint
+
 
 class APIConnectionError(APIError):
     """No (complete) response arrived: connection refused or dropped, DNS, TLS."""
@@ -136,12 +166,14 @@ class AuthenticationError(APIStatusError):
     """401: the key is missing, malformed, revoked or rotated."""
 
     exit_code = ExitCode.AUTH
+    usual_hint = "check the key: run `smallest auth login`, or set SMALLEST_API_KEY"
 
 
 class PermissionDeniedError(APIStatusError):
     """403: the key is valid but may not do this (workspace, product or plan)."""
 
     exit_code = ExitCode.AUTH
+    usual_hint = "the key is valid but not allowed to do this: check its workspace and plan"
 
 
 class NotFoundError(APIStatusError):
@@ -155,9 +187,16 @@ class GoneError(APIStatusError):
         super().__init__(message, **kw)
         self.recommended_endpoint = recommended_endpoint
 
+    def _usual_hint(self) -> str | None:
+        if self.recommended_endpoint:
+            return f"this model or route is retired; use {self.recommended_endpoint} instead"
+        return super()._usual_hint()
+
 
 class RateLimitError(APIStatusError):
     """429: over the rate or concurrency limit, and still so after the retries."""
+
+    usual_hint = "the account's rate or concurrency limit was hit; wait, or raise --retries"
 
 
 class ServerError(APIStatusError):

@@ -1,6 +1,6 @@
 """What `smallest stt live` does, between parsing the options and the API client.
 
-`LiveJob.build` checks every option before anything is opened or sent. `run` opens the
+`LiveJob.build` checks the command's options before anything is opened or sent. `run` opens the
 audio source (its rate and encoding go into the URL), picks the region's host for the
 language, connects, and then two things happen at once:
 
@@ -37,9 +37,11 @@ from smallest_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from smallest_cli.api.stt_live import Event, LiveOptions, LiveTranscription
-    from smallest_cli.audio_in import AudioSource
+    from smallest_cli.audio.sources import AudioSource
     from smallest_cli.choices import Route
+    from smallest_cli.commands.stt_live import ListenOptions
     from smallest_cli.context import AppContext
+    from smallest_cli.errors import APIError
     from smallest_cli.output import Output
 
 DRAIN_SECONDS = 5.0  # after Ctrl-C: how long to wait for the last final
@@ -93,85 +95,26 @@ class LiveJob:
     # -- resolving and checking the options ---------------------------------------------
 
     @classmethod
-    def build(
-        cls,
-        obj: AppContext,
-        *,
-        source: str | None,
-        mic: bool,
-        device: str | None,
-        encoding: str | None,
-        sample_rate: int | None,
-        realtime: bool,
-        duration: float | None,
-        language: str | None,
-        interim: bool,
-        word_timestamps: bool,
-        diarize: bool,
-        redact: Sequence[str],
-        keywords: Sequence[str],
-        itn: bool,
-        vad_events: bool,
-        eou_timeout_ms: int | None,
-        max_words: int | None,
-        endpointing: bool,
-        route: Route,
-        expire_content: bool,
-        output: str | None,
-        format_: str | None,
-        json_events: bool,
-    ) -> LiveJob:
-        from smallest_cli.api.stt_live import REDACTING_LANGUAGES, LiveOptions
-        from smallest_cli.audio_in import check_encoding, check_rate
+    def build(cls, obj: AppContext, options: ListenOptions) -> LiveJob:
         from smallest_cli.choices import Route
-        from smallest_cli.speak import device_of
         from smallest_cli.transcript import TIMED_FORMATS
 
-        spec = _source_spec(
-            obj,
-            source=source,
-            mic=mic,
-            device=device_of(device),
-            encoding=check_encoding(encoding),
-            sample_rate=check_rate(sample_rate),
-            realtime=realtime,
-            duration=duration,
-        )
-        lang = resolve_language(obj, language)
-        pii, pci = redactions(redact)
-        if (pii or pci) and lang not in REDACTING_LANGUAGES:
-            obj.output.warn(
-                f"redaction is effective only for en and hi; {lang} may not be redacted"
-            )
-        boosted = parse_keywords(keywords, obj.output.warn)
-        path, fmt = _output(output, format_, json_events)
-        if fmt in TIMED_FORMATS or diarize:
-            word_timestamps = True  # subtitles, tables and speaker labels need the words
-        if not endpointing and route is Route.LEGACY:
+        spec = _source_spec(obj, options)
+        request = live_request(obj, options)
+        path, fmt = _output(options.output, options.format_, options.as_json)
+        if fmt in TIMED_FORMATS:
+            request = replace(request, word_timestamps=True)  # subtitles and tables need words
+        if options.no_endpointing and options.route is Route.LEGACY:
             obj.output.warn(
                 "the legacy route does not document endpointing; --no-endpointing is not sent"
             )
-        options = LiveOptions(
-            language=lang,
-            word_timestamps=word_timestamps,
-            diarize=diarize,
-            redact_pii=pii,
-            redact_pci=pci,
-            itn_normalize=itn,
-            vad_events=vad_events,
-            keywords=boosted,
-            eou_timeout_ms=eou_timeout_ms,
-            max_words=max_words,
-            endpointing=endpointing,
-            expire_content=expire_content,
-        )
         return cls(
             obj=obj,
             source=spec,
-            options=options,
-            route=route,
-            interim=interim,
-            json_events=json_events,
+            options=request,
+            route=options.route,
+            interim=options.interim,
+            json_events=options.as_json,
             output_path=path,
             output_format=fmt,
         )
@@ -300,12 +243,11 @@ class LiveJob:
     def _tail(self, source: AudioSource) -> bytes:
         return source.format.silence(VAD_TAIL_SECONDS) if self.options.vad_events else b""
 
-    def _explained(self, error: Exception) -> Exception:
+    def _explained(self, error: APIError) -> APIError:
+        """The error with a hint when the language is not served where the stream went."""
         from smallest_cli.api.stt_live import INDIA_ONLY, REGION_ERROR, US_ONLY
-        from smallest_cli.errors import APIConnectionError, APIError
+        from smallest_cli.errors import APIConnectionError
 
-        if not isinstance(error, APIError):
-            return error
         language = self.options.language
         if error.code == REGION_ERROR:
             where = (
@@ -344,13 +286,13 @@ class LiveJob:
             self.obj.output.stdout.write(text)
             self.obj.output.stdout.flush()
             return
-        from smallest_cli.config import write_private_file
+        from smallest_cli.files import write_atomically
 
-        write_private_file(Path(self.output_path), text, mode=0o644)
+        write_atomically(Path(self.output_path), text)
 
 
 def _width(options: LiveOptions) -> int:
-    from smallest_cli.audio_in import SAMPLE_WIDTH
+    from smallest_cli.audio.formats import SAMPLE_WIDTH
 
     return SAMPLE_WIDTH.get(options.encoding, 2)
 
@@ -382,17 +324,15 @@ def _ended_normally(error: Exception) -> bool:
 # -- option helpers ---------------------------------------------------------------------
 
 
-def _source_spec(
-    obj: AppContext,
-    *,
-    source: str | None,
-    mic: bool,
-    device: str | int | None,
-    encoding: str | None,
-    sample_rate: int | None,
-    realtime: bool,
-    duration: float | None,
-) -> SourceSpec:
+def _source_spec(obj: AppContext, options: ListenOptions) -> SourceSpec:
+    """Where the audio comes from, refused when the flags contradict each other."""
+    from smallest_cli.audio.devices import device_of
+    from smallest_cli.audio.formats import check_encoding, check_rate
+
+    source, mic = options.source, options.mic
+    device = device_of(options.device)
+    encoding = check_encoding(options.encoding)
+    sample_rate = check_rate(options.sample_rate)
     if mic and source is not None:
         raise UsageError(
             "give an audio SOURCE or --mic, not both",
@@ -402,7 +342,7 @@ def _source_spec(
         raise UsageError("--device picks the microphone", hint="add --mic")
     if mic and encoding is not None:
         raise UsageError("--encoding describes raw input; the microphone is recorded as linear16")
-    if mic and realtime:
+    if mic and options.realtime:
         raise UsageError("--realtime paces a file or stdin; the microphone is real time already")
     if not mic and source is None:
         if obj.output.stdin_isatty:
@@ -422,26 +362,55 @@ def _source_spec(
         device=device,
         encoding=encoding,
         sample_rate=sample_rate,
-        realtime=realtime,
-        duration=duration,
+        realtime=options.realtime,
+        duration=options.duration,
+    )
+
+
+def live_request(obj: AppContext, options: ListenOptions) -> LiveOptions:
+    """What to ask the realtime API for (the audio's rate and encoding come with the source)."""
+    from smallest_cli.api.stt_live import REDACTING_LANGUAGES, LiveOptions
+
+    language = resolve_language(obj, options.language)
+    pii, pci = redactions(options.redact or ())
+    if (pii or pci) and language not in REDACTING_LANGUAGES:
+        obj.output.warn(
+            f"redaction is effective only for en and hi; {language} may not be redacted"
+        )
+    return LiveOptions(
+        language=language,
+        word_timestamps=options.word_timestamps or options.diarize,  # speaker labels need words
+        diarize=options.diarize,
+        redact_pii=pii,
+        redact_pci=pci,
+        itn_normalize=options.itn,
+        vad_events=options.vad_events,
+        keywords=parse_keywords(options.keywords or (), obj.output.warn),
+        eou_timeout_ms=options.eou_timeout_ms,
+        max_words=options.max_words,
+        endpointing=not options.no_endpointing,
+        expire_content=options.expire_content,
     )
 
 
 def open_source(obj: AppContext, spec: SourceSpec) -> AudioSource:
     """Open the audio the spec names (reading a pipe's first bytes to learn its format)."""
-    from smallest_cli import audio_in
+    from smallest_cli.audio import sources
+    from smallest_cli.files import stdin_bytes
 
     if spec.mic:
-        return audio_in.MicSource(device=spec.device, rate=spec.sample_rate)
+        from smallest_cli.audio.capture import MicSource
+
+        return MicSource(device=spec.device, rate=spec.sample_rate, note=obj.output.warn)
     assert spec.path is not None
     if spec.path == "-":
-        return audio_in.open_stdin(
-            audio_in.stdin_stream(),
+        return sources.open_stdin(
+            stdin_bytes(),
             encoding=spec.encoding,
             rate=spec.sample_rate,
             note=obj.output.info,
         )
-    return audio_in.open_file(spec.path, encoding=spec.encoding, rate=spec.sample_rate)
+    return sources.open_file(spec.path, encoding=spec.encoding, rate=spec.sample_rate)
 
 
 def resolve_language(obj: AppContext, flag: str | None) -> str:
@@ -597,7 +566,7 @@ class Sender(threading.Thread):
         if not self.pacing.realtime:
             yield from chunks
             return
-        from smallest_cli.audio_in import Rechunker
+        from smallest_cli.audio.codecs import Rechunker
 
         frames = Rechunker(self.source.format.chunk_bytes(paced=True))
         for chunk in chunks:

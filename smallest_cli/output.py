@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+from smallest_cli.errors import SmallestError
+
 if TYPE_CHECKING:
     from rich.console import Console
+
+KEY_PATTERN = re.compile(r"sk_[A-Za-z0-9._-]{4,}")  # anything shaped like a Smallest key
+BUG_HINT = "this is a bug in smallest-cli; rerun with --debug and report the traceback"
 
 
 class Output:
@@ -164,6 +170,35 @@ class Output:
     def debug(self, message: str) -> None:
         self._message(message, ("debug: ", "dim"))
 
+    def failure(
+        self,
+        error: BaseException,
+        *,
+        source: str | None = None,
+        secret: str | None = None,
+        traceback: bool = False,
+    ) -> None:
+        """The one way a failure is shown: `Error:`, its hint, and the request id to quote.
+
+        `source` names the input of a batch that failed; the key (`secret`, and anything
+        shaped like a key) is masked everywhere; `traceback` (--debug) shows it first.
+        """
+        if traceback:
+            import traceback as tracebacks
+
+            self.stderr.write(masked("".join(tracebacks.format_exception(error)), secret))
+        if isinstance(error, SmallestError):
+            message, hint = str(error), error.hint
+        else:
+            message, hint = f"unexpected {type(error).__name__}: {error}", BUG_HINT
+        message = masked(message, secret)
+        if source is not None and source not in message:
+            message = f"{source}: {message}"
+        self.error(message, masked(hint, secret) if hint else None)
+        request_id = getattr(error, "request_id", None)
+        if request_id:
+            self.info(f"Request id: {request_id} (quote it to support)")
+
     def _message(self, message: str, label: tuple[str, str] | None) -> None:
         stream = self.stderr
         if label is None or not self.color(self.stderr_isatty):
@@ -180,13 +215,14 @@ class Output:
     def _console(self, stream: TextIO, isatty: bool) -> Console:
         from rich.console import Console
 
+        color = self.color(isatty)
         return Console(
             file=stream,
             markup=False,
             highlight=False,
             emoji=False,
-            no_color=not self.color(isatty),
-            force_terminal=isatty,
+            no_color=not color,
+            force_terminal=isatty or color,  # FORCE_COLOR colours a pipe too
         )
 
 
@@ -214,6 +250,15 @@ class Progress:
         """Set how much is done (thread-safe, like `advance`)."""
         if self._bar is not None:
             self._bar.update(self._task, completed=completed)
+
+
+def masked(text: str, secret: str | None = None) -> str:
+    """The text with `secret` and anything shaped like a key masked (`sk_…3f9a`)."""
+    from smallest_cli.credentials import mask
+
+    if secret:
+        text = text.replace(secret, mask(secret))
+    return KEY_PATTERN.sub(lambda found: mask(found.group(0)), text)
 
 
 def _isatty(stream: TextIO) -> bool:

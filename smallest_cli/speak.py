@@ -17,31 +17,25 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from smallest_cli.audio.devices import device_of
+from smallest_cli.audio.sinks import open_sinks
 from smallest_cli.choices import Transport
 from smallest_cli.config import parse_value
+from smallest_cli.destinations import Destination, destinations, note_headerless
 from smallest_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from smallest_cli.api.client import SmallestClient
     from smallest_cli.api.tts import LiveSession, SpeechRequest
-    from smallest_cli.audio import AudioFormat, Sink
+    from smallest_cli.audio.formats import AudioFormat
+    from smallest_cli.audio.sinks import Sink
+    from smallest_cli.commands.tts import SpeechOptions
     from smallest_cli.context import AppContext
-    from smallest_cli.subtitles import TimedWord
+    from smallest_cli.words import Word
 
 RETIRED_MODELS = ("lightning", "lightning-large", "lightning-v2")  # 410 (REFERENCE §0.1, §6.5)
 WORD_TIMESTAMP_VOICES = ("meher", "devansh", "kartik", "maithili", "liam", "avery")
-ID_PATTERN = r"^[a-zA-Z0-9_\-.]{1,128}$"
 LIVE_IDLE_TIMEOUT = 600  # seconds the TTS socket may wait for more text (REFERENCE §5)
-
-
-@dataclass(frozen=True)
-class Destination:
-    """Where audio goes, as the user said it."""
-
-    output: str | None = None
-    format: str | None = None
-    play: bool = False
-    device: str | None = None
 
 
 @dataclass
@@ -59,127 +53,44 @@ class SpeechJob:
     live: bool
     timestamps: str | None
     timestamps_format: str | None
-    words: list[TimedWord] = field(default_factory=list)
+    words: list[Word] = field(default_factory=list)
 
     # -- resolving and checking the options ---------------------------------------------
 
     @classmethod
-    def build(
-        cls,
-        obj: AppContext,
-        *,
-        text: str | None,
-        file: str | None,
-        destination: Destination,
-        voice: str | None,
-        model: str | None,
-        language: str | None,
-        speed: float,
-        sample_rate: int | None,
-        dicts: tuple[str, ...],
-        number_language: str | None,
-        math: bool,
-        request_id: str | None,
-        session_id: str | None,
-        expire_content: bool,
-        transport: Transport,
-        concurrency: int,
-        live: bool,
-        timestamps: str | None,
-    ) -> SpeechJob:
-        from smallest_cli.api.tts import SpeechRequest
-        from smallest_cli.text import read_text, require_words
+    def build(cls, obj: AppContext, options: SpeechOptions) -> SpeechJob:
+        from dataclasses import replace
 
-        voice_id = obj.setting("voice", _checked("voice", voice, "--voice"))
-        if model is not None and model.lower().replace("_", "-") in RETIRED_MODELS:
-            raise UsageError(
-                f"{model} is retired: the API answers 410 Gone for it",
-                hint="use --model lightning_v3.1 (or lightning_v3.1_pro)",
-            )
-        model_name = obj.setting("model", _checked("model", model, "--model"))
-        rate = obj.setting(
-            "sample_rate",
-            _checked(
-                "sample_rate", None if sample_rate is None else str(sample_rate), "--sample-rate"
-            ),
-        )
-        lang = _language(obj, _checked("language", language, "--language"), model_name)
-        numbers = _checked("language", number_language, "--number-language")
-        for flag, value in (("--request-id", request_id), ("--session-id", session_id)):
-            _check_id(flag, value)
-        for dictionary in dicts:
-            if not dictionary.strip() or any(c.isspace() for c in dictionary):
-                raise UsageError(
-                    f"--dict {dictionary!r} is not a dictionary id", hint="see `smallest dict list`"
-                )
-
-        if live:
-            if text is not None or file is not None:
-                raise UsageError(
-                    "--live reads the text from stdin as it arrives",
-                    hint="drop the TEXT argument and --file",
-                )
-            if transport in (Transport.SYNC, Transport.SSE):
-                raise UsageError(
-                    "--live needs the WebSocket transport",
-                    hint="drop --transport or use --transport ws",
-                )
-            spoken = None
-        else:
-            spoken = require_words(read_text(text, file, obj.output.stdin_isatty))
-
-        timestamps_format = None
-        if timestamps is not None:
-            from smallest_cli.subtitles import subtitle_format
-
-            timestamps_format = subtitle_format(timestamps)
-            if transport in (Transport.SYNC, Transport.SSE):
-                raise UsageError(
-                    "word timestamps only come over the WebSocket",
-                    hint="drop --transport or use --transport ws",
-                )
-
+        request = speech_request(obj, options)
+        spoken = _spoken(obj, options)
+        timestamps_format = _timestamps_format(options)
+        destination = Destination(options.output, options.format_, options.play, options.device)
         file_output, file_format, stdout_format, play = destinations(obj, destination)
-        chosen = transport
-        if chosen is Transport.AUTO:
-            if live or timestamps:
-                chosen = Transport.WS
+        transport = options.transport
+        if transport is Transport.AUTO:
+            if options.live or options.timestamps:
+                transport = Transport.WS
             elif play or stdout_format is not None:
-                chosen = Transport.SSE
+                transport = Transport.SSE
             else:
-                chosen = Transport.SYNC
-        if dicts and chosen is Transport.WS:
+                transport = Transport.SYNC
+        if options.dicts and transport is Transport.WS:
             obj.output.warn(
                 "pronunciation dictionaries are not part of the WebSocket protocol; the server may ignore --dict"
             )
-
-        request = SpeechRequest(
-            text=spoken or "",
-            voice_id=voice_id,
-            model=model_name,
-            sample_rate=rate,
-            speed=speed,
-            language=lang,
-            number_language=numbers,
-            math_notation=math,
-            pronunciation_dicts=dicts,
-            session_id=session_id,
-            request_id=request_id,
-            expire_content=expire_content,
-        )
         job = cls(
             obj=obj,
             text=spoken,
-            request=request,
+            request=replace(request, text=spoken or ""),
             file_output=file_output,
             file_format=file_format,
             stdout_format=stdout_format,
             play=play,
-            device=device_of(destination.device),
-            transport=chosen,
-            concurrency=concurrency,
-            live=live,
-            timestamps=timestamps,
+            device=device_of(options.device),
+            transport=transport,
+            concurrency=options.concurrency,
+            live=options.live,
+            timestamps=options.timestamps,
             timestamps_format=timestamps_format,
         )
         job._check_pairing()
@@ -214,7 +125,7 @@ class SpeechJob:
     # -- running ------------------------------------------------------------------------
 
     def run(self) -> None:
-        from smallest_cli.audio import Aligned
+        from smallest_cli.audio.sinks import Aligned
 
         client = self._client()
         sink = Aligned(self._open_sinks())
@@ -224,8 +135,9 @@ class SpeechJob:
             else:
                 self._run_text(client, sink)
             sink.close()
-        except BaseException:
+        except BaseException as error:
             sink.abort()
+            _explain_voice(error)
             raise
         self._write_timestamps()
         note_headerless(self.obj, self.file_output, self.file_format, self.request.sample_rate)
@@ -234,7 +146,7 @@ class SpeechJob:
         if self.concurrency > 1:
             # Above the account's limit the extra requests are answered 429; let the
             # retry policy absorb them rather than fail the whole text.
-            self.obj.retries = max(self.obj.retries or 0, 2 * self.concurrency + 2)
+            return self.obj.client(min_retries=2 * self.concurrency + 2)
         return self.obj.client()
 
     def _open_sinks(self) -> Sink:
@@ -273,9 +185,9 @@ class SpeechJob:
     def _fetcher(self, client: SmallestClient) -> Callable[[SpeechRequest], Fetched]:
         tts = client.tts
         if self.transport is Transport.SYNC:
-            return lambda r: Fetched(iter([_explained(tts.synthesize, r)]))
+            return lambda r: Fetched(iter([tts.synthesize(r)]))
         if self.transport is Transport.SSE:
-            return lambda r: Fetched(_explained_stream(tts.stream, r))
+            return lambda r: Fetched(tts.stream(r))
         return lambda r: _over_websocket(tts.live, r, self.timestamps is not None)
 
     def _run_live(self, client: SmallestClient, sink: Sink) -> None:
@@ -296,10 +208,8 @@ class SpeechJob:
                     self._keep_words([event.word], 0.0)
             reader.raise_error()
 
-    def _keep_words(self, words: list[Any], offset: float) -> None:
-        from smallest_cli.subtitles import TimedWord
-
-        self.words.extend(TimedWord(w.word, w.start + offset, w.end + offset) for w in words)
+    def _keep_words(self, words: list[Word], offset: float) -> None:
+        self.words.extend(w.shifted(offset) for w in words)
 
     def _write_timestamps(self) -> None:
         if self.timestamps is None or self.timestamps_format is None:
@@ -313,49 +223,10 @@ class SpeechJob:
             return
         from pathlib import Path
 
-        from smallest_cli.config import write_private_file
+        from smallest_cli.files import write_atomically
         from smallest_cli.subtitles import render
 
-        write_private_file(
-            Path(self.timestamps), render(self.words, self.timestamps_format), mode=0o644
-        )
-
-
-def note_headerless(
-    obj: AppContext, path: str | None, fmt: AudioFormat | None, sample_rate: int
-) -> None:
-    """Tell (on stderr, unless --quiet) how to read back a file just written without a header."""
-    from smallest_cli.audio import headerless_note
-
-    note = headerless_note(path, fmt, sample_rate) if path and fmt else None
-    if note is not None:
-        obj.output.info(note)
-
-
-def open_sinks(
-    file_output: str | None,
-    file_format: AudioFormat | None,
-    stdout_format: AudioFormat | None,
-    play: bool,
-    device: str | int | None,
-    sample_rate: int,
-) -> Sink:
-    """One sink feeding every destination (a file, stdout, the speakers)."""
-    from smallest_cli.audio import FileSink, PlayerSink, StreamSink, Tee
-
-    sinks: list[Sink] = []
-    try:
-        if file_output is not None and file_format is not None:
-            sinks.append(FileSink(file_output, file_format, sample_rate))
-        if stdout_format is not None:
-            sinks.append(StreamSink(stdout_format, sample_rate))
-        if play:
-            sinks.append(PlayerSink(sample_rate, device))
-    except BaseException:
-        for sink in sinks:
-            sink.abort()
-        raise
-    return sinks[0] if len(sinks) == 1 else Tee(*sinks)
+        write_atomically(Path(self.timestamps), render(self.words, self.timestamps_format))
 
 
 # -- fetching audio ---------------------------------------------------------------------
@@ -397,31 +268,12 @@ def _in_order(
                 future.cancel()
 
 
-def _explained(call: Callable[[SpeechRequest], bytes], request: SpeechRequest) -> bytes:
-    try:
-        return call(request)
-    except Exception as error:
-        raise _with_voice_hint(error) from None
+def _explain_voice(error: BaseException) -> None:
+    """Point to the voice ids when the API refused the voice (over any transport)."""
+    from smallest_cli.errors import APIError
 
-
-def _explained_stream(
-    call: Callable[[SpeechRequest], Iterator[bytes]], request: SpeechRequest
-) -> Iterator[bytes]:
-    try:
-        yield from call(request)
-    except Exception as error:
-        raise _with_voice_hint(error) from None
-
-
-def _with_voice_hint(error: Exception) -> Exception:
-    from smallest_cli.errors import BadRequestError
-
-    if (
-        isinstance(error, BadRequestError)
-        and "voice_id" in f"{error.message} {' '.join(error.details)}"
-    ):
-        error.hint = error.hint or "see `smallest voices list` for the voice ids"
-    return error
+    if isinstance(error, APIError) and "voice_id" in str(error):
+        error.explain("see `smallest voices list` for the voice ids")
 
 
 def _over_websocket(
@@ -480,6 +332,73 @@ class _StdinFeeder(threading.Thread):
 # -- option helpers ---------------------------------------------------------------------
 
 
+def speech_request(obj: AppContext, options: SpeechOptions) -> SpeechRequest:
+    """The request (without its text), every setting resolved (flag > env > config >
+    default) and checked before anything is sent."""
+    from smallest_cli.api.tts import SpeechRequest
+
+    voice = obj.setting("voice", _checked("voice", options.voice, "--voice"))
+    model = options.model
+    if model is not None and model.lower().replace("_", "-") in RETIRED_MODELS:
+        raise UsageError(
+            f"{model} is retired: the API answers 410 Gone for it",
+            hint="use --model lightning_v3.1 (or lightning_v3.1_pro)",
+        )
+    model_name = obj.setting("model", _checked("model", model, "--model"))
+    rate = None if options.sample_rate is None else str(options.sample_rate)
+    return SpeechRequest(
+        text="",
+        voice_id=voice,
+        model=model_name,
+        sample_rate=obj.setting("sample_rate", _checked("sample_rate", rate, "--sample-rate")),
+        speed=options.speed,
+        language=_language(obj, _checked("language", options.language, "--language"), model_name),
+        number_language=_checked("language", options.number_language, "--number-language"),
+        math_notation=options.math,
+        pronunciation_dicts=tuple(options.dicts or ()),
+        session_id=options.session_id,
+        request_id=options.request_id,
+        expire_content=options.expire_content,
+    )
+
+
+def _over_http(options: SpeechOptions) -> bool:
+    return options.transport in (Transport.SYNC, Transport.SSE)
+
+
+def _spoken(obj: AppContext, options: SpeechOptions) -> str | None:
+    """The text to speak (None with --live: it comes from stdin as it arrives)."""
+    if not options.live:
+        from smallest_cli.text import read_text, require_words
+
+        return require_words(read_text(options.text, options.file, obj.output.stdin_isatty))
+    if options.text is not None or options.file is not None:
+        raise UsageError(
+            "--live reads the text from stdin as it arrives",
+            hint="drop the TEXT argument and --file",
+        )
+    if _over_http(options):
+        raise UsageError(
+            "--live needs the WebSocket transport", hint="drop --transport or use --transport ws"
+        )
+    return None
+
+
+def _timestamps_format(options: SpeechOptions) -> str | None:
+    """The subtitle format of --timestamps FILE (which needs the WebSocket)."""
+    if options.timestamps is None:
+        return None
+    from smallest_cli.subtitles import subtitle_format
+
+    fmt = subtitle_format(options.timestamps)
+    if _over_http(options):
+        raise UsageError(
+            "word timestamps only come over the WebSocket",
+            hint="drop --transport or use --transport ws",
+        )
+    return fmt
+
+
 def _checked(name: str, value: str | None, flag: str) -> Any:
     return None if value is None else parse_value(name, value, f"{flag} {value!r}")
 
@@ -499,44 +418,3 @@ def _language(obj: AppContext, flag: str | None, model: str) -> str:
         f"{where}: {model} does not speak {language!r}",
         hint=f"use --model {others[0]}" if others else None,
     )
-
-
-def _check_id(flag: str, value: str | None) -> None:
-    import re
-
-    if value is not None and not re.match(ID_PATTERN, value):
-        raise UsageError(
-            f"invalid {flag} {value!r}",
-            hint="use at most 128 letters, digits, '-', '_' or '.'",
-        )
-
-
-def device_of(value: str | None) -> str | int | None:
-    """A --device value: an index if it is a number, else a name."""
-    if value is None:
-        return None
-    return int(value) if value.isdigit() else value
-
-
-def destinations(
-    obj: AppContext, destination: Destination
-) -> tuple[str | None, AudioFormat | None, AudioFormat | None, bool]:
-    """(file path, its format, stdout format, play) for where the audio should go."""
-    from smallest_cli.audio import audio_format, format_for_path
-
-    output = obj.output
-    file_output, file_format, stdout_format = None, None, None
-    play = destination.play or destination.device is not None
-    if destination.output == "-" or (destination.output is None and not output.stdout_isatty):
-        if output.stdout_isatty:
-            raise UsageError(
-                "refusing to write audio to a terminal",
-                hint="redirect it (> speech.wav, | ffplay -) or drop -o - to play it",
-            )
-        stdout_format = audio_format(destination.format or str(obj.setting("format")))
-    elif destination.output is not None:
-        file_output = destination.output
-        file_format = format_for_path(destination.output, destination.format)
-    else:
-        play = True
-    return file_output, file_format, stdout_format, play

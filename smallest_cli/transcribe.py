@@ -23,26 +23,24 @@ import itertools
 import queue
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from smallest_cli.choices import Route, redactions
 from smallest_cli.config import parse_value
-from smallest_cli.errors import ExitCode, SmallestError, UsageError
+from smallest_cli.errors import APIStatusError, ExitCode, SmallestError, UsageError
 
 if TYPE_CHECKING:
     from smallest_cli.api.client import SmallestClient
-    from smallest_cli.api.stt import Audio, RawFormat, Result, TranscriptionOptions
+    from smallest_cli.api.stt import Audio, Result, TranscriptionOptions
+    from smallest_cli.audio.formats import StreamFormat
+    from smallest_cli.commands.stt import TranscribeOptions
     from smallest_cli.context import AppContext
     from smallest_cli.output import Progress
 
 SUFFIXES = {"text": ".txt", "json": ".json", "srt": ".srt", "vtt": ".vtt", "tsv": ".tsv"}
-CONTAINER_EXTENSIONS = (
-    ".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".webm", ".aiff",
-)  # fmt: skip
-ENCODING_ALIASES = {"ulaw": "mulaw", "pcm": "linear16", "pcm16": "linear16"}
 UPLOAD_BAR_BYTES = 16 * 1024 * 1024
 RATE_LIMIT_ROUNDS = 2  # times a source waits out a 429 before it counts as failed  # a single upload at least this big gets a byte bar
 EXTRA_PATTERN = re.compile(r"^[^:,\s]+:[^,]*$")
@@ -109,139 +107,36 @@ class TranscribeJob:
     # -- resolving and checking the options ---------------------------------------------
 
     @classmethod
-    def build(
-        cls,
-        obj: AppContext,
-        *,
-        sources: list[str],
-        model: str | None,
-        language: str | None,
-        route: Route,
-        word_timestamps: bool,
-        diarize: bool,
-        redact: Sequence[str],
-        emotions: bool,
-        gender: bool,
-        webhook: str | None,
-        webhook_extra: list[str],
-        expire_content: bool,
-        encoding: str | None,
-        sample_rate: int | None,
-        output: str | None,
-        output_dir: str | None,
-        format_: str | None,
-        force: bool,
-        skip_existing: bool,
-        max_line_chars: int,
-        max_cue_seconds: float,
-        concurrency: int,
-        max_rpm: int,
-    ) -> TranscribeJob:
-        from smallest_cli.api.stt import TranscriptionOptions
-        from smallest_cli.transcript import TIMED_FORMATS, transcript_format
+    def build(cls, obj: AppContext, options: TranscribeOptions) -> TranscribeJob:
+        from dataclasses import replace
 
-        if not sources:
+        from smallest_cli.transcript import TIMED_FORMATS
+
+        asked_format = _asked_format(options)
+        if not options.sources:
             raise UsageError(
                 "nothing to transcribe",
                 hint="give audio files, http(s) URLs, or `-` for stdin",
             )
-        legacy = route is Route.LEGACY
-        model_name = obj.setting("stt_model", _checked("stt_model", model, "--model"))
-        lang = _language(obj, language)
-        pii, pci = redactions(redact)
-
-        # What each route and model can do (REFERENCE §10.1–§10.4).
-        if legacy:
-            lacking = [
-                ("--model pulse-pro", model_name == "pulse-pro"),
-                ("--redact", bool(redact)),
-                ("--expire-content", expire_content),
-                ("--webhook", webhook is not None),
-            ]
-            for flag, given in lacking:
-                if given:
-                    raise UsageError(
-                        f"the legacy route (POST /waves/v1/pulse/get_text) has no {flag}",
-                        hint="drop it, or use the current route (drop --route legacy)",
-                    )
-        if model_name == "pulse-pro":
-            if lang != "en":
-                raise UsageError(
-                    f"pulse-pro transcribes English only, not {lang!r}",
-                    hint="use --language en, or --model pulse for other languages",
-                )
-            if gender:
-                raise UsageError(
-                    "--gender works with Pulse only (pre-recorded)",
-                    hint="use --model pulse, or drop --gender",
-                )
-            if diarize:
-                obj.output.warn("pulse-pro does not diarize (per the API); expect no speakers")
-        if webhook is not None:
-            _check_webhook_url(webhook)
-            if model_name != "pulse-pro":
-                raise UsageError(
-                    "asynchronous transcription (--webhook) is Pulse Pro only",
-                    hint="add --model pulse-pro (English only), or drop --webhook",
-                )
-        for pair in webhook_extra:
-            if webhook is None:
-                raise UsageError("--webhook-extra goes with --webhook")
-            if not EXTRA_PATTERN.match(pair):
-                raise UsageError(
-                    f"invalid --webhook-extra {pair!r}",
-                    hint="give key:value (no commas), e.g. --webhook-extra ticket:123",
-                )
-
-        # Where the transcripts go, and in what format.
-        if output is not None and output_dir is not None:
-            raise UsageError("give either -o FILE or --output-dir DIR, not both")
-        fmt = transcript_format(
-            format_, output if output not in (None, "-") and output_dir is None else None
-        )
-        if webhook is not None:
-            if output not in (None, "-") or output_dir is not None:
-                raise UsageError(
-                    "with --webhook the transcript goes to the webhook; only the request id is printed",
-                    hint="drop -o / --output-dir",
-                )
-            if fmt not in ("text", "json"):
-                raise UsageError(
-                    f"with --webhook there is no transcript to write as {fmt}",
-                    hint="use --format text (the request id) or json",
-                )
-        if output not in (None, "-") and len(sources) > 1:
-            raise UsageError(
-                "-o FILE takes one source",
-                hint="use --output-dir DIR for a file per source, or -o - for stdout",
-            )
-        options = TranscriptionOptions(
-            language=lang,
-            model=model_name,
-            word_timestamps=word_timestamps or fmt in TIMED_FORMATS or diarize,
-            diarize=diarize,
-            redact_pii=pii,
-            redact_pci=pci,
-            emotions=emotions,
-            gender=gender,
-            webhook_url=webhook,
-            webhook_extra=tuple(webhook_extra),
-            expire_content=expire_content,
-        )
+        request = transcription_request(obj, options)
+        fmt = _destination_format(options, asked_format)
+        if fmt in TIMED_FORMATS:
+            request = replace(request, word_timestamps=True)
+        raw = _Raw.check(options.encoding, options.sample_rate)
         job = cls(
             obj=obj,
-            sources=_sources(obj, sources, model_name, _Raw.check(encoding, sample_rate)),
-            options=options,
-            route=route,
+            sources=_sources(obj, options.sources, request.model, raw),
+            options=request,
+            route=options.route,
             format=fmt,
-            output=output,
-            output_dir=Path(output_dir) if output_dir is not None else None,
-            max_line_chars=max_line_chars,
-            max_cue_seconds=max_cue_seconds,
-            concurrency=concurrency,
-            max_rpm=max_rpm,
+            output=options.output,
+            output_dir=Path(options.output_dir) if options.output_dir is not None else None,
+            max_line_chars=options.max_line_chars,
+            max_cue_seconds=options.max_cue_seconds,
+            concurrency=options.concurrency,
+            max_rpm=options.max_rpm,
         )
-        job._check_destinations(force=force, skip_existing=skip_existing)
+        job._check_destinations(force=options.force, skip_existing=options.skip_existing)
         if len(job.sources) == 1 and job.sources[0].problem is not None:
             raise job.sources[0].problem
         return job
@@ -298,7 +193,7 @@ class TranscribeJob:
             if source.problem is not None:
                 self.outcomes[index] = Outcome(index, error=source.problem)
                 if len(self.sources) > 1:
-                    _report(output, source.name, source.problem)
+                    self.obj.report(source.problem, source=source.name)
             elif source.skip:
                 output.info(f"Skipped {source.name}: {source.target} exists")
         if self.output_dir is not None and pending:
@@ -451,7 +346,7 @@ class TranscribeJob:
         output = self.obj.output
         if outcome.error is not None:
             if len(self.sources) > 1:
-                _report(output, source.name, outcome.error)
+                self.obj.report(outcome.error, source=source.name)
             return
         result = outcome.result
         assert result is not None
@@ -479,18 +374,18 @@ class TranscribeJob:
             output.stdout.flush()
             self.printed += 1
             return
-        from smallest_cli.config import write_private_file
+        from smallest_cli.files import write_atomically
 
         target = source.target if self.output_dir is not None else Path(str(self.output))
         assert target is not None
         try:
-            write_private_file(target, text, mode=0o644)
+            write_atomically(target, text)
         except OSError as exc:
             error = SmallestError(f"cannot write {target}: {exc.strerror or exc}")
             if not several:
                 raise error from None
             outcome.error = error  # the transcript is lost: this source failed
-            _report(output, source.name, error)
+            self.obj.report(error, source=source.name)
             return
         if several or self.output_dir is not None:
             output.info(f"Wrote {target}")
@@ -543,20 +438,20 @@ class _Raw:
 
     @classmethod
     def check(cls, encoding: str | None, sample_rate: int | None) -> _Raw:
-        from smallest_cli.api.stt import RAW_ENCODINGS
+        from smallest_cli.audio.formats import ENCODING_ALIASES, ENCODINGS
 
         if encoding is not None:
             encoding = ENCODING_ALIASES.get(encoding.lower(), encoding.lower())
-            if encoding not in RAW_ENCODINGS:
+            if encoding not in ENCODINGS:
                 raise UsageError(
                     f"invalid --encoding {encoding!r}",
                     hint="headerless audio is linear16, linear32, mulaw or alaw",
                 )
         return cls(encoding, sample_rate)
 
-    def for_file(self, obj: AppContext, path: str) -> RawFormat | None:
+    def for_file(self, obj: AppContext, path: str) -> StreamFormat | None:
         """How to send the file at `path`: None when it has a header the API reads itself."""
-        from smallest_cli.audio_in import RAW_EXTENSIONS, sniff
+        from smallest_cli.audio.formats import CONTAINER_EXTENSIONS, RAW_EXTENSIONS, sniff
 
         try:
             with open(path, "rb") as handle:
@@ -573,27 +468,27 @@ class _Raw:
             return None
         return self._format(obj, encoding, path)
 
-    def for_stdin(self, obj: AppContext) -> RawFormat | None:
+    def for_stdin(self, obj: AppContext) -> StreamFormat | None:
         if self.encoding is None:
             return None
         return self._format(obj, self.encoding, "stdin")
 
-    def _format(self, obj: AppContext, encoding: str, name: str) -> RawFormat:
+    def _format(self, obj: AppContext, encoding: str, name: str) -> StreamFormat:
         """The WAV header's format; a UsageError without --sample-rate (REFERENCE §0.5: the
         API reads only the container, so the rate must be right before the upload)."""
-        from smallest_cli.api.stt import RawFormat
-        from smallest_cli.audio_in import raw_format
+        from smallest_cli.audio.formats import raw_format
 
         fmt = raw_format(encoding, self.sample_rate, name)
         if self.encoding is None:
             obj.output.info(
                 f"{name} has no header: sending it as {encoding} at {fmt.sample_rate} Hz"
             )
-        return RawFormat(fmt.encoding, fmt.sample_rate)
+        return fmt
 
 
 def _sources(obj: AppContext, given: list[str], model: str, raw: _Raw) -> list[Source]:
-    from smallest_cli.api.stt import AudioFile, AudioStream, AudioURL, stdin_binary
+    from smallest_cli.api.stt import AudioFile, AudioStream, AudioURL
+    from smallest_cli.files import stdin_bytes
 
     if given.count("-") > 1:
         raise UsageError("stdin (`-`) can be given only once")
@@ -606,7 +501,7 @@ def _sources(obj: AppContext, given: list[str], model: str, raw: _Raw) -> list[S
                     "`-` reads audio from stdin, but stdin is a terminal",
                     hint="pipe audio in: smallest tts say hi | smallest stt transcribe -",
                 )
-            source.audio = AudioStream(stdin_binary(), raw=raw.for_stdin(obj))
+            source.audio = AudioStream(stdin_bytes(), raw=raw.for_stdin(obj))
         elif _is_url(argument):
             if model == "pulse-pro":
                 raise UsageError(
@@ -630,14 +525,114 @@ def _is_url(argument: str) -> bool:
     return argument.startswith(("http://", "https://"))
 
 
-def _check_webhook_url(url: str) -> None:
-    from urllib.parse import urlsplit
+def transcription_request(obj: AppContext, options: TranscribeOptions) -> TranscriptionOptions:
+    """What to ask the API for, every setting resolved (flag > env > config > default) and
+    checked against what the route and the model can do (REFERENCE §10.1–§10.4)."""
+    from smallest_cli.api.stt import TranscriptionOptions
 
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    model = obj.setting("stt_model", _checked("stt_model", options.model, "--model"))
+    language = _language(obj, options.language)
+    pii, pci = redactions(options.redact or ())
+    _check_capabilities(obj, options, model, language)
+    _check_webhook(options, model)
+    return TranscriptionOptions(
+        language=language,
+        model=model,
+        word_timestamps=options.word_timestamps or options.diarize,
+        diarize=options.diarize,
+        redact_pii=pii,
+        redact_pci=pci,
+        emotions=options.emotions,
+        gender=options.gender,
+        webhook_url=options.webhook,
+        webhook_extra=tuple(options.webhook_extra or ()),
+        expire_content=options.expire_content,
+    )
+
+
+def _check_capabilities(
+    obj: AppContext, options: TranscribeOptions, model: str, language: str
+) -> None:
+    """Refuse what the chosen route or model cannot do, before anything is sent."""
+    if options.route is Route.LEGACY:
+        lacking = [
+            ("--model pulse-pro", model == "pulse-pro"),
+            ("--redact", bool(options.redact)),
+            ("--expire-content", options.expire_content),
+            ("--webhook", options.webhook is not None),
+        ]
+        for flag, given in lacking:
+            if given:
+                raise UsageError(
+                    f"the legacy route (POST /waves/v1/pulse/get_text) has no {flag}",
+                    hint="drop it, or use the current route (drop --route legacy)",
+                )
+    if model == "pulse-pro":
+        if language != "en":
+            raise UsageError(
+                f"pulse-pro transcribes English only, not {language!r}",
+                hint="use --language en, or --model pulse for other languages",
+            )
+        if options.gender:
+            raise UsageError(
+                "--gender works with Pulse only (pre-recorded)",
+                hint="use --model pulse, or drop --gender",
+            )
+        if options.diarize:
+            obj.output.warn("pulse-pro does not diarize (per the API); expect no speakers")
+
+
+def _check_webhook(options: TranscribeOptions, model: str) -> None:
+    if options.webhook is not None and model != "pulse-pro":
         raise UsageError(
-            f"invalid --webhook {url!r}", hint="give the http(s) URL that receives the result"
+            "asynchronous transcription (--webhook) is Pulse Pro only",
+            hint="add --model pulse-pro (English only), or drop --webhook",
         )
+    for pair in options.webhook_extra or ():
+        if options.webhook is None:
+            raise UsageError("--webhook-extra goes with --webhook")
+        if not EXTRA_PATTERN.match(pair):
+            raise UsageError(
+                f"invalid --webhook-extra {pair!r}",
+                hint="give key:value (no commas), e.g. --webhook-extra ticket:123",
+            )
+
+
+def _asked_format(options: TranscribeOptions) -> str | None:
+    """--format, or json for --json (refused when they disagree)."""
+    if not options.as_json:
+        return options.format_
+    if options.format_ not in (None, "json"):
+        raise UsageError("--json and --format disagree", hint="give one of them")
+    return "json"
+
+
+def _destination_format(options: TranscribeOptions, asked: str | None) -> str:
+    """The transcript format, once -o, --output-dir and --webhook are known to fit together."""
+    from smallest_cli.transcript import transcript_format
+
+    output, output_dir = options.output, options.output_dir
+    if output is not None and output_dir is not None:
+        raise UsageError("give either -o FILE or --output-dir DIR, not both")
+    to_file = output not in (None, "-")
+    fmt = transcript_format(asked, output if to_file and output_dir is None else None)
+    if options.webhook is not None:
+        if to_file or output_dir is not None:
+            raise UsageError(
+                "with --webhook the transcript goes to the webhook; only the request id is printed",
+                hint="drop -o / --output-dir",
+            )
+        if fmt not in ("text", "json"):
+            raise UsageError(
+                f"with --webhook there is no transcript to write as {fmt}",
+                hint="use --format text (the request id) or json",
+            )
+    if to_file and len(options.sources or ()) > 1:
+        raise UsageError(
+            "-o FILE takes one source",
+            hint="use --output-dir DIR for a file per source, or -o - for stdout",
+        )
+    return fmt
 
 
 def _language(obj: AppContext, flag: str | None) -> str:
@@ -668,37 +663,36 @@ def _checked(name: str, value: str | None, flag: str) -> Any:
 
 def _explained(error: SmallestError, job: TranscribeJob) -> SmallestError:
     """The error with a hint for the failures that are specific to transcription."""
-    from smallest_cli.api.stt import TOO_LARGE_HINT
-    from smallest_cli.errors import (
-        APIStatusError,
-        BadRequestError,
-        NotFoundError,
-        PermissionDeniedError,
-    )
+    if isinstance(error, APIStatusError):
+        error.explain(_transcription_hint(error, job))
+    return error
 
-    if not isinstance(error, APIStatusError) or error.hint:
-        return error
+
+def _transcription_hint(error: APIStatusError, job: TranscribeJob) -> str | None:
+    from smallest_cli.api.stt import TOO_LARGE_HINT
+    from smallest_cli.errors import BadRequestError, NotFoundError, PermissionDeniedError
+
     said = f"{error.message} {error.code or ''} {' '.join(error.details)}".lower()
     if error.status_code == 413 or "too large" in said or "exceeds maximum" in said:
-        error.hint = TOO_LARGE_HINT
-    elif "not_enabled_in_region" in said or "not been enabled in this region" in said:
-        error.hint = (
+        return TOO_LARGE_HINT
+    if "not_enabled_in_region" in said or "not been enabled in this region" in said:
+        return (
             f"--language {job.options.language} is served only in some regions (multi-indic "
             "in India, multi-asian in the US); ask support to enable it, or choose another "
             "--language"
         )
-    elif isinstance(error, PermissionDeniedError) and job.options.model == "pulse-pro":
-        error.hint = "the key's plan may not include pulse-pro; try --model pulse"
-    elif isinstance(error, NotFoundError) and job.route is Route.CURRENT:
-        error.hint = "this server may not have the current route yet; try --route legacy"
-    elif isinstance(error, BadRequestError) and ("download" in said or "'url'" in said):
-        error.hint = (
+    if isinstance(error, PermissionDeniedError) and job.options.model == "pulse-pro":
+        return "the key's plan may not include pulse-pro; try --model pulse"
+    if isinstance(error, NotFoundError) and job.route is Route.CURRENT:
+        return "this server may not have the current route yet; try --route legacy"
+    if isinstance(error, BadRequestError) and ("download" in said or "'url'" in said):
+        return (
             "the API fetches the URL itself: it must be public http(s); "
             "or download the file and give its path"
         )
-    elif isinstance(error, BadRequestError) and "format" in said:
-        error.hint = "send WAV, MP3, FLAC, OGG, M4A or WebM audio (mono)"
-    return error
+    if isinstance(error, BadRequestError) and "format" in said:
+        return "send WAV, MP3, FLAC, OGG, M4A or WebM audio (mono)"
+    return None
 
 
 def _fatal(error: BaseException) -> bool:
@@ -710,21 +704,3 @@ def _fatal(error: BaseException) -> bool:
 
 def _exit_code(error: BaseException | None) -> ExitCode:
     return error.exit_code if isinstance(error, SmallestError) else ExitCode.ERROR
-
-
-def _report(output: Any, name: str, error: BaseException) -> None:
-    """One source's failure, the way the error translator reports a command's."""
-    from smallest_cli.credentials import mask
-
-    message = (
-        str(error)
-        if isinstance(error, SmallestError)
-        else f"unexpected {type(error).__name__}: {error}"
-    )
-    message = re.sub(r"sk_[A-Za-z0-9._-]{4,}", lambda m: mask(m.group(0)), message)
-    if name not in message:
-        message = f"{name}: {message}"
-    output.error(message, getattr(error, "hint", None))
-    request_id = getattr(error, "request_id", None)
-    if request_id:
-        output.info(f"Request id: {request_id} (quote it to support)")

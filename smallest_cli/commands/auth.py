@@ -15,7 +15,6 @@ from smallest_cli.errors import (
     APIError,
     AuthenticationError,
     AuthError,
-    ExitCode,
     PermissionDeniedError,
     UsageError,
 )
@@ -131,7 +130,7 @@ def status(
             raise
         report.update(error=error.message)
         obj.output.json(report)
-        raise typer.Exit(error.exit_code) from None
+        raise
     base_url = obj.resolved_base_url()
     report.update(
         logged_in=True,
@@ -141,7 +140,7 @@ def status(
         api="not_checked",
         error=None,
     )
-    exit_code = ExitCode.OK
+    failure: APIError | None = None
     if not offline:
         try:
             with obj.client() as client:
@@ -149,10 +148,10 @@ def status(
             report["api"] = "accepted"
         except (AuthenticationError, PermissionDeniedError) as error:
             report.update(api="rejected", error=str(error))
-            exit_code = ExitCode.AUTH
+            failure = error
         except APIError as error:
             report.update(api="unreachable", error=error.message)
-            exit_code = ExitCode.ERROR
+            failure = error
     if as_json:
         obj.output.json(report)
     else:
@@ -177,8 +176,8 @@ def status(
                 ("API", verdict),
             ]
         )
-    if exit_code != ExitCode.OK:
-        raise typer.Exit(exit_code)
+    if failure is not None:
+        raise failure
 
 
 @app.command()

@@ -6,6 +6,7 @@ own modules (`stt live` in commands/stt_live.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
@@ -13,15 +14,23 @@ import typer
 from smallest_cli.api.constants import STT_REQUESTS_PER_MINUTE
 from smallest_cli.choices import Route
 from smallest_cli.commands import GROUPS
-from smallest_cli.commands.options import DiarizeFlag, ExpireContentFlag, RedactOption
-from smallest_cli.context import AppContext
+from smallest_cli.commands.options import (
+    DiarizeFlag,
+    ExpireContentFlag,
+    RedactOption,
+    WordTimestampsFlag,
+    check_http_url,
+    takes,
+)
 
 app = typer.Typer(help=GROUPS["stt"], no_args_is_help=True)
 
 
-@app.command()
-def transcribe(
-    ctx: typer.Context,
+@dataclass(frozen=True)
+class TranscribeOptions:
+    """`stt transcribe`'s options as given; `TranscribeJob.build` resolves and checks them
+    together."""
+
     sources: Annotated[
         list[str] | None,
         typer.Argument(
@@ -29,7 +38,7 @@ def transcribe(
             metavar="SOURCE",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     output: Annotated[
         str | None,
         typer.Option(
@@ -39,7 +48,7 @@ def transcribe(
             ".vtt .tsv) or `-` for stdout (the default). One source only.",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     output_dir: Annotated[
         str | None,
         typer.Option(
@@ -47,7 +56,7 @@ def transcribe(
             help="Write one transcript per source into DIR, named after it (talk.wav → talk.txt).",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     format_: Annotated[
         str | None,
         typer.Option(
@@ -55,8 +64,8 @@ def transcribe(
             help="text, json, srt, vtt or tsv. [default: from -o's extension, else text]",
             show_default=False,
         ),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    ] = None
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False
     model: Annotated[
         str | None,
         typer.Option(
@@ -65,7 +74,7 @@ def transcribe(
             "[env var: SMALLEST_STT_MODEL; default: pulse]",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     language: Annotated[
         str | None,
         typer.Option(
@@ -74,28 +83,23 @@ def transcribe(
             "[env var: SMALLEST_STT_LANGUAGE; default: en]",
             show_default=False,
         ),
-    ] = None,
-    word_timestamps: Annotated[
-        bool,
-        typer.Option(
-            "--word-timestamps",
-            help="Ask for word timings (automatic for srt, vtt, tsv and --diarize).",
-        ),
-    ] = False,
-    diarize: DiarizeFlag = False,
-    redact: RedactOption = None,
-    emotions: Annotated[bool, typer.Option("--emotions", help="Detect emotions.")] = False,
+    ] = None
+    word_timestamps: WordTimestampsFlag = False
+    diarize: DiarizeFlag = False
+    redact: RedactOption = None
+    emotions: Annotated[bool, typer.Option("--emotions", help="Detect emotions.")] = False
     gender: Annotated[
         bool, typer.Option("--gender", help="Detect the speaker's gender (Pulse).")
-    ] = False,
+    ] = False
     webhook: Annotated[
         str | None,
         typer.Option(
             "--webhook",
             help="Pulse Pro: return at once with a request id; the API posts the result to URL.",
             show_default=False,
+            callback=check_http_url,
         ),
-    ] = None,
+    ] = None
     webhook_extra: Annotated[
         list[str] | None,
         typer.Option(
@@ -103,8 +107,8 @@ def transcribe(
             help="key:value sent along to the webhook (repeatable).",
             show_default=False,
         ),
-    ] = None,
-    expire_content: ExpireContentFlag = False,
+    ] = None
+    expire_content: ExpireContentFlag = False
     encoding: Annotated[
         str | None,
         typer.Option(
@@ -113,7 +117,7 @@ def transcribe(
             "extension: .pcm/.raw linear16, .ulaw mulaw, .alaw alaw]",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     sample_rate: Annotated[
         int | None,
         typer.Option(
@@ -124,34 +128,34 @@ def transcribe(
             "says it; `tts say` writes 44100 unless told).",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     route: Annotated[
         Route,
         typer.Option(
             "--route",
             help="current: POST /waves/v1/stt/; legacy: POST /waves/v1/pulse/get_text (Pulse only).",
         ),
-    ] = Route.CURRENT,
+    ] = Route.CURRENT
     max_line_chars: Annotated[
         int,
         typer.Option("--max-line-chars", min=10, max=200, help="Subtitles: characters per cue."),
-    ] = 42,
+    ] = 42
     max_cue_seconds: Annotated[
         float,
         typer.Option("--max-cue-seconds", min=0.5, max=60, help="Subtitles: seconds per cue."),
-    ] = 5.0,
+    ] = 5.0
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite transcripts already in --output-dir.")
-    ] = False,
+    ] = False
     skip_existing: Annotated[
         bool,
         typer.Option(
             "--skip-existing", help="Leave sources whose transcript is in --output-dir alone."
         ),
-    ] = False,
+    ] = False
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, max=16, help="Sources transcribed at once.")
-    ] = 4,
+    ] = 4
     max_rpm: Annotated[
         int,
         typer.Option(
@@ -161,8 +165,12 @@ def transcribe(
             help="Requests started per minute at most (the Standard plan allows 25 per model; "
             "0 = no limit).",
         ),
-    ] = STT_REQUESTS_PER_MINUTE,
-) -> None:
+    ] = STT_REQUESTS_PER_MINUTE
+
+
+@app.command()
+@takes(TranscribeOptions)
+def transcribe(ctx: typer.Context, options: TranscribeOptions) -> None:
     """Transcribe recordings: files, URLs or stdin, one or many.
 
     Several sources run as a batch, a few at once within the API's request rate, with a
@@ -188,42 +196,9 @@ def transcribe(
 
         $ smallest stt transcribe long.wav --model pulse-pro --webhook https://my.app/hook
     """
-    obj: AppContext = ctx.obj
-    if as_json:
-        if format_ not in (None, "json"):
-            from smallest_cli.errors import UsageError
-
-            raise UsageError("--json and --format disagree", hint="give one of them")
-        format_ = "json"
     from smallest_cli.transcribe import TranscribeJob
 
-    job = TranscribeJob.build(
-        obj,
-        sources=list(sources or []),
-        model=model,
-        language=language,
-        route=route,
-        word_timestamps=word_timestamps,
-        diarize=diarize,
-        redact=tuple(redact or ()),
-        emotions=emotions,
-        gender=gender,
-        webhook=webhook,
-        webhook_extra=list(webhook_extra or []),
-        expire_content=expire_content,
-        encoding=encoding,
-        sample_rate=sample_rate,
-        output=output,
-        output_dir=output_dir,
-        format_=format_,
-        force=force,
-        skip_existing=skip_existing,
-        max_line_chars=max_line_chars,
-        max_cue_seconds=max_cue_seconds,
-        concurrency=concurrency,
-        max_rpm=max_rpm,
-    )
-    job.run()
+    TranscribeJob.build(ctx.obj, options).run()
 
 
 from smallest_cli.commands.stt_live import live  # noqa: E402

@@ -3,17 +3,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 
 from smallest_cli.choices import Route
-from smallest_cli.commands.options import DiarizeFlag, ExpireContentFlag, RedactOption
-from smallest_cli.context import AppContext
+from smallest_cli.commands.options import (
+    DiarizeFlag,
+    ExpireContentFlag,
+    RedactOption,
+    WordTimestampsFlag,
+    takes,
+)
 
 
-def live(
-    ctx: typer.Context,
+@dataclass(frozen=True)
+class ListenOptions:
+    """`stt live`'s options as given; `LiveJob.build` checks them together."""
+
     source: Annotated[
         str | None,
         typer.Argument(
@@ -21,14 +29,14 @@ def live(
             metavar="SOURCE",
             show_default=False,
         ),
-    ] = None,
-    mic: Annotated[bool, typer.Option("--mic", help="Transcribe the microphone.")] = False,
+    ] = None
+    mic: Annotated[bool, typer.Option("--mic", help="Transcribe the microphone.")] = False
     device: Annotated[
         str | None,
         typer.Option(
             "--device", help="Input device (name or index) for --mic.", show_default=False
         ),
-    ] = None,
+    ] = None
     language: Annotated[
         str | None,
         typer.Option(
@@ -39,7 +47,7 @@ def live(
             "[env var: SMALLEST_STT_LANGUAGE; default: en]",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     encoding: Annotated[
         str | None,
         typer.Option(
@@ -48,7 +56,7 @@ def live(
             "[default: linear16]",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     sample_rate: Annotated[
         int | None,
         typer.Option(
@@ -58,11 +66,11 @@ def live(
             "[default: the file's own if the API takes it, else 16000].",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     realtime: Annotated[
         bool,
         typer.Option("--realtime", help="Send a file at the pace it plays (as a live call would)."),
-    ] = False,
+    ] = False
     duration: Annotated[
         float | None,
         typer.Option(
@@ -71,7 +79,7 @@ def live(
             help="Stop after this many seconds of audio.",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     interim: Annotated[
         bool,
         typer.Option(
@@ -79,16 +87,10 @@ def live(
             help="Show partial transcripts as one updating line (on a terminal's stderr; "
             "with --json, as events).",
         ),
-    ] = False,
-    word_timestamps: Annotated[
-        bool,
-        typer.Option(
-            "--word-timestamps",
-            help="Ask for word timings (automatic for -o .srt, .vtt and .tsv).",
-        ),
-    ] = False,
-    diarize: DiarizeFlag = False,
-    redact: RedactOption = None,
+    ] = False
+    word_timestamps: WordTimestampsFlag = False
+    diarize: DiarizeFlag = False
+    redact: RedactOption = None
     keywords: Annotated[
         list[str] | None,
         typer.Option(
@@ -98,11 +100,11 @@ def live(
             "recommended; repeatable).",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     itn: Annotated[
         bool,
         typer.Option("--itn", help="Write numbers, dates and amounts as digits (finals)."),
-    ] = False,
+    ] = False
     vad_events: Annotated[
         bool,
         typer.Option(
@@ -110,7 +112,7 @@ def live(
             help="Report when speech starts and ends (on a terminal's stderr; with --json, "
             "as events).",
         ),
-    ] = False,
+    ] = False
     eou_timeout_ms: Annotated[
         int | None,
         typer.Option(
@@ -120,28 +122,28 @@ def live(
             help="Silence (ms) that ends an utterance [API default: 800].",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     max_words: Annotated[
         int | None,
         typer.Option(
             "--max-words", min=1, help="Finalize after this many words.", show_default=False
         ),
-    ] = None,
+    ] = None
     no_endpointing: Annotated[
         bool,
         typer.Option(
             "--no-endpointing",
             help="Do not finalize on trailing silence (the model's own, slower cadence).",
         ),
-    ] = False,
+    ] = False
     route: Annotated[
         Route,
         typer.Option(
             "--route",
             help="current: /waves/v1/stt/live; legacy: /waves/v1/pulse/get_text.",
         ),
-    ] = Route.CURRENT,
-    expire_content: ExpireContentFlag = False,
+    ] = Route.CURRENT
+    expire_content: ExpireContentFlag = False
     output: Annotated[
         str | None,
         typer.Option(
@@ -151,7 +153,7 @@ def live(
             "extension: .txt .json .srt .vtt .tsv), or `-` for stdout instead of live lines.",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     format_: Annotated[
         str | None,
         typer.Option(
@@ -159,7 +161,7 @@ def live(
             help="Format for -o: text, json, srt, vtt or tsv. [default: from the extension]",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     as_json: Annotated[
         bool,
         typer.Option(
@@ -167,8 +169,11 @@ def live(
             help="One JSON event per line on stdout: finals (and partials with --interim, "
             "speech_started/speech_ended with --vad-events).",
         ),
-    ] = False,
-) -> None:
+    ] = False
+
+
+@takes(ListenOptions)
+def live(ctx: typer.Context, options: ListenOptions) -> None:
     """Transcribe speech as it is spoken: a file, a pipe, or the microphone.
 
     The audio streams over the Pulse realtime WebSocket and each final segment is printed
@@ -197,31 +202,4 @@ def live(
     """
     from smallest_cli.listen import LiveJob
 
-    obj: AppContext = ctx.obj
-    job = LiveJob.build(
-        obj,
-        source=source,
-        mic=mic,
-        device=device,
-        encoding=encoding,
-        sample_rate=sample_rate,
-        realtime=realtime,
-        duration=duration,
-        language=language,
-        interim=interim,
-        word_timestamps=word_timestamps,
-        diarize=diarize,
-        redact=tuple(redact or ()),
-        keywords=tuple(keywords or ()),
-        itn=itn,
-        vad_events=vad_events,
-        eou_timeout_ms=eou_timeout_ms,
-        max_words=max_words,
-        endpointing=not no_endpointing,
-        route=route,
-        expire_content=expire_content,
-        output=output,
-        format_=format_,
-        json_events=as_json,
-    )
-    job.run()
+    LiveJob.build(ctx.obj, options).run()

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 
 from smallest_cli.choices import Transport
 from smallest_cli.commands import GROUPS
-from smallest_cli.commands.options import ExpireContentFlag
-from smallest_cli.context import AppContext
+from smallest_cli.commands.options import (
+    ExpireContentFlag,
+    PlaybackDeviceOption,
+    check_dictionary_ids,
+    check_id,
+    takes,
+)
 
 app = typer.Typer(help=GROUPS["tts"], no_args_is_help=True)
 
@@ -21,13 +27,14 @@ def complete_voice_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, st
     return voice_catalog.complete_voice_id(ctx, incomplete)
 
 
-@app.command()
-def say(
-    ctx: typer.Context,
+@dataclass(frozen=True)
+class SpeechOptions:
+    """`tts say`'s options as given; `SpeechJob.build` resolves and checks them together."""
+
     text: Annotated[
         str | None,
         typer.Argument(help="Text to speak; `-` or a pipe reads stdin.", show_default=False),
-    ] = None,
+    ] = None
     file: Annotated[
         str | None,
         typer.Option(
@@ -36,7 +43,7 @@ def say(
             help="Read the text from a UTF-8 file (`-` = stdin).",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     output: Annotated[
         str | None,
         typer.Option(
@@ -46,7 +53,7 @@ def say(
             "Default: play on a terminal, write WAV to a pipe.",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     format_: Annotated[
         str | None,
         typer.Option(
@@ -54,16 +61,11 @@ def say(
             help="Audio format: wav, mp3, flac, ogg, pcm (raw), ulaw, alaw. [env var: SMALLEST_FORMAT]",
             show_default=False,
         ),
-    ] = None,
-    play: Annotated[
-        bool, typer.Option("--play", help="Play on the speakers too (with -o).")
-    ] = False,
-    device: Annotated[
-        str | None,
-        typer.Option(
-            "--device", help="Output device (name or index) to play on.", show_default=False
-        ),
-    ] = None,
+    ] = None
+    play: Annotated[bool, typer.Option("--play", help="Play on the speakers too (with -o).")] = (
+        False
+    )
+    device: PlaybackDeviceOption = None
     voice: Annotated[
         str | None,
         typer.Option(
@@ -72,7 +74,7 @@ def say(
             autocompletion=complete_voice_id,
             show_default=False,
         ),
-    ] = None,
+    ] = None
     model: Annotated[
         str | None,
         typer.Option(
@@ -80,7 +82,7 @@ def say(
             help="lightning_v3.1 or lightning_v3.1_pro (hyphens accepted). [env var: SMALLEST_MODEL]",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     language: Annotated[
         str | None,
         typer.Option(
@@ -88,10 +90,10 @@ def say(
             help="Language code (en, hi, ta, …, or auto). [env var: SMALLEST_LANGUAGE]",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     speed: Annotated[
         float, typer.Option("--speed", min=0.5, max=2.0, help="Speaking rate, 0.5–2.")
-    ] = 1.0,
+    ] = 1.0
     sample_rate: Annotated[
         int | None,
         typer.Option(
@@ -99,13 +101,16 @@ def say(
             help="8000, 16000, 24000 or 44100. [env var: SMALLEST_SAMPLE_RATE; default: 44100]",
             show_default=False,
         ),
-    ] = None,
+    ] = None
     dicts: Annotated[
         list[str] | None,
         typer.Option(
-            "--dict", help="Pronunciation dictionary id (repeatable).", show_default=False
+            "--dict",
+            help="Pronunciation dictionary id (repeatable).",
+            show_default=False,
+            callback=check_dictionary_ids,
         ),
-    ] = None,
+    ] = None
     number_language: Annotated[
         str | None,
         typer.Option(
@@ -113,40 +118,48 @@ def say(
             help="Language for reading numbers, currency and dates.",
             show_default=False,
         ),
-    ] = None,
-    math: Annotated[
-        bool, typer.Option("--math", help="Read math operators (5 x 3) as words.")
-    ] = False,
+    ] = None
+    math: Annotated[bool, typer.Option("--math", help="Read math operators (5 x 3) as words.")] = (
+        False
+    )
     request_id: Annotated[
         str | None,
         typer.Option(
-            "--request-id", help="Your id for this request (echoed back).", show_default=False
+            "--request-id",
+            help="Your id for this request (echoed back).",
+            show_default=False,
+            callback=check_id,
         ),
-    ] = None,
+    ] = None
     session_id: Annotated[
         str | None,
-        typer.Option("--session-id", help="Your session id (echoed back).", show_default=False),
-    ] = None,
-    expire_content: ExpireContentFlag = False,
+        typer.Option(
+            "--session-id",
+            help="Your session id (echoed back).",
+            show_default=False,
+            callback=check_id,
+        ),
+    ] = None
+    expire_content: ExpireContentFlag = False
     transport: Annotated[
         Transport,
         typer.Option(
             "--transport",
             help="auto streams (SSE) when playing or piping and uses one request per chunk for files.",
         ),
-    ] = Transport.AUTO,
+    ] = Transport.AUTO
     concurrency: Annotated[
         int,
         typer.Option(
             "--concurrency", min=1, max=16, help="Chunks of long text synthesized at once."
         ),
-    ] = 1,
+    ] = 1
     live: Annotated[
         bool,
         typer.Option(
             "--live", help="Speak text from stdin as it arrives (WebSocket), e.g. from an LLM."
         ),
-    ] = False,
+    ] = False
     timestamps: Annotated[
         str | None,
         typer.Option(
@@ -154,8 +167,12 @@ def say(
             help="Also write word timings to FILE (.srt, .vtt or .json).",
             show_default=False,
         ),
-    ] = None,
-) -> None:
+    ] = None
+
+
+@app.command()
+@takes(SpeechOptions)
+def say(ctx: typer.Context, options: SpeechOptions) -> None:
     """Speak text: play it, or write it to a file or a pipe.
 
     Long text is cut at sentence boundaries and stitched into one seamless stream. Files are
@@ -171,28 +188,6 @@ def say(
 
         $ some-llm-command | smallest tts say --live
     """
-    from smallest_cli.speak import Destination, SpeechJob
+    from smallest_cli.speak import SpeechJob
 
-    obj: AppContext = ctx.obj
-    job = SpeechJob.build(
-        obj,
-        text=text,
-        file=file,
-        destination=Destination(output=output, format=format_, play=play, device=device),
-        voice=voice,
-        model=model,
-        language=language,
-        speed=speed,
-        sample_rate=sample_rate,
-        dicts=tuple(dicts or ()),
-        number_language=number_language,
-        math=math,
-        request_id=request_id,
-        session_id=session_id,
-        expire_content=expire_content,
-        transport=transport,
-        concurrency=concurrency,
-        live=live,
-        timestamps=timestamps,
-    )
-    job.run()
+    SpeechJob.build(ctx.obj, options).run()

@@ -131,6 +131,7 @@ def test_status_rejected_key_exits_4(base, monkeypatch: pytest.MonkeyPatch) -> N
     data = json.loads(result.stdout)
     assert (data["source"], data["api"]) == ("env", "rejected")
     assert data["error"] == "Bearer token is missing or invalid. (HTTP 401)"
+    assert "Hint: check the key: run `smallest auth login`" in result.stderr  # the one reporter
 
 
 def test_status_unreachable_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -152,6 +153,7 @@ def test_status_offline_and_not_logged_in(monkeypatch: pytest.MonkeyPatch) -> No
         "logged_in": False,
         "error": "not logged in (profile 'work')",
     }
+    assert "Error: not logged in (profile 'work')" in as_json.stderr
     monkeypatch.setenv("SMALLEST_API_KEY", KEY)
     offline = run("auth", "status", "--offline", "--json")
     assert offline.exit_code == 0 and json.loads(offline.stdout)["api"] == "not_checked"
