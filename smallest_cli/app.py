@@ -154,9 +154,19 @@ def root(
             envvar="SMALLEST_RETRIES",
             min=0,
             max=10,
-            help="Retries on 429, 502, 503 and connection errors.",
+            help="Retries on 502, 503 and connection errors.",
         ),
     ] = 2,
+    max_wait: Annotated[
+        float,
+        typer.Option(
+            "--max-wait",
+            envvar="SMALLEST_MAX_WAIT",
+            min=0,
+            help="Seconds to wait for a free slot when the account's requests-at-once or "
+            "per-minute limit is taken (HTTP 429); 0 fails at once.",
+        ),
+    ] = 300.0,
     quiet: Annotated[
         bool, typer.Option("-q", "--quiet", help="Print only data and errors.")
     ] = False,
@@ -187,6 +197,7 @@ def root(
     obj.emulator = use_emulator
     obj.timeout = timeout
     obj.retries = retries
+    obj.max_wait = max_wait
     obj.quiet = obj.quiet or quiet
     obj.no_color = obj.no_color or no_color
     obj.debug = obj.debug or debug

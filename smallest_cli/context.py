@@ -34,6 +34,7 @@ class AppContext:
     base_url: str | None = None
     timeout: float | None = None
     retries: int | None = None
+    max_wait: float | None = None
     emulator: bool = False
     debug: bool = False
     quiet: bool = False
@@ -46,6 +47,7 @@ class AppContext:
     _api_key: ApiKey | None = field(default=None, repr=False)
     _emulator: InProcessEmulator | None = field(default=None, repr=False)
     _clients: list[SmallestClient] = field(default_factory=list, repr=False)
+    _noted_busy: bool = field(default=False, repr=False)
 
     @property
     def output(self) -> Output:
@@ -127,12 +129,11 @@ class AppContext:
         api_key: str | None = None,
         *,
         base_url: str | None = None,
-        min_retries: int = 0,
     ) -> SmallestClient:
         """A client for the resolved (or the given) base URL with the resolved (or the
-        given) key, retrying as --retries says but at least `min_retries` times."""
+        given) key, retrying as --retries and --max-wait say."""
         from smallest_cli.api.client import DEFAULT_TIMEOUT, SmallestClient
-        from smallest_cli.api.retry import DEFAULT_RETRIES
+        from smallest_cli.api.retry import DEFAULT_MAX_WAIT, DEFAULT_RETRIES
 
         if base_url is None:
             base_url = self.resolved_base_url()
@@ -141,7 +142,8 @@ class AppContext:
             api_key if api_key is not None else self.api_key().value,
             base_url=base_url,
             timeout=self.timeout if self.timeout is not None else DEFAULT_TIMEOUT,
-            retries=max(retries, min_retries),
+            retries=retries,
+            max_wait=self.max_wait if self.max_wait is not None else DEFAULT_MAX_WAIT,
             on_retry=self._note_retry,
             log=self.output.debug if self.debug else None,
         )
@@ -191,6 +193,17 @@ class AppContext:
         return os.environ.get(ENV_VAR)
 
     def _note_retry(self, error: APIError, delay: float, attempt: int, retries: int) -> None:
+        if error.waits_for_slot:  # normal work: one note for the whole command
+            if not self._noted_busy:
+                self._noted_busy = True
+                from smallest_cli.api.retry import DEFAULT_MAX_WAIT
+
+                bound = DEFAULT_MAX_WAIT if self.max_wait is None else self.max_wait
+                self.output.info(
+                    f"{_short(error)}: the account's requests-at-once limit is taken; "
+                    f"waiting for a free slot (up to {bound:g} s, --max-wait)"
+                )
+            return
         self.output.info(f"{_short(error)}; retrying in {delay:.1f} s ({attempt}/{retries})")
 
 

@@ -15,6 +15,7 @@ its kind. Nothing here imports a third-party module, so catching them costs noth
     └── APIError                       exit 1
         ├── APIConnectionError         no response: refused, reset, DNS, TLS
         │   └── APITimeoutError
+        ├── PolicyCloseError           WebSocket closed with 1008
         └── APIStatusError             the server answered with an error status
             ├── BadRequestError        400, 413, 422
             ├── AuthenticationError    401 (exit 4)
@@ -49,6 +50,7 @@ class SmallestError(Exception):
 
     exit_code: ExitCode = ExitCode.ERROR
     usual_hint: ClassVar[str | None] = None  # for every error of this kind, unless told better
+    waits_for_slot: ClassVar[bool] = False  # the account is busy: wait for a slot (--max-wait)
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -194,9 +196,17 @@ class GoneError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429: over the rate or concurrency limit, and still so after the retries."""
+    """429: over the rate or concurrency limit, and still so after --max-wait seconds."""
 
-    usual_hint = "the account's rate or concurrency limit was hit; wait, or raise --retries"
+    usual_hint = "the account's rate or concurrency limit was hit; try later, or raise --max-wait"
+    waits_for_slot = True
+
+
+class PolicyCloseError(APIError):
+    """A WebSocket closed with 1008 (policy violation), which the API uses for too many
+    sessions at once: before any audio or transcript it is waited out like a 429."""
+
+    waits_for_slot = True
 
 
 class ServerError(APIStatusError):

@@ -26,6 +26,7 @@ from smallest_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from smallest_cli.api.client import SmallestClient
+    from smallest_cli.api.ratelimit import AdaptiveSlots
     from smallest_cli.api.tts import LiveSession, SpeechRequest
     from smallest_cli.audio.formats import AudioFormat
     from smallest_cli.audio.sinks import Sink
@@ -143,11 +144,14 @@ class SpeechJob:
         note_headerless(self.obj, self.file_output, self.file_format, self.request.sample_rate)
 
     def _client(self) -> SmallestClient:
+        client = self.obj.client()
         if self.concurrency > 1:
-            # Above the account's limit the extra requests are answered 429; let the
-            # retry policy absorb them rather than fail the whole text.
-            return self.obj.client(min_retries=2 * self.concurrency + 2)
-        return self.obj.client()
+            from smallest_cli.api.ratelimit import AdaptiveSlots
+
+            # Above the account's limit the extra requests are answered 429: the workers
+            # shrink to the slots there are (and wait for them) rather than fail the text.
+            client.slots = AdaptiveSlots(self.concurrency)
+        return client
 
     def _open_sinks(self) -> Sink:
         return open_sinks(
@@ -170,7 +174,7 @@ class SpeechJob:
         fetch = self._fetcher(client)
         written = 0
         with self.obj.output.progress(len(requests), "Synthesizing") as progress:
-            for audio in _in_order(requests, fetch, self.concurrency):
+            for audio in _in_order(requests, fetch, self.concurrency, client.slots):
                 offset = written / 2 / self.request.sample_rate
                 for block in audio.pcm:
                     sink.write(block)
@@ -241,17 +245,30 @@ class Fetched:
 
 
 def _in_order(
-    requests: list[SpeechRequest], fetch: Callable[[SpeechRequest], Fetched], concurrency: int
+    requests: list[SpeechRequest],
+    fetch: Callable[[SpeechRequest], Fetched],
+    concurrency: int,
+    slots: AdaptiveSlots | None = None,
 ) -> Iterator[Fetched]:
-    """Each request's audio in order; with concurrency > 1, later ones are fetched meanwhile."""
+    """Each request's audio in order; with concurrency > 1, later ones are fetched meanwhile,
+    as many at once as `slots` allows."""
     if concurrency <= 1:
         for request in requests:
             yield fetch(request)
         return
 
     def complete(request: SpeechRequest) -> Fetched:
-        fetched = fetch(request)
-        return Fetched(iter(list(fetched.pcm)), fetched.words)
+        if slots is not None:
+            slots.acquire()
+        succeeded = False
+        try:
+            fetched = fetch(request)
+            result = Fetched(iter(list(fetched.pcm)), fetched.words)
+            succeeded = True
+            return result
+        finally:
+            if slots is not None:
+                slots.release(succeeded)
 
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tts") as pool:
         pending: list[Future[Fetched]] = []

@@ -6,7 +6,6 @@ modules (`voices`, …) hang off it and turn responses into typed results.
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -18,12 +17,13 @@ import httpx
 from smallest_cli import __version__
 from smallest_cli.api.constants import DEFAULT_BASE_URL
 from smallest_cli.api.errors import status_error
-from smallest_cli.api.retry import DEFAULT_RETRIES, RetryPolicy
+from smallest_cli.api.retry import DEFAULT_MAX_WAIT, DEFAULT_RETRIES, RetryPolicy
 from smallest_cli.errors import APIConnectionError, APIError, APITimeoutError
 
 if TYPE_CHECKING:
     from websockets.sync.client import ClientConnection
 
+    from smallest_cli.api.ratelimit import AdaptiveSlots
     from smallest_cli.api.stt import SttAPI
     from smallest_cli.api.stt_live import SttLiveAPI
     from smallest_cli.api.tts import TtsAPI
@@ -53,11 +53,13 @@ class SmallestClient:
         on_retry: RetryHook | None = None,
         log: Callable[[str], None] | None = None,
         policy: RetryPolicy | None = None,
+        max_wait: float = DEFAULT_MAX_WAIT,
     ) -> None:
         self.api_key = api_key
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.policy = policy or RetryPolicy(retries=retries)
+        self.policy = policy or RetryPolicy(retries=retries, max_wait=max_wait)
+        self.slots: AdaptiveSlots | None = None  # set by callers that run requests in parallel
         self.on_retry = on_retry
         self.log = log
         hooks: dict[str, list[Callable[..., Any]]] = {}
@@ -239,24 +241,48 @@ class SmallestClient:
     def with_retries(
         self, attempt: Callable[[], T], *, may_retry: Callable[[], bool] | None = None
     ) -> T:
-        """Run `attempt` until it succeeds, the retry policy gives up, or `may_retry()` is false."""
-        for number in itertools.count():
+        """Run `attempt` until it succeeds, the retry policy gives up, or `may_retry()` is false.
+
+        A busy account (`waits_for_slot`) is waited out within `policy.max_wait`; other
+        retryable failures are retried `policy.retries` times.
+        """
+        policy = self.policy
+        failures = busy = 0
+        busy_since: float | None = None
+        while True:
             try:
                 return attempt()
             except APIError as error:
-                delay = self.policy.delay(number, error)
+                if error.waits_for_slot:
+                    busy_since = policy.clock() if busy_since is None else busy_since
+                    delay = policy.busy_delay(busy, error, policy.clock() - busy_since)
+                    busy += 1
+                else:
+                    delay = policy.delay(failures, error)
+                    failures += 1
                 if delay is not None and may_retry is not None and not may_retry():
                     raise
                 if delay is None:
-                    if error.retryable and number < self.policy.retries and error.retry_after:
+                    if error.waits_for_slot:
+                        error.explain(
+                            f"no slot came free within {policy.max_wait:g} s; try later, "
+                            "or raise --max-wait"
+                        )
+                    elif error.retryable and failures <= policy.retries and error.retry_after:
                         error.hint = (
                             f"the server asks to wait {error.retry_after:.0f} s; try again later"
                         )
                     raise
                 if self.on_retry is not None:
-                    self.on_retry(error, delay, number + 1, self.policy.retries)
-                self.policy.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+                    number = busy if error.waits_for_slot else failures
+                    self.on_retry(error, delay, number, policy.retries)
+                self._pause(error, delay)
+
+    def _pause(self, error: APIError, delay: float) -> None:
+        slots = self.slots
+        if error.waits_for_slot and slots is not None and slots.holds() and slots.wait_busy():
+            return
+        self.policy.sleep(delay)
 
     # -- WebSocket ------------------------------------------------------------------
 

@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from smallest_cli.errors import APIError, APIStatusError, GoneError, status_error_class
+from smallest_cli.errors import (
+    APIError,
+    APIStatusError,
+    GoneError,
+    RateLimitError,
+    status_error_class,
+)
 
 RETRYABLE_STATUSES = frozenset({429, 502, 503})
 MAX_TEXT_BODY = 300
@@ -156,14 +162,18 @@ def status_error(
 
 
 def frame_error(frame: Mapping[str, Any]) -> APIError:
-    """An APIError from an error frame received over a WebSocket."""
+    """An APIError from an error frame received over a WebSocket (a RateLimitError for a
+    frame whose code is 429: no slot was free for that synthesis)."""
     info = normalise(frame)
     message = info.message or "the server reported an error"
     if info.details:
         message += " (" + "; ".join(info.details) + ")"
-    return APIError(
-        message, code=info.code, request_id=info.request_id or _text(frame.get("request_id"))
-    )
+    request_id = info.request_id or _text(frame.get("request_id"))
+    if info.code == "429":
+        return RateLimitError(
+            message, status_code=429, code=info.code, request_id=request_id, retryable=True
+        )
+    return APIError(message, code=info.code, request_id=request_id)
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:

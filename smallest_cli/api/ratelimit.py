@@ -67,3 +67,64 @@ class RateLimiter:
         with self._lock:
             now = self._clock()
             self._starts = deque([now] * self.per_window)
+
+
+class AdaptiveSlots:
+    """How many of one process's requests run at once: `limit` at most, fewer once the API
+    says the account has fewer slots (AIMD, as TCP does with its window).
+
+    A worker holds a slot (`hold`) for the whole of its request. When the API answers 429
+    while others of ours are in flight, those are the slots the account has: the count
+    drops to theirs, and the refused worker waits for one of them to finish (`wait_busy`)
+    instead of asking again on a timer. After `limit` × 4 requests without a 429 the count
+    grows by one, to find slots that another process has since let go.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.ceiling = self.limit = max(1, limit)
+        self._active = 0
+        self._finished = 0
+        self._since_busy = 0
+        self._holders: set[int] = set()
+        self._changed = threading.Condition()
+
+    def holds(self) -> bool:
+        """Whether the calling thread holds a slot."""
+        return threading.get_ident() in self._holders
+
+    def acquire(self) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._active < self.limit)
+            self._active += 1
+            self._holders.add(threading.get_ident())
+
+    def release(self, succeeded: bool) -> None:
+        with self._changed:
+            self._active -= 1
+            self._holders.discard(threading.get_ident())
+            self._finished += 1
+            if succeeded:
+                self._since_busy += 1
+                if self.limit < self.ceiling and self._since_busy >= 4 * self.ceiling:
+                    self.limit += 1
+                    self._since_busy = 0
+            self._changed.notify_all()
+
+    def wait_busy(self) -> bool:
+        """The calling holder was refused for lack of a slot: shrink to the requests of
+        ours still in flight and wait until one of them ends. False when none is in flight
+        (the slot is another process's): then the caller waits on its own timer."""
+        with self._changed:
+            others = self._active - 1
+            self._since_busy = 0
+            if others >= 1:
+                self.limit = min(self.limit, others)
+                finished = self._finished
+                self._active -= 1
+                self._changed.notify_all()
+                self._changed.wait_for(
+                    lambda: self._finished > finished and self._active < self.limit
+                )
+                self._active += 1
+                return True
+        return False

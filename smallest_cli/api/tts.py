@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import struct
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -139,37 +139,57 @@ class TtsAPI:
         `idle_timeout` raises the server's 60 s limit on waiting for more text (`?timeout=`).
         """
         params = {"timeout": idle_timeout} if idle_timeout else None
-        connecting = self._client.connect_ws(LIVE_PATH, params=params, headers=request.headers)
         settings = request.body(word_timestamps=word_timestamps, complete_backoff_ms=0)
         settings.pop("text")
-        return LiveSession(connecting, settings, timeout=self._client.timeout)
+        return LiveSession(
+            lambda: self._client.connect_ws(LIVE_PATH, params=params, headers=request.headers),
+            settings,
+            timeout=self._client.timeout,
+            retrying=self._client.with_retries,
+        )
 
 
 class LiveSession:
     """One TTS WebSocket, open for a `with` block: send text as it comes, receive audio and
     word timings as they come. `send` may be called from one thread while another iterates
     `events`.
+
+    Until the first audio arrives, what was sent is kept: when the server refuses for lack
+    of a slot (a 429 frame, or a close with 1008), the session opens a new socket and sends
+    it all again, waiting as `retrying` (the client's retry policy) says.
     """
 
     def __init__(
         self,
-        connecting: AbstractContextManager[ClientConnection],
+        connect: Callable[[], AbstractContextManager[ClientConnection]],
         settings: Mapping[str, Any],
         *,
         timeout: float,
+        retrying: Callable[[Callable[[], Any]], Any],
     ) -> None:
-        self._connecting = connecting
+        self._connect = connect
+        self._connecting: AbstractContextManager[ClientConnection] | None = None
         self._connection: ClientConnection | None = None
         self._settings = dict(settings)
         self._timeout = timeout
+        self._retrying = retrying
+        self._sent: list[dict[str, Any]] | None = []  # None once audio has come
+        self._refused = False
         self._lock = threading.Lock()
 
     def __enter__(self) -> LiveSession:
-        self._connection = self._connecting.__enter__()
+        self._open()
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        self._connecting.__exit__(*exc_info)
+        if self._connecting is not None:
+            self._connecting.__exit__(*exc_info)
+            self._connecting = None
+
+    def _open(self) -> None:
+        connecting = self._connect()
+        self._connection = connecting.__enter__()
+        self._connecting = connecting
 
     @property
     def connection(self) -> ClientConnection:
@@ -193,10 +213,47 @@ class LiveSession:
         from smallest_cli.api.ws import send_json
 
         with self._lock:
-            send_json(self.connection, message)
+            if self._sent is None:
+                send_json(self.connection, message)
+                return
+            self._sent.append(message)
+            try:
+                send_json(self.connection, message)
+            except APIError:
+                pass  # kept: the reader sees the close, and sends it again or fails
+
+    def _reopen(self) -> None:
+        """A new socket, with everything sent so far sent again."""
+        from smallest_cli.api.ws import send_json
+
+        with self._lock:
+            self.__exit__(None, None, None)
+            self._open()
+            for message in self._sent or ():
+                send_json(self.connection, message)
 
     def events(self) -> Iterator[LiveEvent]:
         """Audio and word timings until the server says `complete`."""
+        first, rest = self._retrying(self._first_event)
+        yield first
+        yield from rest
+
+    def _first_event(self) -> tuple[LiveEvent, Iterator[LiveEvent]]:
+        if self._refused:
+            self._reopen()
+        frames = self._events()
+        try:
+            first = next(frames)
+        except APIError as error:
+            self._refused = error.waits_for_slot
+            if self._refused:
+                self.connection.close()  # free the socket while waiting
+            raise
+        with self._lock:
+            self._sent = None
+        return first, frames
+
+    def _events(self) -> Iterator[LiveEvent]:
         from smallest_cli.api.ws import iter_json
 
         for frame in iter_json(self.connection, timeout=self._timeout):

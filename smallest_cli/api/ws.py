@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 
-from smallest_cli.errors import APIConnectionError, APIError, RateLimitError
+from smallest_cli.errors import APIConnectionError, APIError, PolicyCloseError
 
 if TYPE_CHECKING:
     from websockets.sync.client import ClientConnection
@@ -59,10 +59,9 @@ def closed_error(exc: ConnectionClosed) -> APIError:
     code = frame.code if frame is not None else None
     reason = (frame.reason if frame is not None else "") or "no reason given"
     if code == POLICY_VIOLATION:
-        return RateLimitError(
-            f"the server closed the WebSocket: {reason}",
-            status_code=429,
-            hint="too many concurrent sessions for this account; close others or wait",
+        return PolicyCloseError(
+            f"the server closed the WebSocket (1008, policy violation): {reason}",
+            hint=_policy_hint(reason),
             code="1008",
         )
     if code is None:
@@ -70,3 +69,10 @@ def closed_error(exc: ConnectionClosed) -> APIError:
             "the WebSocket connection was lost without a close frame", hint="try again"
         )
     return APIConnectionError(f"the server closed the WebSocket ({code}: {reason})")
+
+
+def _policy_hint(reason: str) -> str:
+    """What to do about a 1008 close, from what its reason says."""
+    if any(word in reason.lower() for word in ("concurren", "too many", "limit")):
+        return "too many sessions at once for this account; close others, or raise --max-wait"
+    return "the server refused the session by its policy; check the request, or try again"

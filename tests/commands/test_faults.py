@@ -38,7 +38,7 @@ def assert_met(result: Result, directory: Path, says: str = "") -> None:
 def say(directory: Path, transport: str, *extra: str) -> Result:
     out = directory / "x.wav"
     return run(
-        "--retries", "0", "--timeout", STALL_TIMEOUT,
+        "--retries", "0", "--max-wait", "0", "--timeout", STALL_TIMEOUT,
         "tts", "say", "Modern problems require modern solutions.",
         "-o", str(out), "--transport", transport, *extra,
     )  # fmt: skip
@@ -159,7 +159,7 @@ STT_STALL = [
 def test_stt_transcribe(api_env, out_dir: Path, recording: Path, spec: str) -> None:
     set_fault(api_env, spec)
     result = run(
-        "--retries", "0", "--timeout", STALL_TIMEOUT,
+        "--retries", "0", "--max-wait", "0", "--timeout", STALL_TIMEOUT,
         "stt", "transcribe", str(recording), "-o", str(out_dir / "x.txt"),
     )  # fmt: skip
     assert_met(result, out_dir, {"malformed-json": "JSON"}.get(spec, ""))
@@ -187,7 +187,7 @@ def test_stt_transcribe(api_env, out_dir: Path, recording: Path, spec: str) -> N
 def test_stt_live(api_env, out_dir: Path, recording: Path, spec: str) -> None:
     set_fault(api_env, spec)
     result = run(
-        "--retries", "0", "--timeout", STALL_TIMEOUT,
+        "--retries", "0", "--max-wait", "0", "--timeout", STALL_TIMEOUT,
         "stt", "live", str(recording), "-o", str(out_dir / "x.txt"),
     )  # fmt: skip
     assert_met(result, out_dir, SAYS.get(spec, ""))

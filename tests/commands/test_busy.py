@@ -1,0 +1,168 @@
+"""Many requests on one key with one TTS slot (the documented default): waiting for the slot
+is normal work. Every process and every transport waits its turn, with one note on stderr,
+and `--concurrency` settles on the slots the account has."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from smallest_cli.emulator.limits import ConcurrencyLimiter, LimitExceeded
+from smallest_cli.emulator.state import Pacing
+from tests.conftest import run, run_process
+
+PROCESSES = 20
+TEXT = "Waiting for a slot is normal work."
+LONG = " ".join(
+    f"Sentence {i} goes on for a while, with a clause; and then it ends." for i in range(12)
+)
+NOTE = "waiting for a free slot"
+
+
+@pytest.fixture
+def one_slot(api_env):
+    """The session emulator with one TTS slot, each request holding it a while."""
+    api_env.state.limits.set_tts_concurrency(1)
+    api_env.state.pacing = Pacing(first_audio_ms=100, rtf=0.02, stt_ms=0, stt_rtf=0)
+    return api_env
+
+
+def in_parallel(directory: Path, *args: str) -> list[tuple[int, str, Path]]:
+    """`PROCESSES` copies of `smallest ARGS -o N.wav` at once; (exit code, stderr, file) each."""
+    procs = []
+    for n in range(PROCESSES):
+        target = directory / f"{n}.wav"
+        procs.append(
+            (
+                subprocess.Popen(
+                    [sys.executable, "-m", "smallest_cli", *args, "-o", str(target)],
+                    stdin=subprocess.PIPE if "--live" in args else subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env={**os.environ},
+                ),
+                target,
+            )
+        )
+    results = []
+    for proc, target in procs:
+        _, stderr = proc.communicate(TEXT if "--live" in args else None, timeout=240)
+        results.append((proc.returncode, stderr, target))
+    return results
+
+
+def assert_all_spoke(results: list[tuple[int, str, Path]]) -> None:
+    failed = [stderr for code, stderr, _ in results if code != 0]
+    assert failed == [], f"{len(failed)} of {len(results)} failed; first: {failed[0]}"
+    for _, stderr, target in results:
+        assert sf.info(target).duration > 0.5
+        assert len(stderr.splitlines()) <= 1, stderr  # one note at most, not one per retry
+
+
+@pytest.mark.parametrize("transport", ["sync", "sse", "ws"], ids=["sync", "sse", "websocket"])
+def test_twenty_processes_on_one_slot_all_succeed(one_slot, tmp_path: Path, transport: str) -> None:
+    results = in_parallel(tmp_path, "tts", "say", TEXT, "--transport", transport)
+    assert_all_spoke(results)
+    statuses = [e.status for e in one_slot.state.exchanges() if e.path.startswith("/waves/v1/tts")]
+    assert 429 in statuses or transport == "ws"  # they did collide, and waited it out
+    assert any(NOTE in stderr for _, stderr, _ in results)
+
+
+def test_twenty_timestamps_runs_on_one_slot_all_succeed(one_slot, tmp_path: Path) -> None:
+    results = in_parallel(
+        tmp_path, "tts", "say", TEXT, "--voice", "liam", "--timestamps", str(tmp_path / "t.srt")
+    )
+    assert_all_spoke(results)
+
+
+def test_twenty_live_runs_on_one_slot_all_succeed(one_slot, tmp_path: Path) -> None:
+    results = in_parallel(tmp_path, "tts", "say", "--live")
+    assert_all_spoke(results)
+
+
+class BusyAtFirst(ConcurrencyLimiter):
+    """The emulator's TTS limiter, with the slot taken (by another client) the first
+    `refusals` times a synthesis asks for it."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__(1)
+        self.refusals = refusals
+
+    @contextmanager
+    def slot(self, key: str) -> Iterator[None]:
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise LimitExceeded()
+        with super().slot(key):
+            yield
+
+
+def test_a_429_frame_before_any_audio_is_waited_out(
+    one_slot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The socket's synthesis is refused with a 429 frame twice; the command waits, opens a
+    new socket and asks again."""
+    limiter = BusyAtFirst(refusals=2)
+    monkeypatch.setattr(one_slot.state.limits, "tts", limiter)
+    target = tmp_path / "x.wav"
+    result = run("tts", "say", TEXT, "--transport", "ws", "-o", str(target))
+    assert result.exit_code == 0, result.stderr
+    assert sf.info(target).duration > 0.5
+    assert result.stderr.count(NOTE) == 1, result.stderr
+    assert limiter.refusals == 0
+
+
+def test_live_text_refused_before_any_audio_is_sent_again(
+    one_slot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(one_slot.state.limits, "tts", BusyAtFirst(refusals=1))
+    target = tmp_path / "x.wav"
+    result = run_process("tts", "say", "--live", "-o", str(target), input=TEXT)
+    assert result.returncode == 0, result.stderr
+    assert sf.info(target).duration > 0.5
+    assert result.stderr.count(NOTE) == 1, result.stderr
+
+
+def _key() -> str:
+    return os.environ["SMALLEST_API_KEY"]
+
+
+def test_concurrency_above_the_slots_notes_once_and_settles(one_slot, tmp_path: Path) -> None:
+    target = tmp_path / "c.wav"
+    result = run(
+        "tts", "say", LONG, "-o", str(target), "--sample-rate", "8000", "--concurrency", "4"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count(NOTE) == 1, result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    statuses = [e.status for e in one_slot.state.exchanges() if e.path == "/waves/v1/tts"]
+    # the three extra workers collide once at the start, then the worker count shrinks to
+    # the one slot there is instead of knocking on it for every chunk
+    assert statuses.count(429) <= 6, statuses
+
+
+def test_the_wait_is_bounded_by_max_wait(one_slot, tmp_path: Path) -> None:
+    one_slot.state.faults.replace(["429@/waves/v1/tts"], 0)
+    result = run("--max-wait", "1", "tts", "say", TEXT, "-o", str(tmp_path / "x.wav"))
+    assert result.exit_code == 1
+    assert "Error:" in result.stderr and "429" in result.stderr
+    assert "--max-wait" in result.stderr
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_a_1008_close_is_explained_from_its_reason(api_env, tmp_path: Path) -> None:
+    api_env.state.faults.replace(["ws-close:1008"], 0)
+    result = run(
+        "--max-wait", "0", "tts", "say", TEXT, "--transport", "ws", "-o", str(tmp_path / "x.wav")
+    )
+    assert result.exit_code == 1
+    error = next(line for line in result.stderr.splitlines() if line.startswith("Error:"))
+    assert "HTTP 429" not in error and "1008" in error, result.stderr
