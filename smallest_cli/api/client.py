@@ -248,22 +248,27 @@ class SmallestClient:
         """
         policy = self.policy
         failures = busy = 0
-        busy_since: float | None = None
+        waited = 0.0  # on the timer, for a slot
         while True:
             try:
                 return attempt()
             except APIError as error:
                 if error.waits_for_slot:
-                    busy_since = policy.clock() if busy_since is None else busy_since
-                    delay = policy.busy_delay(busy, error, policy.clock() - busy_since)
+                    delay = policy.busy_delay(busy, error, waited)
                     busy += 1
+                    waited += delay or 0.0
                 else:
                     delay = policy.delay(failures, error)
                     failures += 1
                 if delay is not None and may_retry is not None and not may_retry():
                     raise
                 if delay is None:
-                    if error.waits_for_slot:
+                    if error.waits_for_slot and error.retry_after:
+                        error.hint = (
+                            f"the server asks to wait {error.retry_after:.0f} s; try again "
+                            "later, or raise --max-wait"
+                        )
+                    elif error.waits_for_slot:
                         error.explain(
                             f"no slot came free within {policy.max_wait:g} s; try later, "
                             "or raise --max-wait"

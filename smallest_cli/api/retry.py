@@ -33,7 +33,6 @@ class RetryPolicy:
     busy_max_delay: float = 2.0
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     jitter: Callable[[], float] = field(default=random.random, repr=False)
-    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
 
     def delay(self, attempt: int, error: APIError) -> float | None:
         """Seconds to wait before retry number `attempt + 1`, or None to give up now."""
@@ -46,11 +45,12 @@ class RetryPolicy:
 
     def busy_delay(self, attempt: int, error: APIError, waited: float) -> float | None:
         """Seconds to wait for a slot before asking again (the `attempt`-th time, after
-        `waited` seconds of waiting), or None once `max_wait` is spent."""
+        `waited` seconds of waiting), or None once `max_wait` is spent (or would be, by
+        the wait the server asks for)."""
         remaining = self.max_wait - waited
         if remaining <= 0:
             return None
         if error.retry_after is not None:
-            return min(error.retry_after, remaining)
+            return error.retry_after if error.retry_after <= remaining else None
         backoff = min(self.busy_max_delay, self.busy_base_delay * float(2 ** min(attempt, 16)))
         return min(backoff * (0.5 + self.jitter() / 2), remaining)

@@ -168,14 +168,20 @@ def test_webhook_requests_are_not_retried_after_a_dropped_connection(audio_file:
     assert len(handler.requests) == 1
 
 
-def test_429s_beyond_the_retries_surface_as_rate_limit_errors(audio_file: AudioFile) -> None:
+def test_429s_beyond_max_wait_surface_as_rate_limit_errors(audio_file: AudioFile) -> None:
     handler = Recorder(
-        httpx.Response(429, json={"error": "Rate limit exceeded.", "request_id": "r9"})
+        httpx.Response(
+            429,
+            json={"error": "Rate limit exceeded.", "request_id": "r9"},
+            headers={"Retry-After": "2"},
+        )
     )
+    stt_client = make_client(handler, retries=1)
+    stt_client.policy.max_wait = 5  # waits 2 s twice, then gives up: the next would pass 5 s
     with pytest.raises(RateLimitError) as caught:
-        make_client(handler, retries=1).stt.transcribe(audio_file, TranscriptionOptions())
+        stt_client.stt.transcribe(audio_file, TranscriptionOptions())
     assert caught.value.request_id == "r9"
-    assert len(handler.requests) == 2
+    assert len(handler.requests) == 3
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from smallest_cli.errors import (
     APIConnectionError,
     APIError,
     AuthenticationError,
-    RateLimitError,
+    PolicyCloseError,
     ServerError,
 )
 from tests.conftest import TEST_KEY
@@ -72,11 +72,19 @@ def test_handshake_sends_bearer_and_frames_round_trip(ws_server) -> None:
     assert seen["user-agent"].startswith("smallest-cli/")
 
 
-def test_close_1008_is_a_concurrency_error(ws_server) -> None:
+def test_close_1008_is_explained_from_its_reason(ws_server) -> None:
     base = ws_server(lambda c: c.close(1008, "Too many concurrent sessions"))
     with client(base).connect_ws("/waves/v1/stt/live") as connection:
-        with pytest.raises(RateLimitError, match="Too many concurrent sessions"):
+        with pytest.raises(PolicyCloseError, match="Too many concurrent sessions") as caught:
             list(iter_json(connection, timeout=5))
+    assert "HTTP 429" not in str(caught.value) and "1008" in str(caught.value)
+    assert caught.value.waits_for_slot  # safe to wait out before any audio
+    assert "too many sessions" in (caught.value.hint or "")
+    base = ws_server(lambda c: c.close(1008, "Message too long for this route"))
+    with client(base).connect_ws("/x") as connection:
+        with pytest.raises(PolicyCloseError) as caught:
+            list(iter_json(connection, timeout=5))
+    assert "too many" not in (caught.value.hint or "")
 
 
 def test_abnormal_close_and_non_json_frames(ws_server) -> None:
