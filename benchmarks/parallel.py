@@ -1,0 +1,102 @@
+"""Twenty `smallest tts say -o` processes on one key with one TTS slot (issue 9 point 8).
+
+    python benchmarks/parallel.py [--processes N]
+
+Starts `smallest emulator serve` with its default `--tts-concurrency 1` and runs N
+processes at once, then the same N one after another, with default settings. Prints how
+many succeeded and the total wall time of each, plus `--concurrency 4` against 1 for a
+long text on the same one-slot account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from harness import Emulator, smallest
+
+TEXT = "Waiting for a slot is normal work, not an error."
+LONG = " ".join(
+    f"Sentence {i} goes on for a while, with a clause; and then it ends." for i in range(20)
+)
+
+
+def run_all(argvs: list[list[str]], env: dict[str, str], parallel: bool) -> tuple[float, int, int]:
+    """Seconds for all, how many exited 0, and the most stderr lines one of them printed."""
+    started = time.perf_counter()
+    if parallel:
+        procs = [
+            subprocess.Popen(
+                a, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+            )
+            for a in argvs
+        ]
+        outcomes = [(p.wait(), p.communicate()[1]) for p in procs]
+    else:
+        outcomes = []
+        for argv in argvs:
+            done = subprocess.run(
+                argv,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+                check=False,
+            )
+            outcomes.append((done.returncode, done.stderr))
+    elapsed = time.perf_counter() - started
+    return (
+        elapsed,
+        sum(code == 0 for code, _ in outcomes),
+        max(len(e.splitlines()) for _, e in outcomes),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--processes", type=int, default=20)
+    n = parser.parse_args().processes
+    rows = []
+    with Emulator() as emulator, tempfile.TemporaryDirectory() as tmp:
+        for transport in ("sync", "ws"):
+            argvs = [
+                [
+                    smallest(),
+                    "tts",
+                    "say",
+                    TEXT,
+                    "--transport",
+                    transport,
+                    "-o",
+                    str(Path(tmp) / f"{i}.wav"),
+                ]
+                for i in range(n)
+            ]
+            for parallel in (True, False):
+                seconds, ok, lines = run_all(argvs, emulator.env, parallel)
+                how = f"{n} at once" if parallel else f"{n} one after another"
+                rows.append((f"`tts say -o` ({transport}), {how}", seconds, f"{ok}/{n}", lines))
+        for workers in (1, 4):
+            argv = [
+                smallest(),
+                "tts",
+                "say",
+                LONG,
+                "--concurrency",
+                str(workers),
+                "-o",
+                str(Path(tmp) / "long.wav"),
+            ]
+            seconds, ok, lines = run_all([argv], emulator.env, False)
+            rows.append((f"20-chunk text, `--concurrency {workers}`", seconds, f"{ok}/1", lines))
+    print(f"## {n} processes on one key, one TTS slot (emulator defaults)\n")
+    print("| what | total s | succeeded | most stderr lines |\n|---|---:|---:|---:|")
+    for what, seconds, ok, lines in rows:
+        print(f"| {what} | {seconds:.1f} | {ok} | {lines} |")
+
+
+if __name__ == "__main__":
+    main()
