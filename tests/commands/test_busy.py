@@ -26,6 +26,10 @@ LONG = " ".join(
 NOTE = "waiting for a free slot"
 
 
+# twenty interpreters starting at once on a small machine take a while
+pytestmark = pytest.mark.timeout(300)
+
+
 @pytest.fixture
 def one_slot(api_env):
     """The session emulator with one TTS slot, each request holding it a while."""
