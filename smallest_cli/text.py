@@ -42,14 +42,27 @@ def read_text(argument: str | None, file: str | None, stdin_isatty: bool) -> str
             "no text to speak",
             hint='give it as an argument (smallest tts say "Hello"), pipe it in, or use --file',
         )
-    return argument
+    return _utf8(argument, "the text argument")
 
 
 def _read_stdin() -> str:
+    """stdin decoded strictly: the default `surrogateescape` would smuggle bad bytes through."""
+    buffer = getattr(sys.stdin, "buffer", None)
     try:
-        return sys.stdin.read()
+        if buffer is not None:
+            return str(buffer.read().decode("utf-8"))
+        return _utf8(sys.stdin.read(), "stdin")
     except UnicodeDecodeError:
         raise UsageError("stdin is not UTF-8 text") from None
+
+
+def _utf8(text: str, source: str) -> str:
+    """`text`, unless it holds bytes that were not UTF-8 (decoded as lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{source} is not UTF-8 text") from None
+    return text
 
 
 def require_words(text: str) -> str:

@@ -192,6 +192,36 @@ def test_bad_input_is_refused_before_any_request(api_env, args: list[str], fragm
     assert tts_requests(api_env) == []
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "Error: stdin is not UTF-8 text"),
+        (["-f", "-"], "Error: stdin is not UTF-8 text"),
+        (["-f", "{bad}"], "Error: {bad} is not UTF-8 text"),
+        (["hi \udcff there"], "Error: the text argument is not UTF-8 text"),
+    ],
+)
+def test_text_that_is_not_utf8_is_refused_the_same_way_from_every_source(
+    api_env, tmp_path: Path, args: list[str], message: str
+) -> None:
+    """A shell's stdin and argv decode bad bytes as lone surrogates (`surrogateescape`)."""
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"hi \xff there")
+    args = [a.replace("{bad}", str(bad)) for a in args]
+    result = subprocess.run(
+        [sys.executable, "-m", "smallest_cli", "tts", "say", *args, "-o", str(tmp_path / "x.wav")],
+        input=b"hi \xff there",
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8:surrogateescape", "LC_ALL": "C.UTF-8"},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.decode() == message.replace("{bad}", str(bad)) + "\n"
+    assert tts_requests(api_env) == []
+    assert not (tmp_path / "x.wav").exists()
+
+
 def test_voice_in_the_other_pool_is_refused_with_a_hint(api_env) -> None:
     result = run("tts", "say", "hi", "--voice", "jasper", "--model", "lightning_v3.1", "-o", "-")
     assert result.exit_code == 2
