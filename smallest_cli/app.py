@@ -24,6 +24,9 @@ from smallest_cli.errors import ExitCode, SmallestError
 class SmallestGroup(TyperGroup):
     """The root command: loads command groups on first use, translates errors."""
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _hoist_global_options(ctx, args))
+
     def list_commands(self, ctx: Any) -> list[str]:
         return [*super().list_commands(ctx), *GROUPS]
 
@@ -63,6 +66,37 @@ class SmallestGroup(TyperGroup):
         except Exception as error:
             _context(ctx).report(error)
             raise typer.Exit(ExitCode.ERROR) from None
+
+
+def _hoist_global_options(ctx: Any, args: list[str]) -> list[str]:
+    """`args` with the global options given after the command moved in front of it.
+
+    `smallest tts say --emulator hi` then means `smallest --emulator tts say hi`. No command
+    declares an option of the same name (a test keeps it so), and `--` ends the search.
+    """
+    takes_value: dict[str, bool] = {}
+    for param in ctx.command.get_params(ctx):
+        if not param.is_eager:  # --help, --version, completion: each command's own
+            takes_value.update(dict.fromkeys(param.opts, not param.is_flag))
+    before: list[str] = []  # the global options and the command's name
+    after: list[str] = []
+    tokens = iter(args)
+    for token in tokens:
+        name = token.split("=", 1)[0]
+        if token == "--":
+            after += [token, *tokens]
+        elif name in takes_value:
+            before.append(token)
+            if takes_value[name] and "=" not in token:
+                value = next(tokens, None)
+                if value is None:
+                    ctx.fail(f"Option '{name}' requires an argument.")
+                before.append(value)
+        elif after or not token.startswith("-"):
+            after.append(token)
+        else:
+            before.append(token)
+    return [*before, *after]
 
 
 def _context(ctx: typer.Context) -> AppContext:
