@@ -68,7 +68,7 @@ class SmallestGroup(TyperGroup):
             raise typer.Exit(ExitCode.ERROR) from None
 
 
-def _hoist_global_options(ctx: Any, args: list[str]) -> list[str]:
+def _hoist_global_options(ctx: typer.Context, args: list[str]) -> list[str]:
     """`args` with the global options given after the command moved in front of it.
 
     `smallest tts say --emulator hi` then means `smallest --emulator tts say hi`. No command
