@@ -77,7 +77,7 @@ def _hoist_global_options(ctx: typer.Context, args: list[str]) -> list[str]:
     takes_value: dict[str, bool] = {}
     for param in ctx.command.get_params(ctx):
         if not param.is_eager:  # --help, --version, completion: each command's own
-            takes_value.update(dict.fromkeys(param.opts, not param.is_flag))
+            takes_value.update(dict.fromkeys(param.opts, not getattr(param, "is_flag", False)))
     before: list[str] = []  # the global options and the command's name
     after: list[str] = []
     tokens = iter(args)
