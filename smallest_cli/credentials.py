@@ -160,11 +160,11 @@ def _set_password(profile: str, key: str) -> str:
 
 def _delete_password(profile: str) -> bool:
     import keyring
-    from keyring.errors import PasswordDeleteError
+    from keyring.errors import NoKeyringError, PasswordDeleteError
 
     try:
         keyring.delete_password(SERVICE, profile)
-    except PasswordDeleteError:
+    except (PasswordDeleteError, NoKeyringError):  # no keyring at all holds no key either
         return False
     return True
 
