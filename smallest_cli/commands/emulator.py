@@ -202,11 +202,15 @@ def serve(
         raise UsageError(f"bad emulator setting: {exc}") from None
 
     def ready(base_url: str, us_base_url: str) -> None:
+        from smallest_cli.context import EMULATOR_KEY
+
         sys.stdout.write(base_url + "\n")
         sys.stdout.flush()
         obj.output.info(
-            f"Emulator ready (synthetic audio and transcripts). Use: export SMALLEST_BASE_URL={base_url}"
-            f"  US region: export SMALLEST_US_BASE_URL={us_base_url}  Stop with Ctrl-C."
+            "Emulator ready (synthetic audio and transcripts). Point a client at it with:\n"
+            f"  export SMALLEST_BASE_URL={base_url} SMALLEST_API_KEY={EMULATOR_KEY}\n"
+            f"US region: export SMALLEST_US_BASE_URL={us_base_url}\n"
+            "Any key starting with sk_ is accepted. Stop with Ctrl-C."
         )
 
     try:

@@ -67,6 +67,41 @@ def test_serve_with_faults_and_the_cli_pointing_at_it(serve) -> None:
     assert [entry["status"] for entry in log] == [503, 200]
 
 
+def test_following_the_serve_banner_gives_a_working_client(serve) -> None:
+    proc, url = serve()
+    assert proc.stderr is not None
+    banner = [proc.stderr.readline()]
+    while "Ctrl-C" not in banner[-1]:
+        banner.append(proc.stderr.readline())
+    [export] = [line.strip() for line in banner if "SMALLEST_API_KEY=" in line]
+    assert export.startswith(f"export SMALLEST_BASE_URL={url} ")
+    script = f"{export} && {sys.executable} -m smallest_cli voices list --json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMALLEST_API")}
+    result = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"voice_id"' in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("key", "status"),
+    [
+        ("sk_x", 200),
+        ("sk_live+key/with=odd~chars", 200),
+        ("pk_0123456789", 401),
+        ("sk-0123456789", 401),
+    ],
+)
+def test_serve_accepts_any_key_starting_with_sk(serve, key: str, status: int) -> None:
+    """The README's promise: any key starting with sk_ is accepted, as none can be checked."""
+    _, url = serve()
+    response = httpx.get(
+        f"{url}/waves/v1/lightning-v3.1/get_voices", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert response.status_code == status
+
+
 def test_serve_refuses_bad_faults_and_busy_ports() -> None:
     bad = run_process("emulator", "serve", "--fault", "teapot")
     assert bad.returncode == 2 and "bad fault 'teapot'" in bad.stderr
