@@ -25,6 +25,7 @@ class SmallestGroup(TyperGroup):
     """The root command: loads command groups on first use, translates errors."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        _complete_for_a_named_shell(ctx, args)
         return super().parse_args(ctx, _hoist_global_options(ctx, args))
 
     def list_commands(self, ctx: Any) -> list[str]:
@@ -66,6 +67,31 @@ class SmallestGroup(TyperGroup):
         except Exception as error:
             _context(ctx).report(error)
             raise typer.Exit(ExitCode.ERROR) from None
+
+
+COMPLETION_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def _complete_for_a_named_shell(ctx: typer.Context, args: list[str]) -> None:
+    """`--install-completion zsh` / `--show-completion fish`: that shell, not the current one.
+
+    Typer's options are flags that detect the shell, and would ignore the name given.
+    """
+    from typer.completion import install_callback, show_callback
+
+    callbacks = {"--install-completion": install_callback, "--show-completion": show_callback}
+    for position, token in enumerate(args):
+        name, _, shell = token.partition("=")
+        if token == "--" or not token.startswith("-"):
+            return
+        if name in callbacks:
+            following = args[position + 1 : position + 2]
+            shell = shell or next((t for t in following if not t.startswith("-")), "")
+            if not shell:
+                return
+            if shell not in COMPLETION_SHELLS:
+                ctx.fail(f"{name} {shell}: choose one of {', '.join(COMPLETION_SHELLS)}.")
+            callbacks[name](ctx, ctx.command, shell)
 
 
 def _hoist_global_options(ctx: typer.Context, args: list[str]) -> list[str]:
