@@ -91,7 +91,8 @@ def _complete_for_a_named_shell(ctx: typer.Context, args: list[str]) -> None:
                 return
             if shell not in COMPLETION_SHELLS:
                 ctx.fail(f"{name} {shell}: choose one of {', '.join(COMPLETION_SHELLS)}.")
-            callbacks[name](ctx, ctx.command, shell)
+            option = next(p for p in ctx.command.get_params(ctx) if name in p.opts)
+            callbacks[name](ctx, option, shell)
 
 
 def _hoist_global_options(ctx: typer.Context, args: list[str]) -> list[str]:
