@@ -28,6 +28,11 @@ class SmallestGroup(TyperGroup):
         _complete_for_a_named_shell(ctx, args)
         return super().parse_args(ctx, _hoist_global_options(ctx, args))
 
+    def get_params(self, ctx: Any) -> list[Any]:
+        from smallest_cli.metavars import name_values
+
+        return name_values(super().get_params(ctx))
+
     def list_commands(self, ctx: Any) -> list[str]:
         return [*super().list_commands(ctx), *GROUPS]
 
@@ -62,6 +67,9 @@ class SmallestGroup(TyperGroup):
         except BrokenPipeError:
             _silence_stdout()
             raise typer.Exit(ExitCode.OK) from None
+        except typer.BadParameter as error:
+            error.message = error.message.removeprefix("Value error, ")  # pydantic's wording
+            raise
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # click's own: --help, usage errors, prompts aborted
         except Exception as error:
@@ -138,13 +146,18 @@ def _load_group(name: str) -> Any:
     from typer.main import get_group_from_info
     from typer.models import TyperInfo
 
+    from smallest_cli.metavars import name_values
+
     module = importlib.import_module(f"smallest_cli.commands.{name}")
-    return get_group_from_info(
+    group = get_group_from_info(
         TyperInfo(module.app, name=name),
         pretty_exceptions_short=app.pretty_exceptions_short,
         suggest_commands=app.suggest_commands,
         rich_markup_mode=None,
     )
+    for command in group.commands.values():
+        name_values(command.params)
+    return group
 
 
 def _silence_stdout() -> None:
@@ -188,7 +201,7 @@ def root(
         str | None,
         typer.Option(
             "--base-url",
-            help="API base URL [env var: SMALLEST_BASE_URL; default: https://api.smallest.ai].",
+            help="API base URL [env var: SMALLEST_BASE_URL; default: https://api.smallest.ai]",
             show_default=False,
         ),
     ] = None,

@@ -202,3 +202,12 @@ def test_broken_pipe_exits_quietly(args: tuple[str, ...]) -> None:
 def test_no_color_and_quiet_affect_only_people_output(api_env) -> None:
     result = run("--no-color", "-q", "config", "set", "voice", "meher")
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_a_bad_choice_is_reported_without_pydantic_wording() -> None:
+    result = run("--emulator", "stt", "transcribe", "x.wav", "--route", "x")
+    assert result.exit_code == 2
+    assert "Error: Invalid value for '--route': 'x' is not one of 'current', 'legacy'." in (
+        result.stderr
+    )
+    assert "Value error" not in result.stderr

@@ -63,7 +63,7 @@ class ListenOptions:
             "--sample-rate",
             help="8000, 16000, 22050, 24000, 44100 or 48000. Raw input: its rate (required: "
             "nothing in such audio says it). Files and the microphone: the rate to send "
-            "[default: the file's own if the API takes it, else 16000].",
+            "[default: the file's own if the API takes it, else 16000]",
             show_default=False,
         ),
     ] = None
@@ -119,7 +119,7 @@ class ListenOptions:
             "--eou-timeout-ms",
             min=100,
             max=10000,
-            help="Silence (ms) that ends an utterance [API default: 800].",
+            help="Silence (ms) that ends an utterance [API default: 800]",
             show_default=False,
         ),
     ] = None
