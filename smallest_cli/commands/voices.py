@@ -174,7 +174,7 @@ def show(
     obj: AppContext = ctx.obj
     catalog, voice = _find(obj, voice_id, refresh)
     if as_json:
-        obj.output.json(_json(voice))
+        obj.output.json({**_json(voice), **({"preview_url": None} if obj.emulator else {})})
         return
     tty = obj.output.stdout_isatty
     obj.output.fields(
@@ -189,7 +189,7 @@ def show(
             ("Emotions", _join(voice.emotions, tty)),
             ("Pools", _pools_text(voice, tty)),
             ("Description", voice.description),
-            ("Preview URL", voice.preview_url),
+            ("Preview URL", _preview_url(obj, voice, tty)),
             ("Document ID", voice.document_id),
         ]
     )
@@ -273,6 +273,13 @@ def _either(ids: list[str]) -> str:
 def _json(voice: Voice) -> dict[str, Any]:
     pools = known_pools(voice)
     return {**voice.to_json(), "known_pools": None if pools is None else sorted(pools)}
+
+
+def _preview_url(obj: AppContext, voice: Voice, tty: bool) -> Any:
+    """The preview's URL; none under --emulator, whose port closes when the command ends."""
+    if not obj.emulator or voice.preview_url is None:
+        return voice.preview_url
+    return f"the emulator's: smallest --emulator voices preview {voice.voice_id}" if tty else None
 
 
 def _pools_text(voice: Voice, tty: bool) -> Any:
