@@ -211,3 +211,11 @@ def test_a_bad_choice_is_reported_without_pydantic_wording() -> None:
         result.stderr
     )
     assert "Value error" not in result.stderr
+
+
+@pytest.mark.parametrize(("env", "coloured"), [({"FORCE_COLOR": "1"}, True), ({}, False)])
+def test_force_color_colours_a_real_pipe(env: dict[str, str], coloured: bool) -> None:
+    result = run_process("config", "get", "nope", env=env)
+    assert result.returncode == 2
+    assert ("\x1b[" in result.stderr) is coloured
+    assert ANSI.sub("", result.stderr).startswith("Error: unknown setting 'nope'\n")
