@@ -101,6 +101,7 @@ class TranscribeJob:
     max_cue_seconds: float
     concurrency: int
     max_rpm: int
+    wait: float
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     printed: int = 0  # transcripts written to stdout so far
 
@@ -135,6 +136,7 @@ class TranscribeJob:
             max_cue_seconds=options.max_cue_seconds,
             concurrency=options.concurrency,
             max_rpm=options.max_rpm,
+            wait=_wait(obj, options.wait),
         )
         job._check_destinations(force=options.force, skip_existing=options.skip_existing)
         if len(job.sources) == 1 and job.sources[0].problem is not None:
@@ -283,6 +285,7 @@ class TranscribeJob:
                         source=source.given,
                         on_progress=on_progress,
                         before_attempt=limiter.acquire if limiter is not None else None,
+                        wait=self.wait,
                     )
                 except RateLimitError as error:
                     # The client's quick retries did not outlast the API's per-minute window
@@ -519,6 +522,16 @@ def _sources(obj: AppContext, given: list[str], model: str, raw: _Raw) -> list[S
                 source.problem = problem
         sources.append(source)
     return sources
+
+
+def _wait(obj: AppContext, wait: float | None) -> float:
+    """How long to wait for a transcript: --wait, else --timeout (which bounds every wait
+    when given), else the API's 10-minute session limit."""
+    from smallest_cli.api.stt import TRANSCRIPT_WAIT
+
+    if wait is not None:
+        return wait
+    return obj.timeout if obj.timeout is not None else TRANSCRIPT_WAIT
 
 
 def _is_url(argument: str) -> bool:

@@ -42,8 +42,8 @@ LEGACY_PATH = "/waves/v1/pulse/get_text"
 CHUNK_BYTES = 512 * 1024
 AUDIO_CONTENT_TYPE = "application/octet-stream"
 # The API's session limit for one pre-recorded request is 10 minutes (§10.1): the answer to a
-# long file may take that long, so the read timeout is at least this (or --timeout if longer).
-MIN_READ_TIMEOUT = 600.0
+# long file may take that long, so this is the wait for it unless the user bounds it.
+TRANSCRIPT_WAIT = 600.0
 
 ProgressHook = Callable[[int, int | None], None]
 """Called after each chunk sent with the bytes sent so far and the total (None if unknown)."""
@@ -191,10 +191,13 @@ class SttAPI:
         source: str | None = None,
         on_progress: ProgressHook | None = None,
         before_attempt: Callable[[], object] | None = None,
+        wait: float | None = None,
     ) -> Result:
         """POST /waves/v1/stt/: a transcript, or `Accepted` for Pulse Pro with a webhook.
 
-        `before_attempt` runs before every attempt, retries included (a rate limiter).
+        `before_attempt` runs before every attempt, retries included (a rate limiter);
+        `wait` bounds the wait for the answer once the audio is sent (default: the client's
+        timeout).
         """
         return self._post(
             CURRENT_PATH,
@@ -204,6 +207,7 @@ class SttAPI:
             source=source,
             on_progress=on_progress,
             before_attempt=before_attempt,
+            wait=wait,
             # A webhook call is a side effect: never risk asking for it twice.
             idempotent=options.webhook_url is None,
         )
@@ -216,6 +220,7 @@ class SttAPI:
         source: str | None = None,
         on_progress: ProgressHook | None = None,
         before_attempt: Callable[[], object] | None = None,
+        wait: float | None = None,
     ) -> Result:
         """POST /waves/v1/pulse/get_text: Pulse only, no model, its own error shapes.
 
@@ -230,6 +235,7 @@ class SttAPI:
             source=source,
             on_progress=on_progress,
             before_attempt=before_attempt,
+            wait=wait,
             idempotent=True,
         )
 
@@ -243,16 +249,18 @@ class SttAPI:
         source: str | None,
         on_progress: ProgressHook | None,
         before_attempt: Callable[[], object] | None,
+        wait: float | None,
         idempotent: bool,
     ) -> Result:
         import httpx
 
+        from smallest_cli.errors import APITimeoutError
+
         timeout = self._client.timeout
+        read = timeout if wait is None else wait
         kwargs: dict[str, Any] = {
             "params": params,
-            "timeout": httpx.Timeout(
-                timeout, connect=min(timeout, 10.0), read=max(timeout, MIN_READ_TIMEOUT)
-            ),
+            "timeout": httpx.Timeout(timeout, connect=min(timeout, 10.0), read=read),
         }
         may_retry: Callable[[], bool] | None = None
         make: Callable[[], bytes | Iterator[bytes]]
@@ -274,9 +282,17 @@ class SttAPI:
 
         kwargs["headers"] = headers
         kwargs["content"] = content
-        response = self._client.request(
-            "POST", path, idempotent=idempotent, may_retry=may_retry, **kwargs
-        )
+        try:
+            response = self._client.request(
+                "POST", path, idempotent=idempotent, may_retry=may_retry, **kwargs
+            )
+        except APITimeoutError as error:
+            if wait is None or not isinstance(error.__cause__, httpx.ReadTimeout):
+                raise
+            raise APITimeoutError(
+                f"no transcript from {self._client._host()} within {wait:g} s of sending the audio",
+                hint="raise --wait (a long recording can take minutes), or try again",
+            ) from error.__cause__
         return _result(response, source)
 
 

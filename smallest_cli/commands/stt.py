@@ -156,6 +156,16 @@ class TranscribeOptions:
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, max=16, help="Sources transcribed at once.")
     ] = 4
+    wait: Annotated[
+        float | None,
+        typer.Option(
+            "--wait",
+            min=0.1,
+            help="Seconds to wait for each transcript once its audio is sent (a long "
+            "recording can take minutes). [default: --timeout if given, else 600]",
+            show_default=False,
+        ),
+    ] = None
     max_rpm: Annotated[
         int,
         typer.Option(
