@@ -115,10 +115,7 @@ def test_tts_say_sse(api_env, out_dir: Path, spec: str) -> None:
         "ws-close:1011",
         "429:3",
         "503",
-        pytest.param(
-            "html",
-            marks=xfail("a 200 HTML page refusing the TTS handshake is 'Error: OK (HTTP 200)'"),
-        ),
+        "html",
         "malformed-json",
         "stall",
         "reset",
@@ -182,13 +179,7 @@ def test_stt_transcribe_wait_bounds_the_wait_for_the_transcript(
         "ws-close:1008:1",
         "ws-close:1011:1",
         "429:3",
-        pytest.param(
-            "html",
-            marks=xfail(
-                "stt live calls a 200 HTML handshake answer a refused session and a usage "
-                "error (exit 2, hint about --language and --sample-rate)"
-            ),
-        ),
+        "html",
         "malformed-json",
         "stall",
         "reset",
