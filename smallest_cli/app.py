@@ -53,6 +53,7 @@ class SmallestGroup(TyperGroup):
             _context(ctx).report(error)
             raise typer.Exit(error.exit_code) from None
         except KeyboardInterrupt:
+            _context(ctx).output.silence()
             sys.stderr.write("\nInterrupted.\n")
             raise typer.Exit(ExitCode.INTERRUPTED) from None
         except BrokenPipeError:

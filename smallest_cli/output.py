@@ -41,6 +41,7 @@ class Output:
         self._stdout_isatty = stdout_isatty
         self._stderr_isatty = stderr_isatty
         self._stdin_isatty = stdin_isatty
+        self._silenced = False
 
     # Streams are looked up on every use, because test runners swap sys.stdout.
     @property
@@ -199,7 +200,13 @@ class Output:
         if request_id:
             self.info(f"Request id: {request_id} (quote it to support)")
 
+    def silence(self) -> None:
+        """No more messages: after "Interrupted.", threads still at work print nothing."""
+        self._silenced = True
+
     def _message(self, message: str, label: tuple[str, str] | None) -> None:
+        if self._silenced:
+            return
         stream = self.stderr
         if label is None or not self.color(self.stderr_isatty):
             prefix = label[0] if label else ""

@@ -13,7 +13,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -253,19 +253,36 @@ def _in_order(
         fetched = fetch(request)
         return Fetched(iter(list(fetched.pcm)), fetched.words)
 
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tts") as pool:
-        pending: list[Future[Fetched]] = []
-        upcoming = iter(requests)
-        try:
-            for request in upcoming:
-                pending.append(pool.submit(complete, request))
-                if len(pending) >= concurrency:
-                    yield pending.pop(0).result()
-            while pending:
+    pending: list[Future[Fetched]] = []
+    try:
+        for request in requests:
+            pending.append(_in_background(complete, request))
+            if len(pending) >= concurrency:
                 yield pending.pop(0).result()
-        finally:
-            for future in pending:
-                future.cancel()
+        while pending:
+            yield pending.pop(0).result()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _in_background(
+    work: Callable[[SpeechRequest], Fetched], request: SpeechRequest
+) -> Future[Fetched]:
+    """`work(request)` in a daemon thread: on Ctrl-C the command ends at once, abandoning the
+    chunks still in flight instead of waiting for them (as a thread pool would)."""
+    future: Future[Fetched] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(work(request))
+        except BaseException as error:  # handed to the thread that waits on the future
+            future.set_exception(error)
+
+    threading.Thread(target=run, name="tts", daemon=True).start()
+    return future
 
 
 def _explain_voice(error: BaseException) -> None:

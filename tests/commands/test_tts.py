@@ -556,3 +556,24 @@ def test_no_speakers_is_reported_before_any_request(
     named = run("tts", "say", "Hello", "--device", "Nope", "-o", "-")
     assert named.exit_code == 2 and "no output device 'Nope'" in named.stderr
     assert tts_requests(api_env) == []
+
+
+def test_interrupt_with_concurrency_stops_at_once_and_quietly(emulator, out: Path) -> None:
+    """Ctrl-C while four chunks are being synthesized: exit 130 without waiting for them,
+    nothing printed after "Interrupted.", no file left."""
+    emulator.state.limits.set_tts_concurrency(4)
+    emulator.state.pacing.first_audio_ms = 60_000  # every chunk is still waiting for audio
+    text = " ".join(f"Sentence number {n} is here to make the text long enough." for n in range(40))
+    env = {**os.environ, "SMALLEST_BASE_URL": emulator.base_url, "SMALLEST_API_KEY": TEST_KEY}
+    argv = [sys.executable, "-m", "smallest_cli", "--timeout", "120", "tts", "say", text]
+    argv += ["--concurrency", "4", "-o", str(out / "long.wav")]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as proc:
+        deadline = time.monotonic() + 20
+        while emulator.state.limits.tts.active(TEST_KEY) < 4:
+            assert time.monotonic() < deadline and proc.poll() is None, "chunks did not start"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)  # generous: it once waited for every chunk (60 s)
+    assert proc.returncode == 130, err
+    assert err.decode().endswith("Interrupted.\n"), err
+    assert list(out.iterdir()) == []
