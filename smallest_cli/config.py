@@ -45,6 +45,13 @@ def config_dir() -> Path:
     return Path(platformdirs.user_config_dir("smallest", appauthor=False))
 
 
+def make_config_dir() -> Path:
+    """The config directory, created owner-only (0700): it may hold the credentials file."""
+    directory = config_dir()
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return directory
+
+
 def check_profile(name: str) -> str:
     """Return the profile name, or raise UsageError if it cannot be one."""
     if not PROFILE_PATTERN.match(name):
@@ -237,6 +244,7 @@ class Config:
     def _write(self) -> None:
         from smallest_cli.files import write_atomically
 
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_atomically(self.path, dump_toml(self.document))
 
 

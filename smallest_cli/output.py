@@ -37,6 +37,7 @@ class Output:
         stdin_isatty: bool | None = None,
     ) -> None:
         self.quiet = quiet
+        self._secrets: set[str] = set()
         self._no_color = no_color
         self._stdout_isatty = stdout_isatty
         self._stderr_isatty = stderr_isatty
@@ -49,7 +50,19 @@ class Output:
 
     @property
     def stderr(self) -> TextIO:
-        return sys.stderr
+        """stderr, every write masked: the one way anything reaches it."""
+        return _Masking(sys.stderr, self)  # type: ignore[return-value]
+
+    def redact(self, secret: str | None) -> None:
+        """Mask `secret` (the key in use, whatever its shape) in all that stderr shows."""
+        if secret:
+            self._secrets.add(secret)
+
+    def masked(self, text: str) -> str:
+        """`text` with every known key, and anything shaped like a key, masked."""
+        for secret in self._secrets:
+            text = masked(text, secret)
+        return masked(text)
 
     @property
     def stdout_isatty(self) -> bool:
@@ -183,18 +196,18 @@ class Output:
         `source` names the input of a batch that failed; the key (`secret`, and anything
         shaped like a key) is masked everywhere; `traceback` (--debug) shows it first.
         """
+        self.redact(secret)
         if traceback:
             import traceback as tracebacks
 
-            self.stderr.write(masked("".join(tracebacks.format_exception(error)), secret))
+            self.stderr.write("".join(tracebacks.format_exception(error)))
         if isinstance(error, SmallestError):
             message, hint = str(error), error.hint
         else:
             message, hint = f"unexpected {type(error).__name__}: {error}", BUG_HINT
-        message = masked(message, secret)
-        if source is not None and source not in message:
+        if source is not None and source not in self.masked(message):
             message = f"{source}: {message}"
-        self.error(message, masked(hint, secret) if hint else None)
+        self.error(message, hint)
         request_id = getattr(error, "request_id", None)
         if request_id:
             self.info(f"Request id: {request_id} (quote it to support)")
@@ -259,6 +272,21 @@ def masked(text: str, secret: str | None = None) -> str:
     if secret:
         text = text.replace(secret, mask(secret))
     return KEY_PATTERN.sub(lambda found: mask(found.group(0)), text)
+
+
+class _Masking:
+    """A text stream that masks the output's known keys in everything written to it."""
+
+    def __init__(self, stream: TextIO, output: Output) -> None:
+        self._stream = stream
+        self._output = output
+
+    def write(self, text: str) -> int:
+        self._stream.write(self._output.masked(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _isatty(stream: TextIO) -> bool:
