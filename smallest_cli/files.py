@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 PRIVATE_MODE = 0o600
 
@@ -51,6 +51,29 @@ def write_atomically(path: Path, text: str, *, private: bool = False) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def replay(head: bytes, stream: BinaryIO) -> BinaryIO:
+    """`stream` with `head` (bytes already read from it) put back in front."""
+    import io
+
+    class Replay(io.RawIOBase):
+        def __init__(self) -> None:
+            self.pending = head
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            if not self.pending:
+                read = getattr(stream, "read1", stream.read)
+                self.pending = read(len(buffer))
+            size = min(len(buffer), len(self.pending))
+            buffer[:size] = self.pending[:size]
+            self.pending = self.pending[size:]
+            return size
+
+    return io.BufferedReader(Replay())
 
 
 def stdin_bytes() -> BinaryIO:

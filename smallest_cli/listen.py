@@ -410,7 +410,9 @@ def open_source(obj: AppContext, spec: SourceSpec) -> AudioSource:
             rate=spec.sample_rate,
             note=obj.output.info,
         )
-    return sources.open_file(spec.path, encoding=spec.encoding, rate=spec.sample_rate)
+    return sources.open_file(
+        spec.path, encoding=spec.encoding, rate=spec.sample_rate, note=obj.output.warn
+    )
 
 
 def resolve_language(obj: AppContext, flag: str | None) -> str:

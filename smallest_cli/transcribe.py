@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from smallest_cli.choices import Route, redactions
 from smallest_cli.config import parse_value
@@ -450,44 +450,44 @@ class _Raw:
         return cls(encoding, sample_rate)
 
     def for_file(self, obj: AppContext, path: str) -> StreamFormat | None:
-        """How to send the file at `path`: None when it has a header the API reads itself."""
-        from smallest_cli.audio.formats import CONTAINER_EXTENSIONS, RAW_EXTENSIONS, sniff
+        """How to send the file at `path`: None when it has a header the API reads itself.
 
-        try:
-            with open(path, "rb") as handle:
-                head = handle.read(16)
-        except OSError:
-            return None  # AudioFile.open says what is wrong with it
-        suffix = Path(path).suffix.lower()
-        if sniff(head, frame_sync=False) is not None or suffix in CONTAINER_EXTENSIONS:
-            if self.encoding is not None:
-                obj.output.warn(f"{path} has a header that says its format; --encoding is ignored")
-            return None
-        encoding = self.encoding or RAW_EXTENSIONS.get(suffix)
-        if encoding is None:
-            return None
-        return self._format(obj, encoding, path)
+        The check `stt live` makes too (`probe_file`); a UsageError says what is wrong.
+        Headerless audio goes up inside a WAV header, so its rate must be right before the
+        upload (REFERENCE §0.5: the API reads only the container).
+        """
+        from smallest_cli.audio.probe import probe_file
+        from smallest_cli.audio.sources import ENCODING_IGNORED
 
-    def for_stdin(self, obj: AppContext) -> StreamFormat | None:
-        if self.encoding is None:
-            return None
-        return self._format(obj, self.encoding, "stdin")
+        probe = probe_file(path, encoding=self.encoding, rate=self.sample_rate)
+        if probe.encoding_ignored:
+            obj.output.warn(ENCODING_IGNORED.format(path=path))
+        if probe.raw is not None and self.encoding is None:
+            self._note(obj, path, probe.raw)
+        return probe.raw
 
-    def _format(self, obj: AppContext, encoding: str, name: str) -> StreamFormat:
-        """The WAV header's format; a UsageError without --sample-rate (REFERENCE §0.5: the
-        API reads only the container, so the rate must be right before the upload)."""
-        from smallest_cli.audio.formats import raw_format
+    def for_stdin(self, obj: AppContext, stream: BinaryIO) -> tuple[BinaryIO, StreamFormat | None]:
+        """stdin, its first bytes judged as `stt live` judges them (`probe_head`) and put
+        back, and how to send it (None: it has a header the API reads itself)."""
+        from smallest_cli.audio.probe import HEAD_BYTES, probe_head
+        from smallest_cli.files import replay
 
-        fmt = raw_format(encoding, self.sample_rate, name)
-        if self.encoding is None:
-            obj.output.info(
-                f"{name} has no header: sending it as {encoding} at {fmt.sample_rate} Hz"
-            )
-        return fmt
+        head = stream.read(HEAD_BYTES if self.encoding is None else 1)
+        probe = probe_head(head, encoding=self.encoding, rate=self.sample_rate)
+        if probe.raw is not None and self.encoding is None:
+            self._note(obj, "stdin", probe.raw)
+        return replay(head, stream), probe.raw
+
+    @staticmethod
+    def _note(obj: AppContext, name: str, fmt: StreamFormat) -> None:
+        obj.output.info(
+            f"{name} has no header: sending it as {fmt.encoding} at {fmt.sample_rate} Hz"
+        )
 
 
 def _sources(obj: AppContext, given: list[str], model: str, raw: _Raw) -> list[Source]:
     from smallest_cli.api.stt import AudioFile, AudioStream, AudioURL
+    from smallest_cli.audio.formats import RateUnknown
     from smallest_cli.files import stdin_bytes
 
     if given.count("-") > 1:
@@ -501,7 +501,8 @@ def _sources(obj: AppContext, given: list[str], model: str, raw: _Raw) -> list[S
                     "`-` reads audio from stdin, but stdin is a terminal",
                     hint="pipe audio in: smallest tts say hi | smallest stt transcribe -",
                 )
-            source.audio = AudioStream(stdin_bytes(), raw=raw.for_stdin(obj))
+            reader, headerless = raw.for_stdin(obj, stdin_bytes())
+            source.audio = AudioStream(reader, raw=headerless)
         elif _is_url(argument):
             if model == "pulse-pro":
                 raise UsageError(
@@ -510,9 +511,11 @@ def _sources(obj: AppContext, given: list[str], model: str, raw: _Raw) -> list[S
                 )
             source.audio = AudioURL(argument)
         else:
-            headerless = raw.for_file(obj, argument)  # a missing rate stops the whole command
             try:
+                headerless = raw.for_file(obj, argument)
                 source.audio = AudioFile.open(argument, raw=headerless)
+            except RateUnknown:
+                raise  # every headerless input lacks it: stop the whole command
             except UsageError as problem:
                 if "://" in argument and not argument.startswith(("http://", "https://")):
                     problem.hint = "only http:// and https:// URLs can be fetched by the API"
