@@ -42,6 +42,9 @@ from smallest_cli.audio.formats import (
 )
 from smallest_cli.errors import SmallestError, UsageError
 
+READ_WHOLE = ("MP3", "SDS")
+"""Containers libsndfile decodes differently when read in blocks than when read whole (the
+samples depend on how the reads are cut), so they are decoded in one read."""
 SPOOLED_CONTAINERS = ("FLAC", "OGG", "MP3", "AIFF", "AU", "RF64", "W64", "CAF")
 READ_FRAMES = 8192  # frames decoded per block
 ENCODING_IGNORED = "{path} has a header that says its format; --encoding is ignored"
@@ -99,7 +102,8 @@ class FileSource:
         self.container = str(info.format)
         self.format = StreamFormat("linear16", send_rate(self.native_rate, rate))
         self._exact = (
-            self.channels == 1
+            self.container not in READ_WHOLE
+            and self.channels == 1
             and self.format.sample_rate == self.native_rate
             and str(info.subtype) in ("PCM_16", "PCM_S8", "PCM_U8")
         )
@@ -125,15 +129,40 @@ class FileSource:
             yield from chunks.flush()
             return
         converter = Converter(self.native_rate, self.format.sample_rate, size)
-        while not stop.is_set():
-            block = self._read(
-                lambda: self._file.read(READ_FRAMES, dtype="float64", always_2d=True)
-            )
-            if len(block) == 0:
+        blocks = self._whole_blocks() if self.container in READ_WHOLE else self._blocks()
+        for block in blocks:
+            if stop.is_set():
                 break
             self._position += len(block)
             yield from converter.feed(block)
         yield from converter.finish()
+
+    def _blocks(self) -> Iterator[Any]:
+        while True:
+            block = self._read(
+                lambda: self._file.read(READ_FRAMES, dtype="float64", always_2d=True)
+            )
+            if len(block) == 0:
+                return
+            yield block
+
+    def _whole_blocks(self) -> Iterator[Any]:
+        """The file decoded in one read, as a whole-file read decodes it, then handed out
+        in blocks. The decoded samples go to a temporary file mapped into memory, so memory
+        stays flat however long the audio is."""
+        import tempfile
+
+        import numpy as np
+
+        with tempfile.TemporaryFile(prefix="smallest-decoded-") as spool:
+            frames = max(int(self._file.frames), 1)
+            whole = np.memmap(spool, dtype=np.float32, mode="w+", shape=(frames, self.channels))
+            self._file.seek(0)
+            decoded = self._read(
+                lambda: self._file.read(frames, dtype="float32", always_2d=True, out=whole)
+            )
+            for start in range(0, len(decoded), READ_FRAMES):
+                yield np.asarray(decoded[start : start + READ_FRAMES], dtype=np.float64)
 
     def _read(self, read: Callable[[], Any]) -> Any:
         sf = _soundfile()
