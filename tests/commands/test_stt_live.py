@@ -561,7 +561,7 @@ def test_bad_input_is_refused_before_any_session(
 @pytest.mark.parametrize(
     ("make", "fragment"),
     [
-        (lambda p: p.write_text("not audio"), "cannot read"),
+        (lambda p: p.write_text("not audio"), "is not WAV audio"),
         (lambda p: None, "no such file"),
     ],
 )
