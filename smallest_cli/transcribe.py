@@ -486,6 +486,8 @@ class _Raw:
 
 
 def _sources(obj: AppContext, given: list[str], model: str, raw: _Raw) -> list[Source]:
+    from dataclasses import replace
+
     from smallest_cli.api.stt import AudioFile, AudioStream, AudioURL
     from smallest_cli.audio.formats import RateUnknown
     from smallest_cli.files import stdin_bytes
@@ -512,8 +514,8 @@ def _sources(obj: AppContext, given: list[str], model: str, raw: _Raw) -> list[S
             source.audio = AudioURL(argument)
         else:
             try:
-                headerless = raw.for_file(obj, argument)
-                source.audio = AudioFile.open(argument, raw=headerless)
+                audio = AudioFile.open(argument)  # the API's size limit first
+                source.audio = replace(audio, raw=raw.for_file(obj, argument))
             except RateUnknown:
                 raise  # every headerless input lacks it: stop the whole command
             except UsageError as problem:
