@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from smallest_cli.api import constants
+from smallest_cli.audio.formats import TTS_DEFAULT_RATE, TTS_SAMPLE_RATES
 from smallest_cli.errors import UsageError
 
 DEFAULT_PROFILE = "default"
@@ -112,7 +113,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("model", "default TTS model", _model, "lightning_v3.1"),
         Setting("language", "default language code", _choice(*constants.TTS_LANGUAGES), "en"),
         Setting(
-            "sample_rate", "default sample rate (Hz)", _choice(*constants.TTS_SAMPLE_RATES), 44100
+            "sample_rate", "default sample rate (Hz)", _choice(*TTS_SAMPLE_RATES), TTS_DEFAULT_RATE
         ),
         Setting("format", "default audio format", _choice(*AUDIO_FORMATS), "wav"),
         Setting("stt_model", "default speech-to-text model", _stt_model, "pulse"),
@@ -234,7 +235,9 @@ class Config:
         return True
 
     def _write(self) -> None:
-        write_private_file(self.path, dump_toml(self.document), mode=0o644)
+        from smallest_cli.files import write_atomically
+
+        write_atomically(self.path, dump_toml(self.document))
 
 
 def parse_value(name: str, raw: str, where: str) -> Any:
@@ -268,25 +271,3 @@ def _toml_value(value: Any) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
     escaped = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in escaped)
     return f'"{escaped}"'
-
-
-def write_private_file(path: Path, text: str, *, mode: int = 0o600) -> None:
-    """Write `text` to `path` atomically: a temp file beside it, then a rename.
-
-    The temp file is created with `mode` from the start, so a secret is never readable by
-    others, not even for an instant.
-    """
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from smallest_cli.config import config_dir, write_private_file
+from smallest_cli.config import config_dir
 from smallest_cli.errors import KeyringUnavailable, NotLoggedIn, UsageError
+from smallest_cli.files import write_atomically
 
 ENV_VAR = "SMALLEST_API_KEY"
 SERVICE = "smallest-cli"
@@ -222,7 +223,7 @@ def _read_file() -> dict[str, str]:
 
 
 def _write_file(entries: dict[str, str]) -> None:
-    write_private_file(credentials_file(), json.dumps(entries, indent=2) + "\n", mode=0o600)
+    write_atomically(credentials_file(), json.dumps(entries, indent=2) + "\n", private=True)
 
 
 def _remove_from_file(profile: str) -> bool:

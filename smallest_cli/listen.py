@@ -37,7 +37,7 @@ from smallest_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from smallest_cli.api.stt_live import Event, LiveOptions, LiveTranscription
-    from smallest_cli.audio_in import AudioSource
+    from smallest_cli.audio.sources import AudioSource
     from smallest_cli.choices import Route
     from smallest_cli.commands.stt_live import ListenOptions
     from smallest_cli.context import AppContext
@@ -286,13 +286,13 @@ class LiveJob:
             self.obj.output.stdout.write(text)
             self.obj.output.stdout.flush()
             return
-        from smallest_cli.config import write_private_file
+        from smallest_cli.files import write_atomically
 
-        write_private_file(Path(self.output_path), text, mode=0o644)
+        write_atomically(Path(self.output_path), text)
 
 
 def _width(options: LiveOptions) -> int:
-    from smallest_cli.audio_in import SAMPLE_WIDTH
+    from smallest_cli.audio.formats import SAMPLE_WIDTH
 
     return SAMPLE_WIDTH.get(options.encoding, 2)
 
@@ -326,8 +326,8 @@ def _ended_normally(error: Exception) -> bool:
 
 def _source_spec(obj: AppContext, options: ListenOptions) -> SourceSpec:
     """Where the audio comes from, refused when the flags contradict each other."""
-    from smallest_cli.audio_in import check_encoding, check_rate
-    from smallest_cli.speak import device_of
+    from smallest_cli.audio.devices import device_of
+    from smallest_cli.audio.formats import check_encoding, check_rate
 
     source, mic = options.source, options.mic
     device = device_of(options.device)
@@ -395,19 +395,22 @@ def live_request(obj: AppContext, options: ListenOptions) -> LiveOptions:
 
 def open_source(obj: AppContext, spec: SourceSpec) -> AudioSource:
     """Open the audio the spec names (reading a pipe's first bytes to learn its format)."""
-    from smallest_cli import audio_in
+    from smallest_cli.audio import sources
+    from smallest_cli.files import stdin_bytes
 
     if spec.mic:
-        return audio_in.MicSource(device=spec.device, rate=spec.sample_rate)
+        from smallest_cli.audio.capture import MicSource
+
+        return MicSource(device=spec.device, rate=spec.sample_rate, note=obj.output.warn)
     assert spec.path is not None
     if spec.path == "-":
-        return audio_in.open_stdin(
-            audio_in.stdin_stream(),
+        return sources.open_stdin(
+            stdin_bytes(),
             encoding=spec.encoding,
             rate=spec.sample_rate,
             note=obj.output.info,
         )
-    return audio_in.open_file(spec.path, encoding=spec.encoding, rate=spec.sample_rate)
+    return sources.open_file(spec.path, encoding=spec.encoding, rate=spec.sample_rate)
 
 
 def resolve_language(obj: AppContext, flag: str | None) -> str:
@@ -563,7 +566,7 @@ class Sender(threading.Thread):
         if not self.pacing.realtime:
             yield from chunks
             return
-        from smallest_cli.audio_in import Rechunker
+        from smallest_cli.audio.codecs import Rechunker
 
         frames = Rechunker(self.source.format.chunk_bytes(paced=True))
         for chunk in chunks:

@@ -215,13 +215,14 @@ class Output:
     def _console(self, stream: TextIO, isatty: bool) -> Console:
         from rich.console import Console
 
+        color = self.color(isatty)
         return Console(
             file=stream,
             markup=False,
             highlight=False,
             emoji=False,
-            no_color=not self.color(isatty),
-            force_terminal=isatty,
+            no_color=not color,
+            force_terminal=isatty or color,  # FORCE_COLOR colours a pipe too
         )
 
 

@@ -17,31 +17,25 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from smallest_cli.audio.devices import device_of
+from smallest_cli.audio.sinks import open_sinks
 from smallest_cli.choices import Transport
 from smallest_cli.config import parse_value
+from smallest_cli.destinations import Destination, destinations, note_headerless
 from smallest_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from smallest_cli.api.client import SmallestClient
     from smallest_cli.api.tts import LiveSession, SpeechRequest
-    from smallest_cli.audio import AudioFormat, Sink
+    from smallest_cli.audio.formats import AudioFormat
+    from smallest_cli.audio.sinks import Sink
     from smallest_cli.commands.tts import SpeechOptions
     from smallest_cli.context import AppContext
-    from smallest_cli.subtitles import TimedWord
+    from smallest_cli.words import Word
 
 RETIRED_MODELS = ("lightning", "lightning-large", "lightning-v2")  # 410 (REFERENCE §0.1, §6.5)
 WORD_TIMESTAMP_VOICES = ("meher", "devansh", "kartik", "maithili", "liam", "avery")
 LIVE_IDLE_TIMEOUT = 600  # seconds the TTS socket may wait for more text (REFERENCE §5)
-
-
-@dataclass(frozen=True)
-class Destination:
-    """Where audio goes, as the user said it."""
-
-    output: str | None = None
-    format: str | None = None
-    play: bool = False
-    device: str | None = None
 
 
 @dataclass
@@ -59,7 +53,7 @@ class SpeechJob:
     live: bool
     timestamps: str | None
     timestamps_format: str | None
-    words: list[TimedWord] = field(default_factory=list)
+    words: list[Word] = field(default_factory=list)
 
     # -- resolving and checking the options ---------------------------------------------
 
@@ -131,7 +125,7 @@ class SpeechJob:
     # -- running ------------------------------------------------------------------------
 
     def run(self) -> None:
-        from smallest_cli.audio import Aligned
+        from smallest_cli.audio.sinks import Aligned
 
         client = self._client()
         sink = Aligned(self._open_sinks())
@@ -214,10 +208,8 @@ class SpeechJob:
                     self._keep_words([event.word], 0.0)
             reader.raise_error()
 
-    def _keep_words(self, words: list[Any], offset: float) -> None:
-        from smallest_cli.subtitles import TimedWord
-
-        self.words.extend(TimedWord(w.word, w.start + offset, w.end + offset) for w in words)
+    def _keep_words(self, words: list[Word], offset: float) -> None:
+        self.words.extend(w.shifted(offset) for w in words)
 
     def _write_timestamps(self) -> None:
         if self.timestamps is None or self.timestamps_format is None:
@@ -231,49 +223,10 @@ class SpeechJob:
             return
         from pathlib import Path
 
-        from smallest_cli.config import write_private_file
+        from smallest_cli.files import write_atomically
         from smallest_cli.subtitles import render
 
-        write_private_file(
-            Path(self.timestamps), render(self.words, self.timestamps_format), mode=0o644
-        )
-
-
-def note_headerless(
-    obj: AppContext, path: str | None, fmt: AudioFormat | None, sample_rate: int
-) -> None:
-    """Tell (on stderr, unless --quiet) how to read back a file just written without a header."""
-    from smallest_cli.audio import headerless_note
-
-    note = headerless_note(path, fmt, sample_rate) if path and fmt else None
-    if note is not None:
-        obj.output.info(note)
-
-
-def open_sinks(
-    file_output: str | None,
-    file_format: AudioFormat | None,
-    stdout_format: AudioFormat | None,
-    play: bool,
-    device: str | int | None,
-    sample_rate: int,
-) -> Sink:
-    """One sink feeding every destination (a file, stdout, the speakers)."""
-    from smallest_cli.audio import FileSink, PlayerSink, StreamSink, Tee
-
-    sinks: list[Sink] = []
-    try:
-        if file_output is not None and file_format is not None:
-            sinks.append(FileSink(file_output, file_format, sample_rate))
-        if stdout_format is not None:
-            sinks.append(StreamSink(stdout_format, sample_rate))
-        if play:
-            sinks.append(PlayerSink(sample_rate, device))
-    except BaseException:
-        for sink in sinks:
-            sink.abort()
-        raise
-    return sinks[0] if len(sinks) == 1 else Tee(*sinks)
+        write_atomically(Path(self.timestamps), render(self.words, self.timestamps_format))
 
 
 # -- fetching audio ---------------------------------------------------------------------
@@ -465,34 +418,3 @@ def _language(obj: AppContext, flag: str | None, model: str) -> str:
         f"{where}: {model} does not speak {language!r}",
         hint=f"use --model {others[0]}" if others else None,
     )
-
-
-def device_of(value: str | None) -> str | int | None:
-    """A --device value: an index if it is a number, else a name."""
-    if value is None:
-        return None
-    return int(value) if value.isdigit() else value
-
-
-def destinations(
-    obj: AppContext, destination: Destination
-) -> tuple[str | None, AudioFormat | None, AudioFormat | None, bool]:
-    """(file path, its format, stdout format, play) for where the audio should go."""
-    from smallest_cli.audio import audio_format, format_for_path
-
-    output = obj.output
-    file_output, file_format, stdout_format = None, None, None
-    play = destination.play or destination.device is not None
-    if destination.output == "-" or (destination.output is None and not output.stdout_isatty):
-        if output.stdout_isatty:
-            raise UsageError(
-                "refusing to write audio to a terminal",
-                hint="redirect it (> speech.wav, | ffplay -) or drop -o - to play it",
-            )
-        stdout_format = audio_format(destination.format or str(obj.setting("format")))
-    elif destination.output is not None:
-        file_output = destination.output
-        file_format = format_for_path(destination.output, destination.format)
-    else:
-        play = True
-    return file_output, file_format, stdout_format, play

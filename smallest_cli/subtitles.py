@@ -14,16 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from smallest_cli.errors import UsageError
+from smallest_cli.words import Word
 
 SUBTITLE_FORMATS = ("srt", "vtt", "json")
-
-
-@dataclass(frozen=True)
-class TimedWord:
-    text: str
-    start: float
-    end: float
-    speaker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,15 +38,15 @@ def subtitle_format(path: str, explicit: str | None = None) -> str:
     return name
 
 
-def cues(words: Sequence[TimedWord], *, max_chars: int = 42, max_seconds: float = 5.0) -> list[Cue]:
+def cues(words: Sequence[Word], *, max_chars: int = 42, max_seconds: float = 5.0) -> list[Cue]:
     """Group words into readable cues."""
     result: list[Cue] = []
-    current: list[TimedWord] = []
+    current: list[Word] = []
 
     def emit() -> None:
         if current:
             text = " ".join(w.text for w in current)
-            result.append(Cue(current[0].start, current[-1].end, text, current[0].speaker))
+            result.append(Cue(current[0].start, current[-1].end, text, current[0].label))
             current.clear()
 
     for word in words:
@@ -61,7 +54,7 @@ def cues(words: Sequence[TimedWord], *, max_chars: int = 42, max_seconds: float 
             length = len(" ".join(w.text for w in current)) + 1 + len(word.text)
             too_long = length > max_chars or word.end - current[0].start > max_seconds
             sentence_done = current[-1].text.endswith((".", "!", "?", "।")) and len(current) >= 3
-            if too_long or sentence_done or word.speaker != current[0].speaker:
+            if too_long or sentence_done or word.label != current[0].label:
                 emit()
         current.append(word)
     emit()
@@ -98,12 +91,12 @@ def vtt(cue_list: Sequence[Cue]) -> str:
     return "\n".join(blocks)
 
 
-def render(words: Sequence[TimedWord], fmt: str, **limits: Any) -> str:
+def render(words: Sequence[Word], fmt: str, **limits: Any) -> str:
     """The document for `fmt`: subtitles for srt/vtt, the words themselves for json."""
     if fmt == "json":
         items = [
             {"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3)}
-            | ({"speaker": w.speaker} if w.speaker else {})
+            | ({"speaker": w.label} if w.label else {})
             for w in words
         ]
         return json.dumps(items, indent=2, ensure_ascii=False) + "\n"

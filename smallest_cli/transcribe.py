@@ -34,16 +34,13 @@ from smallest_cli.errors import APIStatusError, ExitCode, SmallestError, UsageEr
 
 if TYPE_CHECKING:
     from smallest_cli.api.client import SmallestClient
-    from smallest_cli.api.stt import Audio, RawFormat, Result, TranscriptionOptions
+    from smallest_cli.api.stt import Audio, Result, TranscriptionOptions
+    from smallest_cli.audio.formats import StreamFormat
     from smallest_cli.commands.stt import TranscribeOptions
     from smallest_cli.context import AppContext
     from smallest_cli.output import Progress
 
 SUFFIXES = {"text": ".txt", "json": ".json", "srt": ".srt", "vtt": ".vtt", "tsv": ".tsv"}
-CONTAINER_EXTENSIONS = (
-    ".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".webm", ".aiff",
-)  # fmt: skip
-ENCODING_ALIASES = {"ulaw": "mulaw", "pcm": "linear16", "pcm16": "linear16"}
 UPLOAD_BAR_BYTES = 16 * 1024 * 1024
 RATE_LIMIT_ROUNDS = 2  # times a source waits out a 429 before it counts as failed  # a single upload at least this big gets a byte bar
 EXTRA_PATTERN = re.compile(r"^[^:,\s]+:[^,]*$")
@@ -377,12 +374,12 @@ class TranscribeJob:
             output.stdout.flush()
             self.printed += 1
             return
-        from smallest_cli.config import write_private_file
+        from smallest_cli.files import write_atomically
 
         target = source.target if self.output_dir is not None else Path(str(self.output))
         assert target is not None
         try:
-            write_private_file(target, text, mode=0o644)
+            write_atomically(target, text)
         except OSError as exc:
             error = SmallestError(f"cannot write {target}: {exc.strerror or exc}")
             if not several:
@@ -441,20 +438,20 @@ class _Raw:
 
     @classmethod
     def check(cls, encoding: str | None, sample_rate: int | None) -> _Raw:
-        from smallest_cli.api.stt import RAW_ENCODINGS
+        from smallest_cli.audio.formats import ENCODING_ALIASES, ENCODINGS
 
         if encoding is not None:
             encoding = ENCODING_ALIASES.get(encoding.lower(), encoding.lower())
-            if encoding not in RAW_ENCODINGS:
+            if encoding not in ENCODINGS:
                 raise UsageError(
                     f"invalid --encoding {encoding!r}",
                     hint="headerless audio is linear16, linear32, mulaw or alaw",
                 )
         return cls(encoding, sample_rate)
 
-    def for_file(self, obj: AppContext, path: str) -> RawFormat | None:
+    def for_file(self, obj: AppContext, path: str) -> StreamFormat | None:
         """How to send the file at `path`: None when it has a header the API reads itself."""
-        from smallest_cli.audio_in import RAW_EXTENSIONS, sniff
+        from smallest_cli.audio.formats import CONTAINER_EXTENSIONS, RAW_EXTENSIONS, sniff
 
         try:
             with open(path, "rb") as handle:
@@ -471,27 +468,27 @@ class _Raw:
             return None
         return self._format(obj, encoding, path)
 
-    def for_stdin(self, obj: AppContext) -> RawFormat | None:
+    def for_stdin(self, obj: AppContext) -> StreamFormat | None:
         if self.encoding is None:
             return None
         return self._format(obj, self.encoding, "stdin")
 
-    def _format(self, obj: AppContext, encoding: str, name: str) -> RawFormat:
+    def _format(self, obj: AppContext, encoding: str, name: str) -> StreamFormat:
         """The WAV header's format; a UsageError without --sample-rate (REFERENCE §0.5: the
         API reads only the container, so the rate must be right before the upload)."""
-        from smallest_cli.api.stt import RawFormat
-        from smallest_cli.audio_in import raw_format
+        from smallest_cli.audio.formats import raw_format
 
         fmt = raw_format(encoding, self.sample_rate, name)
         if self.encoding is None:
             obj.output.info(
                 f"{name} has no header: sending it as {encoding} at {fmt.sample_rate} Hz"
             )
-        return RawFormat(fmt.encoding, fmt.sample_rate)
+        return fmt
 
 
 def _sources(obj: AppContext, given: list[str], model: str, raw: _Raw) -> list[Source]:
-    from smallest_cli.api.stt import AudioFile, AudioStream, AudioURL, stdin_binary
+    from smallest_cli.api.stt import AudioFile, AudioStream, AudioURL
+    from smallest_cli.files import stdin_bytes
 
     if given.count("-") > 1:
         raise UsageError("stdin (`-`) can be given only once")
@@ -504,7 +501,7 @@ def _sources(obj: AppContext, given: list[str], model: str, raw: _Raw) -> list[S
                     "`-` reads audio from stdin, but stdin is a terminal",
                     hint="pipe audio in: smallest tts say hi | smallest stt transcribe -",
                 )
-            source.audio = AudioStream(stdin_binary(), raw=raw.for_stdin(obj))
+            source.audio = AudioStream(stdin_bytes(), raw=raw.for_stdin(obj))
         elif _is_url(argument):
             if model == "pulse-pro":
                 raise UsageError(

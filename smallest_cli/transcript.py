@@ -17,13 +17,13 @@ Output formats:
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from smallest_cli.errors import UsageError
-from smallest_cli.subtitles import TimedWord, cues, srt, vtt
+from smallest_cli.subtitles import cues, srt, vtt
+from smallest_cli.words import Word, number_or_none, speaker_label
 
 TRANSCRIPT_FORMATS = ("text", "json", "srt", "vtt", "tsv")
 EXTENSIONS = {".txt": "text", ".json": "json", ".srt": "srt", ".vtt": "vtt", ".tsv": "tsv"}
@@ -48,45 +48,6 @@ def transcript_format(explicit: str | None, path: str | None) -> str:
             hint="name it .txt, .json, .srt, .vtt or .tsv, or give --format",
         )
     return EXTENSIONS[suffix]
-
-
-def speaker_label(speaker: str | int | None) -> str | None:
-    """The label for a speaker: "Speaker 0" for 0, "0" or "speaker_0"; None for no speaker."""
-    if speaker is None or speaker == "":
-        return None
-    match = re.fullmatch(r"(?:speaker[_ ]?)?(\d+)", str(speaker), re.IGNORECASE)
-    return f"Speaker {match.group(1)}" if match else str(speaker)
-
-
-@dataclass(frozen=True)
-class Word:
-    text: str
-    start: float
-    end: float
-    confidence: float | None = None
-    speaker: str | int | None = None
-    speaker_confidence: float | None = None
-
-    @classmethod
-    def from_api(cls, raw: Mapping[str, Any]) -> Word:
-        return cls(
-            text=str(raw.get("word", "")),
-            start=float(raw.get("start", 0.0)),
-            end=float(raw.get("end", 0.0)),
-            confidence=number_or_none(raw.get("confidence")),
-            speaker=raw.get("speaker"),
-            speaker_confidence=number_or_none(raw.get("speaker_confidence")),
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"word": self.text, "start": self.start, "end": self.end}
-        if self.confidence is not None:
-            data["confidence"] = self.confidence
-        if self.speaker is not None:
-            data["speaker"] = self.speaker
-        if self.speaker_confidence is not None:
-            data["speaker_confidence"] = self.speaker_confidence
-        return data
 
 
 @dataclass(frozen=True)
@@ -231,7 +192,7 @@ class Transcript:
                 if lines:
                     return "\n".join(lines) + "\n"
             return self.text.strip() + "\n"
-        timed = [TimedWord(w.text, w.start, w.end, speaker_label(w.speaker)) for w in self.words]
+        timed = self.words
         if fmt == "tsv":
             rows = self.utterances or [
                 Utterance(c.text, c.start, c.end, c.speaker)
@@ -275,9 +236,3 @@ def strings(value: Any) -> list[str]:
 
 def string_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def number_or_none(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)

@@ -126,6 +126,12 @@ def known_pools(voice: Voice) -> frozenset[str] | None:
     return None
 
 
+def speaking_model(voice: Voice) -> str:
+    """The model to speak in `voice`: Pro when the catalog shows only Pro serves it."""
+    pools = known_pools(voice)
+    return PRO if pools is not None and STANDARD not in pools else STANDARD
+
+
 def pool_reason(voice: Voice) -> str | None:
     """Why known_pools() answers as it does, in words for a message; None when unknown."""
     if voice.models:
@@ -345,10 +351,10 @@ def _fresh(catalog: Catalog) -> bool:
 
 
 def _write(path: Path, document: Mapping[str, Any], log: Callable[[str], None] | None) -> None:
-    from smallest_cli.config import write_private_file
+    from smallest_cli.files import write_atomically
 
     try:
-        write_private_file(path, json.dumps(document, ensure_ascii=False), mode=0o644)
+        write_atomically(path, json.dumps(document, ensure_ascii=False))
     except OSError as exc:
         if log is not None:
             log(f"could not write the voice cache {path}: {exc}")

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from smallest_cli.audio_in import resample
+from smallest_cli.audio.resample import resample
 from tests.contract import SHARED_DIR
 
 AUDIO = SHARED_DIR / "audio"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -10,6 +11,8 @@ import pytest
 from smallest_cli import __version__
 from smallest_cli.commands import config as config_commands
 from tests.conftest import TEST_KEY, run, run_process
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def test_version_both_paths() -> None:
@@ -31,6 +34,33 @@ def test_unknown_command_and_bad_option_are_usage_errors() -> None:
     bad = run("--retries", "x", "auth", "status")
     assert bad.exit_code == 2 and "--retries" in bad.stderr
     assert run("--base-url", "ftp://x", "config", "path").exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "terminal", "coloured"),
+    [
+        ((), {}, True, True),
+        ((), {}, False, False),  # a pipe gets plain text
+        (("--no-color",), {}, True, False),
+        ((), {"NO_COLOR": "1"}, True, False),
+        ((), {"FORCE_COLOR": "1"}, False, True),  # even on a pipe
+        (("--no-color",), {"FORCE_COLOR": "1"}, False, False),  # the flag wins
+        ((), {"NO_COLOR": "1", "FORCE_COLOR": "1"}, True, False),  # NO_COLOR wins
+    ],
+)
+def test_colour_follows_no_color_then_force_color_then_the_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+    flags: tuple[str, ...],
+    env: dict[str, str],
+    terminal: bool,
+    coloured: bool,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = run(*flags, "config", "get", "nope", stderr_isatty=terminal)
+    assert result.exit_code == 2
+    assert ("\x1b[" in result.stderr) is coloured
+    assert ANSI.sub("", result.stderr).startswith("Error: unknown setting 'nope'\nHint: ")
 
 
 def test_retry_notes_go_to_stderr_and_quiet_silences_them(api_env) -> None:

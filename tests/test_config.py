@@ -122,10 +122,14 @@ def test_config_dir_override_and_platform_default(
     assert config_dir() == tmp_path / "xdg" / "smallest"
 
 
-def test_written_file_is_not_world_writable() -> None:
-    config = Config()
-    config.set("voice", "meher")
-    assert stat.S_IMODE(config.path.stat().st_mode) == 0o644
+def test_written_file_follows_the_umask() -> None:
+    previous = os.umask(0o027)
+    try:
+        config = Config()
+        config.set("voice", "meher")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(config.path.stat().st_mode) == 0o640
     assert [p.name for p in config.path.parent.iterdir()] == ["config.toml"]  # no temp files left
 
 

@@ -8,10 +8,11 @@ import re
 import pytest
 
 from smallest_cli.errors import UsageError
-from smallest_cli.subtitles import TimedWord, cues, render, subtitle_format
+from smallest_cli.subtitles import cues, render, subtitle_format
+from smallest_cli.words import Word
 
 WORDS = [
-    TimedWord(w, i * 0.5, i * 0.5 + 0.4)
+    Word(w, i * 0.5, i * 0.5 + 0.4)
     for i, w in enumerate("Hello there, friend. How are you doing on this fine day? Good.".split())
 ]
 
@@ -51,20 +52,22 @@ def test_json_lists_words() -> None:
 
 
 def test_limits_and_speakers() -> None:
-    words = [TimedWord("word", i, i + 0.9, "speaker_0" if i < 4 else "speaker_1") for i in range(8)]
+    words = [
+        Word("word", i, i + 0.9, speaker="speaker_0" if i < 4 else "speaker_1") for i in range(8)
+    ]
     result = cues(words, max_chars=200, max_seconds=2.5)
     assert all(c.end - c.start <= 2.5 for c in result)
-    assert [c.speaker for c in result] == ["speaker_0", "speaker_0", "speaker_1", "speaker_1"]
-    assert "[speaker_0] word word" in render(words, "srt", max_chars=200, max_seconds=2.5)
-    assert "<v speaker_1>word" in render(words, "vtt", max_chars=200, max_seconds=2.5)
+    assert [c.speaker for c in result] == ["Speaker 0", "Speaker 0", "Speaker 1", "Speaker 1"]
+    assert "[Speaker 0] word word" in render(words, "srt", max_chars=200, max_seconds=2.5)
+    assert "<v Speaker 1>word" in render(words, "vtt", max_chars=200, max_seconds=2.5)
 
 
 def test_overlapping_word_times_give_non_overlapping_cues() -> None:
     words = [
-        TimedWord("a.", 0, 1.2),
-        TimedWord("b", 0.1, 0.2),
-        TimedWord("c", 0.2, 0.3),
-        TimedWord("d.", 1.0, 2.0),
+        Word("a.", 0, 1.2),
+        Word("b", 0.1, 0.2),
+        Word("c", 0.2, 0.3),
+        Word("d.", 1.0, 2.0),
     ]
     result = cues(words, max_chars=3)
     assert all(a.end <= b.start for a, b in zip(result, result[1:], strict=False))

@@ -134,10 +134,14 @@ def test_an_unreadable_cache_dir_is_skipped(client, tmp_path, monkeypatch) -> No
 
 def test_the_cache_file_layout(client, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(voice_catalog, "_now", lambda: 1_800_000_000.0)
-    voice_catalog.load(client)
+    previous = os.umask(0o027)
+    try:
+        voice_catalog.load(client)
+    finally:
+        os.umask(previous)
     [path] = (tmp_path / "cache").iterdir()
     assert path.name.startswith("voices-") and path.suffix == ".json"
-    assert path.stat().st_mode & 0o777 == 0o644
+    assert path.stat().st_mode & 0o777 == 0o640  # the umask's mode
     document = json.loads(path.read_text())
     assert set(document) == {
         "format",

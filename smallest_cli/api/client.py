@@ -146,6 +146,17 @@ class SmallestClient:
                 request_id=response.headers.get("x-request-id"),
             ) from None
 
+    def fetch(self, url: str) -> bytes:
+        """GET a URL outside the API (a voice's preview clip), following redirects, with this
+        client's retries and errors but without the API key: the key is for the API only."""
+
+        def attempt() -> httpx.Response:
+            request = self._http.build_request("GET", url)
+            del request.headers["Authorization"]
+            return self._send(request, False, True, follow_redirects=True)
+
+        return self.with_retries(attempt).content
+
     @contextmanager
     def stream(
         self,
@@ -184,9 +195,16 @@ class SmallestClient:
             kwargs = {**kwargs, "content": content()}
         return self._http.build_request(method, path, **kwargs)
 
-    def _send(self, request: httpx.Request, stream: bool, idempotent: bool) -> httpx.Response:
+    def _send(
+        self,
+        request: httpx.Request,
+        stream: bool,
+        idempotent: bool,
+        *,
+        follow_redirects: bool = False,
+    ) -> httpx.Response:
         try:
-            response = self._http.send(request, stream=stream)
+            response = self._http.send(request, stream=stream, follow_redirects=follow_redirects)
         except httpx.TimeoutException as exc:
             raise APITimeoutError(
                 f"no answer from {self._host()} within {self.timeout:g} s",

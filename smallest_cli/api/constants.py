@@ -23,8 +23,6 @@ TTS_MODEL_LANGUAGES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 TTS_LANGUAGES = ("auto", *TTS_MODEL_LANGUAGES["lightning_v3.1_pro"], "he")
 """Every code some model accepts (what the `language` setting may hold)."""
-TTS_SAMPLE_RATES = (8000, 16000, 24000, 44100)
-TTS_OUTPUT_FORMATS = ("pcm", "mp3", "wav", "ulaw", "alaw")
 
 # The Get Voices path spells the model with a hyphen (REFERENCE §6.1).
 VOICES_MODEL = "lightning-v3.1"

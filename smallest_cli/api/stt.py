@@ -11,7 +11,7 @@ the whole file again. A stream of unknown length (stdin) goes up chunked and can
 twice: it is retried only while none of it has been read.
 
 Headerless audio (raw PCM, μ-law, A-law) is sent inside a WAV header made here from its
-`RawFormat`: both routes ignore `encoding` and `sample_rate` and rely on the container
+`StreamFormat`: both routes ignore `encoding` and `sample_rate` and rely on the container
 (REFERENCE §0.5; headerless bytes are answered with an empty transcription), and both read
 WAV.
 
@@ -22,14 +22,13 @@ request id under which the result will be delivered.
 from __future__ import annotations
 
 import json
-import os
-import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from smallest_cli.api.constants import STT_MAX_UPLOAD_BYTES, expiry_headers
+from smallest_cli.audio.formats import StreamFormat
 from smallest_cli.errors import APIError, UsageError
 from smallest_cli.transcript import Transcript
 
@@ -52,34 +51,6 @@ ProgressHook = Callable[[int, int | None], None]
 
 # -- what to transcribe ---------------------------------------------------------------------
 
-RAW_ENCODINGS = {"linear16": (1, 2), "linear32": (1, 4), "mulaw": (7, 1), "alaw": (6, 1)}
-"""Headerless encodings: WAV format tag and bytes per sample (names as the API's `encoding`)."""
-UNKNOWN_SIZE = 0xFFFFFFFF
-
-
-@dataclass(frozen=True)
-class RawFormat:
-    """What headerless audio is: its encoding (RAW_ENCODINGS) and sample rate."""
-
-    encoding: str
-    sample_rate: int
-
-    def wav_header(self, data_size: int | None) -> bytes:
-        """A mono WAV header for `data_size` bytes of this audio (None: a stream, size unknown)."""
-        tag, width = RAW_ENCODINGS[self.encoding]
-        rate = self.sample_rate
-        size = UNKNOWN_SIZE if data_size is None else data_size
-        if tag == 1:
-            fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * width, width, width * 8)
-            fact = b""
-        else:  # non-PCM formats carry cbSize and a fact chunk with the sample count
-            fmt = struct.pack("<HHIIHHH", tag, 1, rate, rate * width, width, width * 8, 0)
-            samples = UNKNOWN_SIZE if data_size is None else data_size // width
-            fact = b"fact" + struct.pack("<II", 4, samples)
-        chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + fact + b"data"
-        riff = UNKNOWN_SIZE if data_size is None else 4 + len(chunks) + 4 + size
-        return b"RIFF" + struct.pack("<I", riff) + b"WAVE" + chunks + struct.pack("<I", size)
-
 
 @dataclass(frozen=True)
 class AudioFile:
@@ -87,7 +58,7 @@ class AudioFile:
 
     path: Path
     size: int
-    raw: RawFormat | None = None
+    raw: StreamFormat | None = None
 
     @property
     def header(self) -> bytes:
@@ -99,7 +70,7 @@ class AudioFile:
 
     @classmethod
     def open(
-        cls, path: str | Path, *, raw: RawFormat | None = None, limit: int = STT_MAX_UPLOAD_BYTES
+        cls, path: str | Path, *, raw: StreamFormat | None = None, limit: int = STT_MAX_UPLOAD_BYTES
     ) -> AudioFile:
         """The file at `path`, checked without reading it: a UsageError if it cannot be sent."""
         path = Path(path)
@@ -132,7 +103,7 @@ class AudioStream:
     reader: BinaryIO
     name: str = "stdin"
     limit: int = STT_MAX_UPLOAD_BYTES
-    raw: RawFormat | None = None
+    raw: StreamFormat | None = None
 
 
 @dataclass(frozen=True)
@@ -405,11 +376,3 @@ def _megabytes(size: int) -> str:
     """ "250 MB" for a whole number of megabytes, else the exact byte count."""
     megabytes = size / 1024 / 1024
     return f"{megabytes:.0f} MB" if megabytes == int(megabytes) else f"{size:,} bytes"
-
-
-def stdin_binary() -> BinaryIO:
-    """stdin as bytes (CliRunner gives a text wrapper around a bytes buffer, like a terminal)."""
-    import sys
-
-    buffer = getattr(sys.stdin, "buffer", None)
-    return buffer if buffer is not None else os.fdopen(sys.stdin.fileno(), "rb", closefd=False)

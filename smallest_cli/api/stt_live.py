@@ -4,8 +4,10 @@
     wss://…/waves/v1/pulse/get_text?language=…            legacy (`Route.LEGACY`)
 
 Both routes speak the same protocol. The client sends audio as binary frames, in the
-encoding and at the rate named in the query, then `{"type": "close_stream"}` once (and
-`{"type": "finalize"}` whenever a turn should end early); the server sends JSON events:
+encoding and at the rate named in the query, then `{"type": "close_stream"}` once, which
+flushes what is left. (`{"type": "finalize"}` marks a turn boundary in a multi-turn voice
+agent; a one-off transcription, which is what `stt live` does, never sends it: §10.7 and
+the stt-live-ws spec.) The server sends JSON events:
 partial and final `transcription`s, `speech_started`/`speech_ended` when VAD events were
 asked for, and `error` frames before it closes. The last final of a session carries
 `is_last: true`. A close with code 1008 means too many concurrent sessions (§4.2).
@@ -14,7 +16,7 @@ Handshake refusals are plain HTTP: 401 is an AuthenticationError (exit 4); 400 m
 query was refused, a `SessionRefused` (exit 2). Error frames become APIErrors through
 `api.errors.frame_error`.
 
-`LiveTranscription.send_audio`, `finalize` and `close_stream` may be called from one thread
+`LiveTranscription.send_audio` and `close_stream` may be called from one thread
 while another calls `receive`; nothing is sent after `close_stream`.
 """
 
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from smallest_cli.api.constants import expiry_headers
+from smallest_cli.audio.formats import RECOMMENDED_RATE
 from smallest_cli.choices import Route
 from smallest_cli.errors import (
     APIConnectionError,
@@ -38,7 +41,8 @@ from smallest_cli.errors import (
     ExitCode,
     RateLimitError,
 )
-from smallest_cli.transcript import Utterance, Word, mappings, number_or_none, string_or_none
+from smallest_cli.transcript import Utterance, mappings, string_or_none
+from smallest_cli.words import Word, number_or_none
 
 if TYPE_CHECKING:
     from websockets.exceptions import ConnectionClosed
@@ -58,8 +62,6 @@ LANGUAGES = (
 US_ONLY = ("zh", "yue", "ja", "ko", "multi-asian")
 INDIA_ONLY = ("ta", "te", "kn", "ml", "multi-south-indic")
 REDACTING_LANGUAGES = ("en", "hi")
-SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
-ENCODINGS = ("linear16", "linear32", "alaw", "mulaw")
 REGION_ERROR = "LANGUAGE_NOT_ENABLED_IN_REGION"
 MAX_KEYWORDS = 10_000
 LOUD_BOOST = 5.0  # above this the API inserts keywords that were never said (§10.7)
@@ -112,7 +114,7 @@ class LiveOptions:
     """How to transcribe; `query(route)` is the URL's query string."""
 
     language: str
-    sample_rate: int = 16000
+    sample_rate: int = RECOMMENDED_RATE
     encoding: str = "linear16"
     word_timestamps: bool = False
     sentence_timestamps: bool = False
@@ -322,10 +324,6 @@ class LiveTranscription:
     def send_audio(self, data: bytes) -> bool:
         """One binary audio frame; False (nothing sent) once the stream is closing."""
         return self._send(data, audio=True)
-
-    def finalize(self) -> bool:
-        """End the current turn now: the server answers with a final (`from_finalize`)."""
-        return self._send(json.dumps({"type": "finalize"}), audio=False)
 
     def close_stream(self) -> bool:
         """No more audio: the server flushes, sends the last final (`is_last`), and closes.

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 from smallest_cli.api.constants import expiry_headers
 from smallest_cli.api.errors import frame_error
 from smallest_cli.api.sse import iter_events
+from smallest_cli.audio.formats import TTS_DEFAULT_RATE
 from smallest_cli.errors import APIConnectionError, APIError
+from smallest_cli.words import Word
 
 if TYPE_CHECKING:
     from websockets.sync.client import ClientConnection
@@ -36,7 +38,7 @@ class SpeechRequest:
     text: str
     voice_id: str
     model: str = "lightning_v3.1"
-    sample_rate: int = 44100
+    sample_rate: int = TTS_DEFAULT_RATE
     speed: float = 1.0
     language: str | None = None
     number_language: str | None = None
@@ -73,22 +75,12 @@ class SpeechRequest:
         return expiry_headers(self.expire_content)
 
 
-@dataclass(frozen=True)
-class WordTime:
-    """A word of the input and when it is spoken, in seconds from the start of the audio."""
-
-    index: int
-    word: str
-    start: float
-    end: float
-
-
 @dataclass
 class LiveEvent:
     """What a TTS WebSocket delivers: audio, a word's timing, or the end of the request."""
 
     audio: bytes = b""
-    word: WordTime | None = None
+    word: Word | None = None
     complete: bool = False
 
 
@@ -228,11 +220,10 @@ class LiveSession:
         self.connection.close()
 
 
-def _word_time(data: Mapping[str, Any]) -> WordTime:
+def _word_time(data: Mapping[str, Any]) -> Word:
     try:
-        return WordTime(
-            int(data["id"]), str(data["word"]), float(data["start"]), float(data["end"])
-        )
+        int(data["id"])  # every timestamp names the word it times
+        return Word(str(data["word"]), float(data["start"]), float(data["end"]))
     except (KeyError, TypeError, ValueError):
         raise APIError(f"the server sent a malformed word timestamp: {dict(data)!r}") from None
 

@@ -86,6 +86,12 @@ class VoicesAPI:
         """Get Voices' entries as sent (each has a `voiceId`), for callers that keep them."""
         return _entries(self._client.request_json("GET", f"/waves/v1/{model}/get_voices"))
 
+    def preview_clip(self, voice: Voice) -> bytes:
+        """The audio file at the voice's preview URL, fetched without the API key."""
+        if voice.preview_url is None:
+            raise APIError(f"the catalog has no preview clip for {voice.voice_id}")
+        return self._client.fetch(voice.preview_url)
+
     def catalog_entries(self) -> builtins.list[dict[str, Any]]:
         """Get All Voices' entries as sent (each has a `voiceId`)."""
         return _entries(self._client.request_json("GET", "/waves/v1/voice/get-all-models"))

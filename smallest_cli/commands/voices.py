@@ -10,7 +10,7 @@ import typer
 from smallest_cli.commands import GROUPS
 from smallest_cli.commands.options import JsonFlag, PlaybackDeviceOption
 from smallest_cli.context import AppContext
-from smallest_cli.errors import APIError, UsageError
+from smallest_cli.errors import UsageError
 from smallest_cli.voice_catalog import (
     LANGUAGES,
     complete_voice_id,
@@ -200,9 +200,6 @@ def show(
         )
 
 
-SAMPLE_SENTENCE = "Hello! This is {name}, one of the voices of Smallest AI."
-
-
 @app.command()
 def preview(
     ctx: typer.Context,
@@ -242,37 +239,13 @@ def preview(
 
         $ smallest voices preview kaitlyn --text "Testing, one two three." -o kaitlyn.wav
     """
-    from smallest_cli.speak import (
-        Destination,
-        destinations,
-        device_of,
-        note_headerless,
-        open_sinks,
-    )
+    from smallest_cli.destinations import Destination
+    from smallest_cli.preview import PreviewJob
 
     obj: AppContext = ctx.obj
-    target = destinations(obj, Destination(output=output, device=device))
+    job = PreviewJob.build(obj, Destination(output=output, device=device))
     _, voice = _find(obj, voice_id, refresh=True)  # preview links can expire; the emulator's move
-    audio: tuple[bytes, int] | None = None
-    if voice.preview_url and text is None:
-        try:
-            audio = _download_preview(voice.preview_url, obj.timeout or 60.0)
-        except APIError as error:
-            obj.output.warn(
-                f"the preview clip could not be fetched ({error.message}); speaking a sample instead"
-            )
-    if audio is None:
-        audio = _speak_sample(obj, voice, text)
-    pcm, rate = audio
-    sink = open_sinks(*target, device_of(device), rate)
-    try:
-        for start in range(0, len(pcm), 8192):
-            sink.write(pcm[start : start + 8192])
-        sink.close()
-    except BaseException:
-        sink.abort()
-        raise
-    note_headerless(obj, target[0], target[1], rate)
+    job.run(voice, text)
 
 
 def _find(obj: AppContext, voice_id: str, refresh: bool) -> tuple[Catalog, Voice]:
@@ -291,54 +264,6 @@ def _find(obj: AppContext, voice_id: str, refresh: bool) -> tuple[Catalog, Voice
             hint = "cloned voices (voice_…) are not in the catalog; " + hint
         raise UsageError(f"no voice {voice_id!r} in the catalog", hint=hint)
     return catalog, voice
-
-
-def _download_preview(url: str, timeout: float) -> tuple[bytes, int]:
-    """The clip at `url` as 16-bit mono PCM and its rate. No API key goes to this URL."""
-    import io
-
-    import httpx
-    import numpy as np
-    import soundfile
-
-    from smallest_cli.api.client import USER_AGENT
-    from smallest_cli.api.errors import status_error
-    from smallest_cli.errors import APIConnectionError
-
-    try:
-        response = httpx.get(
-            url, timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
-        )
-    except httpx.HTTPError as exc:
-        raise APIConnectionError(str(exc) or type(exc).__name__) from None
-    if not response.is_success:
-        raise status_error(response.status_code, response.headers, response.content)
-    try:
-        samples, rate = soundfile.read(io.BytesIO(response.content), dtype="int16", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError) as exc:
-        raise APIError(f"the preview is not audio soundfile can read ({exc})") from None
-    mono = samples.mean(axis=1).astype(np.int16) if samples.shape[1] > 1 else samples[:, 0]
-    return mono.tobytes(), int(rate)
-
-
-def _speak_sample(obj: AppContext, voice: Voice, text: str | None) -> tuple[bytes, int]:
-    from smallest_cli.api.tts import SpeechRequest
-
-    pools = known_pools(voice)
-    model = (
-        "lightning_v3.1_pro"
-        if pools is not None and "lightning_v3.1" not in pools
-        else "lightning_v3.1"
-    )
-    rate = 24000
-    request = SpeechRequest(
-        text=text or SAMPLE_SENTENCE.format(name=voice.display_name),
-        voice_id=voice.voice_id,
-        model=model,
-        sample_rate=rate,
-    )
-    with obj.client() as client:
-        return client.tts.synthesize(request), rate
 
 
 def _either(ids: list[str]) -> str:

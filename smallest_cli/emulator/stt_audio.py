@@ -49,6 +49,8 @@ from typing import IO
 
 import numpy as np
 
+from smallest_cli.audio.codecs import g711_table
+from smallest_cli.audio.formats import sniff
 from smallest_cli.emulator import speech
 
 PCM_ENCODINGS = ("linear16", "linear32", "alaw", "mulaw")
@@ -83,29 +85,6 @@ class UnsupportedContainer(AudioError):
 # -- what a body is ------------------------------------------------------------------------
 
 
-def sniff(head: bytes) -> str | None:
-    """The container a body's first bytes announce, or None (headerless or unknown).
-
-    An MP3 without an ID3 tag is not recognised: its frame sync is also what G.711 silence
-    (0xFF bytes) looks like. libsndfile still reads such a file when it is one.
-    """
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "wav"
-    if head[:4] == b"fLaC":
-        return "flac"
-    if head[:4] == b"OggS":
-        return "ogg"
-    if head[:3] == b"ID3":
-        return "mp3"
-    if head[4:8] == b"ftyp":
-        return "m4a"
-    if head[:4] == b"\x1a\x45\xdf\xa3":
-        return "webm"
-    if head[:4] in (b"FORM", b".snd", b"RF64", b"caff"):
-        return "other"
-    return None
-
-
 @dataclass(frozen=True)
 class Decoded:
     """A decoded body: mono float32 blocks (to be consumed once) and their rate."""
@@ -125,9 +104,9 @@ def decode_file(body: IO[bytes]) -> Decoded:
     body.seek(0)
     if not head:
         raise AudioError("the body is empty")
-    container = sniff(head)
-    if container in ("m4a", "webm"):
-        raise UnsupportedContainer("M4A" if container == "m4a" else "WebM")
+    container = sniff(head, frame_sync=False)  # G.711 silence looks like an MPEG frame sync
+    if container in ("M4A", "WEBM"):
+        raise UnsupportedContainer("M4A" if container == "M4A" else "WebM")
     import soundfile
 
     try:
@@ -154,19 +133,9 @@ def decode_file(body: IO[bytes]) -> Decoded:
 
 
 @functools.cache
-def _g711_table(subtype: str) -> np.ndarray:
+def _g711_table(law: str) -> np.ndarray:
     """float32 value of each of the 256 codes (libsndfile's own decoding)."""
-    import soundfile
-
-    data, _ = soundfile.read(
-        io.BytesIO(bytes(range(256))),
-        dtype="float32",
-        format="RAW",
-        subtype=subtype,
-        samplerate=8000,
-        channels=1,
-    )
-    return np.asarray(data, dtype=np.float32)
+    return g711_table(law).astype(np.float32)
 
 
 class PcmDecoder:
@@ -187,7 +156,7 @@ class PcmDecoder:
             return (np.frombuffer(data, dtype="<i4").astype(np.float64) / 2147483648.0).astype(
                 np.float32
             )
-        table = _g711_table("ULAW" if self.encoding == "mulaw" else "ALAW")
+        table = _g711_table(self.encoding)
         return table[np.frombuffer(data, dtype=np.uint8)]
 
 
@@ -598,5 +567,4 @@ __all__ = [
     "hear_all",
     "opus_samples",
     "pitch_of",
-    "sniff",
 ]

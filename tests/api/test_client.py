@@ -12,6 +12,7 @@ from smallest_cli.api.client import SmallestClient
 from smallest_cli.api.retry import RetryPolicy
 from smallest_cli.errors import (
     APIConnectionError,
+    APIError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
@@ -185,7 +186,7 @@ def test_request_body_is_resent_on_retry() -> None:
 
 def test_non_json_success_body_is_an_api_error() -> None:
     handler = Recorder(httpx.Response(200, text="<html>captive portal</html>"))
-    with pytest.raises(Exception, match="not JSON"):
+    with pytest.raises(APIError, match="answered 200 with a body that is not JSON"):
         make_client(handler).voices.list()
 
 

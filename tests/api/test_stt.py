@@ -21,7 +21,7 @@ from smallest_cli.api.stt import (
     AudioURL,
     TranscriptionOptions,
 )
-from smallest_cli.errors import RateLimitError, UsageError
+from smallest_cli.errors import APIConnectionError, RateLimitError, ServerError, UsageError
 from smallest_cli.transcript import Transcript
 from tests.api.test_client import KEY, Recorder, make_client
 
@@ -110,9 +110,9 @@ def test_a_retried_upload_sends_the_whole_file_again(audio_file: AudioFile) -> N
 def test_stdin_is_sent_chunked_and_never_replayed() -> None:
     handler = Uploads(httpx.Response(503, json={"error": "busy"}), httpx.Response(200, json=PULSE))
     stream = AudioStream(io.BytesIO(b"RIFF" + b"\0" * 2000))
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(ServerError) as caught:
         uploading_client(handler).stt.transcribe(stream, TranscriptionOptions())
-    assert getattr(caught.value, "status_code", None) == 503
+    assert caught.value.status_code == 503
     assert len(handler.requests) == 1  # what was read from stdin is gone: no retry
     assert handler.requests[0].headers["transfer-encoding"] == "chunked"
     assert "content-length" not in handler.requests[0].headers
@@ -163,7 +163,7 @@ def test_webhook_answer_is_accepted_with_the_request_id(audio_file: AudioFile) -
 def test_webhook_requests_are_not_retried_after_a_dropped_connection(audio_file: AudioFile) -> None:
     handler = Recorder(httpx.ReadError("reset"), httpx.Response(200, json={"status": "processing"}))
     options = TranscriptionOptions(model="pulse-pro", webhook_url="https://my.app/hook")
-    with pytest.raises(Exception, match="failed"):
+    with pytest.raises(APIConnectionError, match="failed"):
         make_client(handler).stt.transcribe(audio_file, options)
     assert len(handler.requests) == 1
 

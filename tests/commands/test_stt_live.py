@@ -22,9 +22,9 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from smallest_cli.api.client import SmallestClient
-from smallest_cli.api.stt_live import LiveOptions
+from smallest_cli.api.stt_live import Event, LiveOptions, LiveTranscription, Transcription
 from smallest_cli.app import app
-from smallest_cli.audio import wav_stream_header
+from smallest_cli.audio.formats import wav_stream_header
 from smallest_cli.context import AppContext
 from smallest_cli.emulator.speech import Synthesis, spoken_form
 from smallest_cli.errors import UsageError
@@ -360,7 +360,8 @@ def test_interim_updates_one_line_on_a_terminal(api_env, tmp_path: Path) -> None
     shown = run("stt", "live", str(audio), "--interim", stderr_isatty=True)
     assert shown.exit_code == 0, shown.stderr
     assert "\r\x1b[KEvery morning the" in shown.stderr  # partials, each overwriting the last
-    assert shown.stderr.rstrip("\n").endswith("\r\x1b[K") or "\r\x1b[K" in shown.stderr
+    assert "river\r\x1b[K\r\x1b[KThen" in shown.stderr  # erased when its final is printed
+    assert shown.stderr.endswith("tree\r\x1b[K")  # and the last one at the end
     assert shown.stdout.splitlines() == [
         "Every morning the grey fox runs to the river.",
         "Then it rests under a tall tree.",
@@ -494,15 +495,21 @@ def test_the_legacy_route(api_env, tmp_path: Path) -> None:
     assert text.stdout.splitlines()[0].startswith("Speaker 0: Every morning the grey fox")
 
 
-def test_finalize_and_warnings(api_env, tmp_path: Path) -> None:
+def test_doubtful_options_are_warned_about_and_still_sent(api_env, tmp_path: Path) -> None:
     audio = tmp_path / "w.wav"
     write_speech(audio, "Bonjour.", 16000)
     result = run(
         "stt", "live", str(audio), "--language", "fr", "--redact", "pii", "--keywords", "Paris:7"
     )
     assert result.exit_code == 0, result.stderr
-    assert "redaction is effective only for en and hi" in result.stderr
-    assert "boosts above 5 (Paris)" in result.stderr
+    redaction, boost = result.stderr.splitlines()
+    assert redaction.startswith("Warning: redaction is effective only for en and hi")
+    assert boost.startswith("Warning: boosts above 5 (Paris)")
+    assert result.stdout == "Bonjour.\n"
+    [session] = sessions(api_env)
+    assert query(session)["redact_pii"] == "true" and query(session)["keywords"] == "Paris:7"
+    # a one-off transcription ends with close_stream alone, never finalize (REFERENCE §10.7)
+    assert [f for f in session.frames_in if isinstance(f, str)] == ['{"type": "close_stream"}']
 
 
 def test_duration_stops_the_audio(api_env, tmp_path: Path) -> None:
@@ -788,17 +795,26 @@ def test_ctrl_c_twice_stops_waiting(emulator, tmp_path: Path) -> None:
     assert "Traceback" not in errors
 
 
-def test_an_interrupt_in_process_is_exit_130_with_the_transcript(api_env, tmp_path: Path) -> None:
-    """The same path through CliRunner: SIGINT raised while the session streams."""
+def test_an_interrupt_in_process_is_exit_130_with_the_transcript(
+    api_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same path through CliRunner: SIGINT raised while the session streams, as soon
+    as the first final has arrived."""
     audio = tmp_path / "long.wav"
     write_speech(audio, LONG, 16000)
     target = tmp_path / "t.json"
-    timer = threading.Timer(3.0, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        result = run("stt", "live", str(audio), "--realtime", "-o", str(target))
-    finally:
-        timer.cancel()
+    receive = LiveTranscription.receive
+    interrupted: list[Event] = []
+
+    def interrupt_after_the_first_final(self, timeout=None):
+        event = receive(self, timeout)
+        if isinstance(event, Transcription) and event.is_final and not interrupted:
+            interrupted.append(event)
+            os.kill(os.getpid(), signal.SIGINT)
+        return event
+
+    monkeypatch.setattr(LiveTranscription, "receive", interrupt_after_the_first_final)
+    result = run("stt", "live", str(audio), "--realtime", "-o", str(target))
     assert result.exit_code == 130
     lines = result.stdout.splitlines()
     assert lines and lines[0].startswith("Sentence number 0")
@@ -839,3 +855,63 @@ def test_a_damaged_file_fails_cleanly_and_writes_nothing(api_env, tmp_path: Path
     assert f"Error: cannot decode {audio} past" in result.stderr
     assert "Hint: the file may be damaged" in result.stderr
     assert not target.exists()
+
+
+# -- the microphone -------------------------------------------------------------------------
+
+
+class FakeMicrophone:
+    """A stand-in for the sounddevice module: one input device whose stream delivers 100 ms
+    of silence per callback, the first `overflows` of them flagged as input overflows."""
+
+    class PortAudioError(Exception):
+        pass
+
+    def __init__(self, overflows: int) -> None:
+        self.overflows = overflows
+        microphone = self
+
+        class RawInputStream:
+            def __init__(self, *, samplerate, blocksize, callback, **_: object) -> None:
+                self.rate, self.blocksize, self.callback = samplerate, blocksize, callback
+                self.running = threading.Event()
+
+            def start(self) -> None:
+                self.running.set()
+                threading.Thread(target=self._deliver, daemon=True).start()
+
+            def _deliver(self) -> None:
+                for number in range(40):  # 4 s of audio at most
+                    if not self.running.is_set():
+                        return
+                    status = type("Status", (), {"input_overflow": number < microphone.overflows})()
+                    self.callback(bytes(self.blocksize * 2), self.blocksize, None, status)
+                    time.sleep(0.01)
+
+            def stop(self) -> None:
+                self.running.clear()
+
+            def close(self) -> None:
+                self.running.clear()
+
+        self.RawInputStream = RawInputStream
+
+    def query_devices(self, device=None, kind=None) -> dict:
+        return {"name": "fake microphone", "default_samplerate": 16000.0}
+
+
+@pytest.mark.parametrize(("overflows", "noted"), [(0, False), (3, True)])
+def test_dropped_microphone_audio_is_reported_once_at_the_end(
+    api_env, monkeypatch: pytest.MonkeyPatch, overflows: int, noted: bool
+) -> None:
+    monkeypatch.setitem(sys.modules, "sounddevice", FakeMicrophone(overflows))
+    result = run("stt", "live", "--mic", "--duration", "0.5")
+    assert result.exit_code == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "overflowed" in line]
+    if noted:
+        assert lines == [
+            "Warning: the microphone's audio overflowed 3 times (the computer did not keep "
+            "up), so some speech was dropped and the transcript may miss words"
+        ]
+    else:
+        assert lines == []

@@ -10,13 +10,18 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from smallest_cli.emulator.limits import ConcurrencyLimiter
 from smallest_cli.emulator.speech import Synthesis, listen, spoken_form
+from smallest_cli.emulator.state import Pacing
+from smallest_cli.text import chunks
 from tests.conftest import TEST_KEY, run, run_process
 
 HELLO = "Hello from the emulator. It speaks every word!"
@@ -322,26 +327,56 @@ def test_progress_bar_on_a_terminal_only(api_env, tmp_path: Path) -> None:
     assert hidden.stderr == ""
 
 
-def test_concurrency_absorbs_429s_and_keeps_order(api_env, tmp_path: Path) -> None:
+class PeakLimiter(ConcurrencyLimiter):
+    """The emulator's TTS limiter, remembering the most requests it ever held at once."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.peak = 0
+
+    @contextmanager
+    def slot(self, key: str) -> Iterator[None]:
+        with super().slot(key):
+            self.peak = max(self.peak, self.active(key))
+            yield
+
+
+def synthesized_in_parallel(api_env, monkeypatch: pytest.MonkeyPatch, limit: int) -> PeakLimiter:
+    """An account allowed `limit` requests at once, each holding its unit for a while."""
+    api_env.state.pacing = Pacing(first_audio_ms=150, rtf=0, stt_ms=0, stt_rtf=0)
+    limiter = PeakLimiter(limit)
+    monkeypatch.setattr(api_env.state.limits, "tts", limiter)
+    return limiter
+
+
+def test_concurrency_keeps_that_many_requests_in_flight(
+    api_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limiter = synthesized_in_parallel(api_env, monkeypatch, limit=3)
     target = tmp_path / "c.wav"
     result = run(
-        "--quiet",
-        "tts",
-        "say",
-        LONG,
-        "-o",
-        str(target),
-        "--sample-rate",
-        "8000",
-        "--concurrency",
-        "4",
+        "tts", "say", LONG, "-o", str(target), "--sample-rate", "8000", "--concurrency", "3"
     )
+    assert result.exit_code == 0, result.stderr
+    assert [r.status for r in tts_requests(api_env)] == [200] * len(list(chunks(LONG)))
+    assert limiter.peak == 3  # as many as asked for, never more
+
+
+def test_concurrency_absorbs_429s_and_keeps_order(
+    api_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limiter = synthesized_in_parallel(api_env, monkeypatch, limit=1)
+    target = tmp_path / "c.wav"
+    result = run(
+        "--quiet", "tts", "say", LONG, "-o", str(target), "--sample-rate", "8000",
+        "--concurrency", "4",
+    )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert heard(*sf.read(target, dtype="int16")) == spoken_form(LONG)
     statuses = [r.status for r in tts_requests(api_env)]
-    assert statuses.count(200) == len(
-        list(__import__("smallest_cli.text", fromlist=["chunks"]).chunks(LONG))
-    )
+    assert set(statuses) == {200, 429}  # more asked at once than the account allows
+    assert statuses.count(200) == len(list(chunks(LONG)))
+    assert limiter.peak == 1
 
 
 @pytest.mark.no_contract

@@ -9,12 +9,16 @@ from pathlib import Path
 import pytest
 
 from smallest_cli import voice_catalog
-from smallest_cli.emulator.catalog import VOICES
+from smallest_cli.emulator.catalog import BY_ID, VOICES
 from tests.conftest import run
 
 GET_VOICES = "/waves/v1/lightning-v3.1/get_voices"
 GET_ALL = "/waves/v1/voice/get-all-models"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+JSON_KEYS = [
+    "voice_id", "display_name", "languages", "accent", "gender", "age", "emotions", "usecases",
+    "description", "preview_url", "document_id", "models", "known_pools",
+]  # fmt: skip
 
 
 def ids(stdout: str) -> list[str]:
@@ -72,14 +76,16 @@ def test_list_json_shape(api_env) -> None:
         "emotions": [],
         "usecases": ["conversational"],
         "description": "A young japanese male voice for conversational speech in Japanese.",
-        "preview_url": by_id["jasper"]["preview_url"],  # the emulator may or may not send one
-        "document_id": by_id["jasper"]["document_id"],
+        "preview_url": f"{api_env.base_url}/_emulator/previews/jasper.wav",  # Get All Voices'
+        "document_id": BY_ID["jasper"].document_id,  # its `_id`
         "models": [],
         "known_pools": ["lightning_v3.1_pro"],
     }
     assert re.fullmatch(r"[0-9a-f]{24}", by_id["jasper"]["document_id"])
     assert by_id["magnus"]["known_pools"] is None
-    assert all(list(item) == list(by_id["jasper"]) for item in data)  # same keys, same order
+    without_preview = [v.voice_id for v in VOICES if not v.has_preview]
+    assert without_preview and all(by_id[v]["preview_url"] is None for v in without_preview)
+    assert all(list(item) == JSON_KEYS for item in data)  # same keys, same order
 
 
 @pytest.mark.parametrize(
@@ -351,30 +357,56 @@ def _heard_file(path: Path) -> str:
     return " ".join(h.text or "?" for h in listen(samples, rate))
 
 
+def _spy_on_previews(monkeypatch: pytest.MonkeyPatch, fail_first: int = 0) -> list:
+    """Record each request the client sends for a preview clip; refuse the first `fail_first`
+    of them as a connection failure would."""
+    import httpx
+
+    sent: list[httpx.Request] = []
+    real_send = httpx.Client.send
+
+    def send(self, request: httpx.Request, **kwargs):
+        if "/_emulator/previews/" in request.url.path:
+            sent.append(request)
+            if len(sent) <= fail_first:
+                raise httpx.ConnectError("connection refused", request=request)
+        return real_send(self, request, **kwargs)
+
+    monkeypatch.setattr(httpx.Client, "send", send)
+    return sent
+
+
 def test_preview_plays_the_catalog_clip_without_the_key(
     api_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import httpx
-
     from smallest_cli.emulator.catalog import BY_ID
     from smallest_cli.emulator.speech import spoken_form
 
-    fetched: list[tuple[str, dict]] = []
-    real_get = httpx.get
-
-    def spy(url: str, **kwargs):
-        fetched.append((url, kwargs.get("headers", {})))
-        return real_get(url, **kwargs)
-
-    monkeypatch.setattr(httpx, "get", spy)
+    sent = _spy_on_previews(monkeypatch)
     target = tmp_path / "meher.wav"
     result = run("voices", "preview", "meher", "-o", str(target))
     assert result.exit_code == 0, result.stderr
     assert _heard_file(target) == spoken_form(BY_ID["meher"].preview_text())
-    [(url, headers)] = fetched
-    assert url == f"{api_env.base_url}/_emulator/previews/meher.wav"
-    assert "Authorization" not in headers and "authorization" not in headers
+    [request] = sent
+    assert str(request.url) == f"{api_env.base_url}/_emulator/previews/meher.wav"
+    assert "authorization" not in request.headers
+    assert request.headers["user-agent"].startswith("smallest-cli/")
     assert not any(e.path == "/waves/v1/tts" for e in api_env.state.exchanges())
+
+
+def test_preview_clip_fetch_is_retried_like_any_request(
+    api_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smallest_cli.emulator.catalog import BY_ID
+    from smallest_cli.emulator.speech import spoken_form
+
+    sent = _spy_on_previews(monkeypatch, fail_first=1)
+    target = tmp_path / "meher.wav"
+    result = run("voices", "preview", "meher", "-o", str(target))
+    assert result.exit_code == 0, result.stderr
+    assert len(sent) == 2  # refused once, then fetched
+    assert "retry" in result.stderr.lower()
+    assert _heard_file(target) == spoken_form(BY_ID["meher"].preview_text())
 
 
 def test_preview_without_a_clip_speaks_a_sample(api_env, tmp_path: Path) -> None:
@@ -393,9 +425,6 @@ def test_preview_without_a_clip_speaks_a_sample(api_env, tmp_path: Path) -> None
 def test_preview_with_text_and_a_failing_clip(
     api_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from smallest_cli.commands import voices as voices_command
-    from smallest_cli.errors import APIConnectionError
-
     target = tmp_path / "t.wav"
     assert (
         run("voices", "preview", "liam", "--text", "Custom words.", "-o", str(target)).exit_code
@@ -403,13 +432,11 @@ def test_preview_with_text_and_a_failing_clip(
     )
     assert _heard_file(target) == "custom words"
 
-    def unreachable(url: str, timeout: float) -> tuple[bytes, int]:
-        raise APIConnectionError("connection refused")
-
-    monkeypatch.setattr(voices_command, "_download_preview", unreachable)
+    _spy_on_previews(monkeypatch, fail_first=99)  # every attempt refused
     result = run("voices", "preview", "liam", "-o", str(target))
     assert result.exit_code == 0
-    assert "the preview clip could not be fetched (connection refused)" in result.stderr
+    assert "the preview clip could not be fetched (" in result.stderr
+    assert "connection refused" in result.stderr
     assert _heard_file(target) == "hello this is liam one of the voices of smallest ai"
 
 

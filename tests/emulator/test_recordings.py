@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from smallest_cli.audio_in import resample
+from smallest_cli.audio.resample import resample
 from smallest_cli.emulator.recordings import Recordings, RecordingsError, timed, words_of
 from smallest_cli.emulator.speech import Synthesis, spoken_form
 from smallest_cli.emulator.stt_text import VOCABULARY

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -505,7 +506,7 @@ def test_regions(emulator) -> None:
                 "type": "error",
                 "error_code": "LANGUAGE_NOT_ENABLED_IN_REGION",
                 "message": f"Language '{language}' has not been enabled in this region. Please contact support to request access.",
-                "session_id": events[0]["session_id"],
+                "session_id": str(uuid.UUID(events[0]["session_id"])),  # a UUID
             }
         ]
         events, code = stream(emulator, pcm("Hello."), path=path, query=query)  # India serves it
@@ -523,7 +524,7 @@ def test_sessions_beyond_the_limit_are_closed_with_1008(emulator) -> None:
                 "type": "error",
                 "status": "error",
                 "message": "Too many concurrent sessions: at most 2 per API key.",
-                "session_id": events[0]["session_id"],
+                "session_id": str(uuid.UUID(events[0]["session_id"])),  # a UUID
             }
         ]
         first.send(json.dumps({"type": "close_stream"}))

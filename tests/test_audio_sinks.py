@@ -10,16 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from smallest_cli.audio import (
-    FORMATS,
-    Aligned,
-    FileSink,
-    StreamSink,
-    Tee,
-    audio_format,
-    format_for_path,
-    wav_stream_header,
-)
+from smallest_cli.audio.formats import FORMATS, audio_format, format_for_path, wav_stream_header
+from smallest_cli.audio.sinks import Aligned, FileSink, StreamSink, Tee
 from smallest_cli.errors import UsageError
 
 RATE = 24000

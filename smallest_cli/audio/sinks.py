@@ -18,98 +18,17 @@ them: WAV and raw PCM to a pipe need neither.
 from __future__ import annotations
 
 import os
-import struct
 import sys
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
+from smallest_cli.audio.devices import check_device, open_output_stream
+from smallest_cli.audio.formats import AudioFormat, wav_stream_header
 from smallest_cli.errors import SmallestError, UsageError
+from smallest_cli.files import publish, temp_beside
 
 if TYPE_CHECKING:
     import soundfile
-
-
-@dataclass(frozen=True)
-class AudioFormat:
-    name: str
-    extensions: tuple[str, ...]
-    container: str | None  # soundfile's major format; None for raw samples
-    subtype: str | None
-
-    @property
-    def description(self) -> str:
-        return f"{self.name} ({', '.join(self.extensions)})"
-
-
-FORMATS: dict[str, AudioFormat] = {
-    f.name: f
-    for f in (
-        AudioFormat("wav", (".wav",), "WAV", "PCM_16"),
-        AudioFormat("mp3", (".mp3",), "MP3", "MPEG_LAYER_III"),
-        AudioFormat("flac", (".flac",), "FLAC", "PCM_16"),
-        AudioFormat("ogg", (".ogg", ".oga"), "OGG", "VORBIS"),
-        AudioFormat("pcm", (".pcm", ".raw"), None, None),
-        AudioFormat("ulaw", (".ulaw", ".ul", ".mulaw"), "RAW", "ULAW"),
-        AudioFormat("alaw", (".alaw", ".al"), "RAW", "ALAW"),
-    )
-}
-ALIASES = {"raw": "pcm", "mulaw": "ulaw", "vorbis": "ogg"}
-
-
-def audio_format(name: str) -> AudioFormat:
-    """The format called `name` (or an alias such as `raw`), else a UsageError listing them."""
-    key = ALIASES.get(name.lower(), name.lower())
-    if key not in FORMATS:
-        raise UsageError(
-            f"unknown audio format {name!r}", hint="choose one of " + ", ".join(FORMATS)
-        )
-    return FORMATS[key]
-
-
-def format_for_path(path: str, explicit: str | None) -> AudioFormat:
-    """--format if given, else the format the file extension names."""
-    if explicit:
-        return audio_format(explicit)
-    suffix = Path(path).suffix.lower()
-    for fmt in FORMATS.values():
-        if suffix in fmt.extensions:
-            return fmt
-    known = ", ".join(ext for f in FORMATS.values() for ext in f.extensions)
-    raise UsageError(
-        f"cannot tell the audio format of {path!r} from its extension",
-        hint=f"use one of {known}, or give --format",
-    )
-
-
-RAW_SAMPLES = {"pcm": ("16-bit", "linear16"), "ulaw": ("μ-law", "mulaw"), "alaw": ("A-law", "alaw")}
-"""Formats written without a header: how to describe their samples, and their STT encoding."""
-
-
-def headerless_note(path: str, fmt: AudioFormat, sample_rate: int) -> str | None:
-    """What a user must know to read back a file written without a header, else None."""
-    if fmt.name not in RAW_SAMPLES:
-        return None
-    from smallest_cli.audio_in import RAW_EXTENSIONS
-
-    kind, encoding = RAW_SAMPLES[fmt.name]
-    flags = f"--sample-rate {sample_rate}"
-    if RAW_EXTENSIONS.get(Path(path).suffix.lower()) != encoding:
-        flags = f"--encoding {encoding} {flags}"
-    return (
-        f"Note: {path} is raw {kind} mono at {sample_rate} Hz with no header; read it with {flags}"
-    )
-
-
-def wav_stream_header(sample_rate: int) -> bytes:
-    """A 16-bit mono WAV header for a stream of unknown length."""
-    unknown = 0xFFFFFFFF
-    return (
-        struct.pack("<4sI4s", b"RIFF", unknown, b"WAVE")
-        + struct.pack("<4sIHHIIHH", b"fmt ", 16, 1, 1, sample_rate, sample_rate * 2, 2, 16)
-        + struct.pack("<4sI", b"data", unknown)
-    )
 
 
 class Sink(Protocol):
@@ -137,12 +56,9 @@ class FileSink:
         if not directory.is_dir():
             raise UsageError(f"the directory {directory} does not exist", hint="create it first")
         try:
-            fd, temp = tempfile.mkstemp(
-                prefix=f".{self.path.name}.", suffix=".partial", dir=directory
-            )
+            fd, self._temp = temp_beside(self.path)
         except OSError as exc:
             raise UsageError(f"cannot write in {directory}: {exc.strerror}") from None
-        self._temp = Path(temp)
         self._raw: IO[bytes] | None = None
         self._encoder: soundfile.SoundFile | None = None
         try:
@@ -169,9 +85,7 @@ class FileSink:
                 self._raw.close()
             elif self._encoder is not None:
                 self._encoder.close()
-            mode = 0o666 & ~_umask()
-            os.chmod(self._temp, mode)
-            os.replace(self._temp, self.path)
+            publish(self._temp, self.path)
         except BaseException:
             self.abort()
             raise
@@ -184,12 +98,6 @@ class FileSink:
             except Exception:  # the partial file is deleted anyway
                 pass
         self._temp.unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 def _open_encoder(
@@ -249,14 +157,12 @@ class PlayerSink:
         self.sample_rate = sample_rate
         self.device = device
         self._stream: Any = None
-        self.played = 0
-        check_output_device(device)
+        check_device(device, "play")
 
     def write(self, pcm: bytes) -> None:
         if self._stream is None:
             self._stream = open_output_stream(self.sample_rate, self.device)
         self._stream.write(pcm)
-        self.played += len(pcm) // 2
 
     def close(self) -> None:
         if self._stream is not None:
@@ -267,50 +173,6 @@ class PlayerSink:
         if self._stream is not None:
             self._stream.abort()
             self._stream.close()
-
-
-def open_output_stream(sample_rate: int, device: str | int | None) -> Any:
-    """A started sounddevice RawOutputStream, or a clear error saying why there is none."""
-    sd = _sounddevice()
-    try:
-        stream = sd.RawOutputStream(
-            samplerate=sample_rate, channels=1, dtype="int16", device=device
-        )
-        stream.start()
-    except (sd.PortAudioError, ValueError) as exc:
-        raise SmallestError(
-            f"cannot play audio: {exc}",
-            hint="write a file with -o FILE, or pick a device with --device (see `python -m sounddevice`)",
-        ) from None
-    return stream
-
-
-def check_output_device(device: str | int | None) -> None:
-    """Fail now, before any request, if there is nothing to play on."""
-    sd = _sounddevice()
-    try:
-        sd.query_devices(device, kind="output")
-    except (sd.PortAudioError, ValueError) as exc:
-        if device is not None:
-            raise UsageError(
-                f"no output device {device!r} ({exc})",
-                hint="list the devices with `python -m sounddevice`",
-            ) from None
-        raise SmallestError(
-            f"cannot play audio: no output device ({exc})",
-            hint="write a file with -o FILE, or pipe the audio: smallest tts say … | ffplay -",
-        ) from None
-
-
-def _sounddevice() -> Any:
-    try:
-        import sounddevice
-    except OSError as exc:
-        raise SmallestError(
-            f"cannot play audio: {exc}",
-            hint="install PortAudio (Debian: apt-get install libportaudio2), or write a file with -o FILE",
-        ) from None
-    return sounddevice
 
 
 class Tee:
@@ -351,3 +213,27 @@ class Aligned:
 
     def abort(self) -> None:
         self.sink.abort()
+
+
+def open_sinks(
+    file_output: str | None,
+    file_format: AudioFormat | None,
+    stdout_format: AudioFormat | None,
+    play: bool,
+    device: str | int | None,
+    sample_rate: int,
+) -> Sink:
+    """One sink feeding every destination (a file, stdout, the speakers)."""
+    sinks: list[Sink] = []
+    try:
+        if file_output is not None and file_format is not None:
+            sinks.append(FileSink(file_output, file_format, sample_rate))
+        if stdout_format is not None:
+            sinks.append(StreamSink(stdout_format, sample_rate))
+        if play:
+            sinks.append(PlayerSink(sample_rate, device))
+    except BaseException:
+        for sink in sinks:
+            sink.abort()
+        raise
+    return sinks[0] if len(sinks) == 1 else Tee(*sinks)
