@@ -265,8 +265,6 @@ class TranscribeJob:
         from smallest_cli.api.stt import AudioStream
         from smallest_cli.errors import RateLimitError
 
-        stt = client.stt
-        transcribe = stt.transcribe_legacy if self.route is Route.LEGACY else stt.transcribe
         limiter = None
         if self.max_rpm > 0:
             limiter = ratelimit.RateLimiter(
@@ -277,9 +275,10 @@ class TranscribeJob:
             assert source.audio is not None
             for round_ in itertools.count():
                 try:
-                    return transcribe(
+                    return client.stt.transcribe(
                         source.audio,
                         self.options,
+                        route=self.route,
                         source=source.given,
                         on_progress=on_progress,
                         before_attempt=limiter.acquire if limiter is not None else None,
