@@ -638,11 +638,8 @@ def _language(obj: AppContext, flag: str | None) -> str:
     """--language, else the stt_language setting, checked against the pre-recorded list."""
     from smallest_cli.api.constants import STT_LANGUAGES, STT_STREAMING_LANGUAGES
 
-    if flag is not None:
-        value, where = flag, f"--language {flag!r}"
-    else:
-        resolved = obj.config.resolve("stt_language")
-        where, value = obj.config.describe(resolved), str(resolved.value)
+    resolved = obj.config.resolve("stt_language", flag)
+    value, where = str(resolved.value), obj.config.describe(resolved, flag="--language")
     if value in STT_LANGUAGES:
         return value
     hint = "recordings can be in " + ", ".join(STT_LANGUAGES)

@@ -31,6 +31,7 @@ from smallest_cli.api.constants import STT_MAX_UPLOAD_BYTES, expiry_headers
 from smallest_cli.audio.formats import StreamFormat
 from smallest_cli.choices import Route
 from smallest_cli.errors import APIError, UsageError
+from smallest_cli.files import unreadable
 from smallest_cli.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -81,12 +82,8 @@ class AudioFile:
             size = path.stat().st_size
             with path.open("rb"):
                 pass
-        except FileNotFoundError:
-            raise UsageError(f"no such file: {path}") from None
-        except PermissionError:
-            raise UsageError(f"cannot read {path}: permission denied") from None
         except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+            raise unreadable(path, exc) from None
         if size == 0:
             raise UsageError(f"{path} is empty", hint="there is no audio to transcribe")
         if size > limit:
@@ -278,7 +275,7 @@ class _Body:
         try:
             handle = audio.path.open("rb")
         except OSError as exc:
-            raise UsageError(f"cannot read {audio.path}: {exc.strerror or exc}") from None
+            raise unreadable(audio.path, exc) from None
         sent = 0
         with handle:
             if audio.raw is not None:
