@@ -128,7 +128,6 @@ def root(
         typer.Option(
             "--base-url",
             help="API base URL [env var: SMALLEST_BASE_URL; default: https://api.smallest.ai].",
-            show_default=False,
         ),
     ] = None,
     use_emulator: Annotated[

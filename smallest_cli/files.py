@@ -5,14 +5,17 @@ existing file stays untouched until then.
 Permissions: what the user's umask gives a new file (like any program that writes files),
 except `private` files (credentials), which are 0600 from the first byte.
 
-Also stdin as bytes, for the commands that read audio from a pipe.
+Also stdin as bytes, for the commands that read audio from a pipe, and how a file that
+cannot be read is reported; and where the user's config and cache directories are.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
+
+from smallest_cli.errors import UsageError
 
 PRIVATE_MODE = 0o600
 
@@ -59,3 +62,25 @@ def stdin_bytes() -> BinaryIO:
 
     buffer = getattr(sys.stdin, "buffer", None)
     return buffer if buffer is not None else os.fdopen(sys.stdin.fileno(), "rb", closefd=False)
+
+
+def unreadable(path: str | Path, exc: OSError) -> UsageError:
+    """The error for a file that cannot be opened, worded the same whichever command reads
+    it: a missing file by name, a denied one plainly, anything else with the system's reason."""
+    if isinstance(exc, FileNotFoundError):
+        return UsageError(f"no such file: {path}")
+    if isinstance(exc, PermissionError):
+        return UsageError(f"cannot read {path}: permission denied")
+    return UsageError(f"cannot read {path}: {exc.strerror or exc}")
+
+
+def user_dir(kind: Literal["config", "cache"], *, override: str) -> Path:
+    """The user's `kind` directory for smallest, the same way for each kind: the directory in
+    the environment variable `override` when it is set, else the platform's own."""
+    given = os.environ.get(override)
+    if given:
+        return Path(given).expanduser()
+    import platformdirs
+
+    find = platformdirs.user_config_dir if kind == "config" else platformdirs.user_cache_dir
+    return Path(find("smallest", appauthor=False))

@@ -417,11 +417,8 @@ def resolve_language(obj: AppContext, flag: str | None) -> str:
     """--language, else the stt_language setting, checked against the streaming list."""
     from smallest_cli.api.stt_live import LANGUAGES
 
-    if flag is not None:
-        where, value = f"--language {flag!r}", flag
-    else:
-        resolved = obj.config.resolve("stt_language")
-        where, value = obj.config.describe(resolved), str(resolved.value)
+    resolved = obj.config.resolve("stt_language", flag)
+    value, where = str(resolved.value), obj.config.describe(resolved, flag="--language")
     if value in LANGUAGES:
         return value
     hint = "streaming languages: " + ", ".join(LANGUAGES)

@@ -265,8 +265,6 @@ class TranscribeJob:
         from smallest_cli.api.stt import AudioStream
         from smallest_cli.errors import RateLimitError
 
-        stt = client.stt
-        transcribe = stt.transcribe_legacy if self.route is Route.LEGACY else stt.transcribe
         limiter = None
         if self.max_rpm > 0:
             limiter = ratelimit.RateLimiter(
@@ -277,9 +275,10 @@ class TranscribeJob:
             assert source.audio is not None
             for round_ in itertools.count():
                 try:
-                    return transcribe(
+                    return client.stt.transcribe(
                         source.audio,
                         self.options,
+                        route=self.route,
                         source=source.given,
                         on_progress=on_progress,
                         before_attempt=limiter.acquire if limiter is not None else None,
@@ -639,11 +638,8 @@ def _language(obj: AppContext, flag: str | None) -> str:
     """--language, else the stt_language setting, checked against the pre-recorded list."""
     from smallest_cli.api.constants import STT_LANGUAGES, STT_STREAMING_LANGUAGES
 
-    if flag is not None:
-        value, where = flag, f"--language {flag!r}"
-    else:
-        resolved = obj.config.resolve("stt_language")
-        where, value = obj.config.describe(resolved), str(resolved.value)
+    resolved = obj.config.resolve("stt_language", flag)
+    value, where = str(resolved.value), obj.config.describe(resolved, flag="--language")
     if value in STT_LANGUAGES:
         return value
     hint = "recordings can be in " + ", ".join(STT_LANGUAGES)

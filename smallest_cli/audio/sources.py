@@ -44,6 +44,7 @@ from smallest_cli.audio.formats import (
     sniff,
 )
 from smallest_cli.errors import SmallestError, UsageError
+from smallest_cli.files import unreadable
 
 SPOOLED_CONTAINERS = ("FLAC", "OGG", "MP3", "AIFF", "AU", "RF64", "W64", "CAF")
 READ_FRAMES = 8192  # frames decoded per block
@@ -221,7 +222,7 @@ def open_file(path: str, *, encoding: str | None, rate: int | None) -> AudioSour
         try:
             handle = open(target, "rb")  # noqa: SIM115 - closed by the source
         except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+            raise unreadable(path, exc) from None
         return RawSource(
             handle.read,
             fmt,
