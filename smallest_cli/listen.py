@@ -29,7 +29,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -289,9 +288,9 @@ class LiveJob:
             self.obj.output.stdout.write(text)
             self.obj.output.stdout.flush()
             return
-        from smallest_cli.files import write_atomically
+        from smallest_cli.files import write_output
 
-        write_atomically(Path(self.output_path), text)
+        write_output(self.output_path, text)
 
 
 def _width(options: LiveOptions) -> int:
@@ -496,11 +495,9 @@ def _output(
                 "--json writes events to stdout, and so does -o -", hint="drop one of them"
             )
         return output, fmt
-    target = Path(output)
-    if target.is_dir():
-        raise UsageError(f"{output} is a directory", hint="give a file name, e.g. -o talk.txt")
-    if not target.parent.is_dir():
-        raise UsageError(f"the directory {target.parent} does not exist", hint="create it first")
+    from smallest_cli.files import check_output
+
+    check_output(output)
     return output, fmt
 
 

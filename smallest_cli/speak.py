@@ -221,12 +221,10 @@ class SpeechJob:
                 f"written (voices with timestamps: {supported})"
             )
             return
-        from pathlib import Path
-
-        from smallest_cli.files import write_atomically
+        from smallest_cli.files import write_output
         from smallest_cli.subtitles import render
 
-        write_atomically(Path(self.timestamps), render(self.words, self.timestamps_format))
+        write_output(self.timestamps, render(self.words, self.timestamps_format))
 
 
 # -- fetching audio ---------------------------------------------------------------------
@@ -396,6 +394,9 @@ def _timestamps_format(options: SpeechOptions) -> str | None:
             "word timestamps only come over the WebSocket",
             hint="drop --transport or use --transport ws",
         )
+    from smallest_cli.files import check_output
+
+    check_output(options.timestamps, flag="--timestamps")
     return fmt
 
 
