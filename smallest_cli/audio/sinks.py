@@ -226,6 +226,44 @@ class PlayerSink:
             self._stream.close()
 
 
+class Saved:
+    """The speakers next to a file or stdout: when playing fails (no sound device), the
+    audio is still written, and the playback error is raised once it is."""
+
+    def __init__(self, sample_rate: int, device: str | int | None, where: str) -> None:
+        self.where = where
+        self.error: SmallestError | None = None
+        self.player: PlayerSink | None = None
+        try:
+            self.player = PlayerSink(sample_rate, device)
+        except UsageError:
+            raise  # a --device that does not exist: refused before any request
+        except SmallestError as error:
+            self._failed(error)
+
+    def _failed(self, error: SmallestError) -> None:
+        error.hint = f"the audio was written to {self.where}; play it from there"
+        self.error = error
+
+    def write(self, pcm: bytes) -> None:
+        if self.player is not None and self.error is None:
+            try:
+                self.player.write(pcm)
+            except SmallestError as error:
+                self.player.abort()
+                self._failed(error)
+
+    def close(self) -> None:
+        if self.player is not None and self.error is None:
+            self.player.close()
+        if self.error is not None:
+            raise self.error
+
+    def abort(self) -> None:
+        if self.player is not None and self.error is None:
+            self.player.abort()
+
+
 class Tee:
     """Several sinks fed the same audio."""
 
@@ -284,7 +322,9 @@ def open_sinks(
                 sinks.append(FileSink(file_output, file_format, sample_rate))
         if stdout_format is not None:
             sinks.append(StreamSink(stdout_format, sample_rate))
-        if play:
+        if play and sinks:
+            sinks.append(Saved(sample_rate, device, file_output or "stdout"))
+        elif play:
             sinks.append(PlayerSink(sample_rate, device))
     except BaseException:
         for sink in sinks:
