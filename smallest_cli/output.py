@@ -19,6 +19,7 @@ from smallest_cli.errors import SmallestError
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import ProgressColumn
 
 KEY_PATTERN = re.compile(r"sk_[A-Za-z0-9._-]{4,}")  # anything shaped like a Smallest key
 BUG_HINT = "this is a bug in smallest-cli; rerun with --debug and report the traceback"
@@ -122,41 +123,30 @@ class Output:
         """A progress bar on stderr for `total` steps; silent unless stderr is a terminal."""
         if total <= 1 or self.quiet or not self.stderr_isatty:
             return Progress(None)
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-        from rich.progress import Progress as RichProgress
+        from rich.progress import MofNCompleteColumn, TimeElapsedColumn
 
-        bar = RichProgress(
-            TextColumn(description),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=self._console(self.stderr, True),
-            transient=True,
-            # Data written meanwhile goes to stdout, not into the bar's console on stderr;
-            # only when both are the terminal is it printed above the bar.
-            redirect_stdout=self.stdout_isatty,
-        )
-        return Progress(bar, bar.add_task(description, total=total))
+        return self._bar(description, total, MofNCompleteColumn(), TimeElapsedColumn())
 
     def transfer(self, total: int, description: str) -> Progress:
         """A bar for `total` bytes sent (size, speed, time left); silent off a terminal."""
         if self.quiet or not self.stderr_isatty:
             return Progress(None)
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
+        from rich.progress import DownloadColumn, TimeRemainingColumn, TransferSpeedColumn
+
+        return self._bar(
+            description, total, DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()
         )
+
+    def _bar(self, description: str, total: int, *columns: ProgressColumn) -> Progress:
+        """A transient bar on stderr, `columns` after the description and the bar: one place
+        for how every bar shares the terminal with the data on stdout."""
+        from rich.progress import BarColumn, TextColumn
         from rich.progress import Progress as RichProgress
 
         bar = RichProgress(
             TextColumn(description),
             BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
+            *columns,
             console=self._console(self.stderr, True),
             transient=True,
             # Data written meanwhile goes to stdout, not into the bar's console on stderr;

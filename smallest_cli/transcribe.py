@@ -144,22 +144,15 @@ class TranscribeJob:
     def _check_destinations(self, *, force: bool, skip_existing: bool) -> None:
         if force and skip_existing:
             raise UsageError("give either --force or --skip-existing, not both")
+        from smallest_cli.files import check_output, check_output_dir
+
         if self.output not in (None, "-"):
             assert self.output is not None
-            target = Path(self.output)
-            if target.is_dir():
-                raise UsageError(
-                    f"{target} is a directory", hint="give a file name, or use --output-dir"
-                )
-            if not target.parent.is_dir():
-                raise UsageError(
-                    f"the directory {target.parent} does not exist", hint="create it first"
-                )
+            check_output(self.output)
             return
         if self.output_dir is None:
             return
-        if self.output_dir.exists() and not self.output_dir.is_dir():
-            raise UsageError(f"{self.output_dir} is not a directory")
+        check_output_dir(self.output_dir)
         suffix = SUFFIXES[self.format]
         claimed: dict[Path, Source] = {}
         existing: list[Path] = []
@@ -265,8 +258,6 @@ class TranscribeJob:
         from smallest_cli.api.stt import AudioStream
         from smallest_cli.errors import RateLimitError
 
-        stt = client.stt
-        transcribe = stt.transcribe_legacy if self.route is Route.LEGACY else stt.transcribe
         limiter = None
         if self.max_rpm > 0:
             limiter = ratelimit.RateLimiter(
@@ -277,9 +268,10 @@ class TranscribeJob:
             assert source.audio is not None
             for round_ in itertools.count():
                 try:
-                    return transcribe(
+                    return client.stt.transcribe(
                         source.audio,
                         self.options,
+                        route=self.route,
                         source=source.given,
                         on_progress=on_progress,
                         before_attempt=limiter.acquire if limiter is not None else None,
@@ -374,14 +366,13 @@ class TranscribeJob:
             output.stdout.flush()
             self.printed += 1
             return
-        from smallest_cli.files import write_atomically
+        from smallest_cli.files import write_output
 
         target = source.target if self.output_dir is not None else Path(str(self.output))
         assert target is not None
         try:
-            write_atomically(target, text)
-        except OSError as exc:
-            error = SmallestError(f"cannot write {target}: {exc.strerror or exc}")
+            write_output(target, text)
+        except SmallestError as error:
             if not several:
                 raise error from None
             outcome.error = error  # the transcript is lost: this source failed
@@ -644,11 +635,8 @@ def _language(obj: AppContext, flag: str | None) -> str:
     """--language, else the stt_language setting, checked against the pre-recorded list."""
     from smallest_cli.api.constants import STT_LANGUAGES, STT_STREAMING_LANGUAGES
 
-    if flag is not None:
-        value, where = flag, f"--language {flag!r}"
-    else:
-        resolved = obj.config.resolve("stt_language")
-        where, value = obj.config.describe(resolved), str(resolved.value)
+    resolved = obj.config.resolve("stt_language", flag)
+    value, where = str(resolved.value), obj.config.describe(resolved, flag="--language")
     if value in STT_LANGUAGES:
         return value
     hint = "recordings can be in " + ", ".join(STT_LANGUAGES)

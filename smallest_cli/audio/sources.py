@@ -41,6 +41,7 @@ from smallest_cli.audio.formats import (
     send_rate,
 )
 from smallest_cli.errors import SmallestError, UsageError
+from smallest_cli.files import unreadable
 
 READ_WHOLE = ("MP3", "SDS")
 """Containers libsndfile decodes differently when read in blocks than when read whole (the
@@ -255,7 +256,7 @@ def open_file(
         try:
             handle = open(target, "rb")  # noqa: SIM115 - closed by the source
         except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+            raise unreadable(path, exc) from None
         return RawSource(
             handle.read,
             fmt,
