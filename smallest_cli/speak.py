@@ -97,7 +97,8 @@ class SpeechJob:
         return job
 
     def _check_pairing(self) -> None:
-        """Refuse a voice the catalog puts in the other pool (the API would garble it).
+        """Refuse a voice the catalog puts in the other pool (the API would garble it), and
+        --timestamps with a catalog voice that sends none (only the base-queue voices do).
 
         The catalog is the cached one (fetched once a day); when it cannot be had, the
         check is skipped rather than standing in the way of the speech itself.
@@ -113,6 +114,13 @@ class SpeechJob:
             return
         if voice is None:
             return
+        if self.timestamps is not None and voice.voice_id not in WORD_TIMESTAMP_VOICES:
+            raise UsageError(
+                f"the voice {voice.voice_id!r} sends no word timestamps, so --timestamps "
+                "would get nothing",
+                hint=f"use a voice that has them ({', '.join(WORD_TIMESTAMP_VOICES)}), "
+                "or drop --timestamps",
+            )
         pools = known_pools(voice)
         if pools is not None and self.request.model not in pools:
             other = sorted(pools)[0]
@@ -221,12 +229,10 @@ class SpeechJob:
                 f"written (voices with timestamps: {supported})"
             )
             return
-        from pathlib import Path
-
-        from smallest_cli.files import write_atomically
+        from smallest_cli.files import write_output
         from smallest_cli.subtitles import render
 
-        write_atomically(Path(self.timestamps), render(self.words, self.timestamps_format))
+        write_output(self.timestamps, render(self.words, self.timestamps_format))
 
 
 # -- fetching audio ---------------------------------------------------------------------
@@ -413,6 +419,9 @@ def _timestamps_format(options: SpeechOptions) -> str | None:
             "word timestamps only come over the WebSocket",
             hint="drop --transport or use --transport ws",
         )
+    from smallest_cli.files import check_output
+
+    check_output(options.timestamps, flag="--timestamps")
     return fmt
 
 

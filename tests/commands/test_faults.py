@@ -57,10 +57,6 @@ def xfail(reason: str) -> pytest.MarkDecorator:
 
 # What the Error line must name, where a fault has a clear name for the user.
 SAYS = {"stall-body": "mid-response", "malformed-json": "JSON", "html": "HTML"}
-SSE_UNCHECKED = xfail(
-    "the SSE reader does not check the content type: a 200 JSON body or HTML page is "
-    "reported as 'the speech stream ended before its final frame'"
-)
 
 HTTP_FAULTS = [
     "500",
@@ -72,13 +68,8 @@ HTTP_FAULTS = [
         "stall-body",
         marks=xfail("a sync answer that stops mid-body is reported as 'no answer ... within'"),
     ),
-    pytest.param(
-        "malformed-json",
-        marks=xfail("tts say saves a 200 answer's body as audio whatever its content type"),
-    ),
-    pytest.param(
-        "html", marks=xfail("tts say saves a 200 HTML page as audio (content type unchecked)")
-    ),
+    "malformed-json",
+    "html",
 ]
 
 
@@ -97,8 +88,8 @@ def test_tts_say_sync(api_env, out_dir: Path, spec: str) -> None:
         "stall",
         "stall-body",
         "truncate-sse",
-        pytest.param("malformed-json", marks=SSE_UNCHECKED),
-        pytest.param("html", marks=SSE_UNCHECKED),
+        "malformed-json",
+        "html",
     ],
 )
 def test_tts_say_sse(api_env, out_dir: Path, spec: str) -> None:
@@ -124,6 +115,21 @@ def test_tts_say_sse(api_env, out_dir: Path, spec: str) -> None:
 def test_tts_say_websocket(api_env, out_dir: Path, spec: str) -> None:
     set_fault(api_env, spec)
     assert_met(say(out_dir, "ws"), out_dir, SAYS.get(spec, ""))
+
+
+@pytest.mark.parametrize("transport", ["sync", "sse"])
+@pytest.mark.parametrize("spec", ["html", "malformed-json"])
+def test_a_200_that_is_not_audio_keeps_the_old_file(
+    api_env, out_dir: Path, transport: str, spec: str
+) -> None:
+    old = out_dir / "x.wav"
+    old.write_bytes(b"the user's earlier take")
+    set_fault(api_env, spec)
+    result = say(out_dir, transport)
+    assert result.exit_code == 1, result.stderr
+    assert "instead of" in result.stderr and "Traceback" not in result.stderr
+    assert old.read_bytes() == b"the user's earlier take"
+    assert sorted(p.name for p in out_dir.iterdir()) == ["x.wav"]
 
 
 @pytest.fixture

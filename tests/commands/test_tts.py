@@ -426,9 +426,26 @@ def test_timestamps_for_a_voice_that_has_them(api_env, tmp_path: Path) -> None:
         assert abs(item["start"] - h.start) < 0.03
 
 
+def test_timestamps_with_a_catalog_voice_that_has_none_are_refused_first(
+    api_env, tmp_path: Path
+) -> None:
+    words, audio = tmp_path / "w.vtt", tmp_path / "a.wav"
+    result = run(
+        "tts", "say", "Hello there.", "--voice", "magnus", "-o", str(audio), "--timestamps", str(words)
+    )  # fmt: skip
+    assert result.exit_code == 2, result.stderr
+    assert "'magnus' sends no word timestamps" in result.stderr and "meher" in result.stderr
+    assert tts_requests(api_env) == []
+    assert not words.exists() and not audio.exists()
+
+
 def test_timestamps_note_when_the_voice_has_none(api_env, tmp_path: Path) -> None:
+    """Without a catalog (it failed to load) the request is made, and the note follows."""
+    api_env.state.faults.replace(["500@/waves/v1/lightning", "500@/waves/v1/voice"], 0)
     words = tmp_path / "w.vtt"
     result = run(
+        "--retries",
+        "0",
         "tts",
         "say",
         "Hello there.",
@@ -496,6 +513,7 @@ def test_pipes_into_another_process(emulator, tmp_path: Path) -> None:
     assert rate == 24000 and frames == Synthesis(HELLO, sample_rate=24000).frames
 
 
+@pytest.mark.no_contract  # interrupted before any event: the exchange has no body to check
 def test_interrupt_leaves_no_partial_file(emulator, out: Path) -> None:
     emulator.state.pacing.first_audio_ms, emulator.state.pacing.rtf = 50, 0.5
     target = out / "long.wav"
@@ -535,6 +553,28 @@ def test_emulator_flag_needs_no_key(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(r"", result.stdout)
     assert heard(*sf.read(target, dtype="int16")) == "hello"
+
+
+def test_play_without_speakers_still_saves_the_file(
+    api_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    try:
+        import sounddevice
+    except OSError as exc:
+        pytest.skip(f"PortAudio is not installed ({exc})")
+
+    def no_device(*args, **kwargs):
+        raise sounddevice.PortAudioError("Error querying device -1")
+
+    monkeypatch.setattr(sounddevice, "query_devices", no_device)
+    target = tmp_path / "kept.wav"
+    result = run("tts", "say", "Hello there.", "--play", "-o", str(target))
+    assert result.exit_code == 1
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert "cannot play audio: no output device" in error
+    assert f"the audio was written to {target}" in result.stderr
+    assert sf.info(target).duration > 0.3
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
 
 
 def test_no_speakers_is_reported_before_any_request(
