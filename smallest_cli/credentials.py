@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from smallest_cli.config import config_dir
+from smallest_cli.config import config_dir, make_config_dir
 from smallest_cli.errors import KeyringUnavailable, NotLoggedIn, UsageError
 from smallest_cli.files import write_atomically
 
@@ -223,6 +223,7 @@ def _read_file() -> dict[str, str]:
 
 
 def _write_file(entries: dict[str, str]) -> None:
+    make_config_dir()
     write_atomically(credentials_file(), json.dumps(entries, indent=2) + "\n", private=True)
 
 

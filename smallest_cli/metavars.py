@@ -32,6 +32,7 @@ METAVARS = {
     "speed": "RATE",
     "sample_rate": "HZ",
     "timeout": "SECONDS",
+    "wait": "SECONDS",
     "duration": "SECONDS",
     "max_cue_seconds": "SECONDS",
     "latency_ms": "MS",

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from smallest_cli.errors import UsageError
+from smallest_cli.files import unreadable
 
 CHUNK_LIMIT = 250
 SENTENCE_END = re.compile(r"(?<=[.!?।…。！？])[\"'”’)\]]*\s+")
@@ -29,12 +30,10 @@ def read_text(argument: str | None, file: str | None, stdin_isatty: bool) -> str
             return _read_stdin()
         try:
             return Path(file).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UsageError(f"no such file: {file}") from None
         except UnicodeDecodeError:
             raise UsageError(f"{file} is not UTF-8 text") from None
         except OSError as exc:
-            raise UsageError(f"cannot read {file}: {exc.strerror}") from None
+            raise unreadable(file, exc) from None
     if argument == "-" or (argument is None and not stdin_isatty):
         return _read_stdin()
     if argument is None:

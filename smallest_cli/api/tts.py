@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from smallest_cli.api.constants import expiry_headers
-from smallest_cli.api.errors import frame_error
+from smallest_cli.api.errors import frame_error, refuse_not_audio
+from smallest_cli.api.session import WebSocketSession
 from smallest_cli.api.sse import iter_events
 from smallest_cli.audio.formats import TTS_DEFAULT_RATE
 from smallest_cli.errors import APIConnectionError, APIError
@@ -96,6 +97,7 @@ class TtsAPI:
             json=request.body(output_format="pcm"),
             headers={"Accept": "audio/wav", **request.headers},
         )
+        refuse_not_audio(response.headers)
         return strip_wav_header(response.content)
 
     def stream(self, request: SpeechRequest) -> Iterator[bytes]:
@@ -106,6 +108,7 @@ class TtsAPI:
             json=request.body(output_format="pcm"),
             headers={"Accept": "text/event-stream", **request.headers},
         ) as response:
+            refuse_not_audio(response.headers, "an event stream")
             for event in iter_events(response.iter_lines()):
                 try:
                     frame = event.json()
@@ -145,7 +148,7 @@ class TtsAPI:
         return LiveSession(connecting, settings, timeout=self._client.timeout)
 
 
-class LiveSession:
+class LiveSession(WebSocketSession):
     """One TTS WebSocket, open for a `with` block: send text as it comes, receive audio and
     word timings as they come. `send` may be called from one thread while another iterates
     `events`.
@@ -158,24 +161,10 @@ class LiveSession:
         *,
         timeout: float,
     ) -> None:
-        self._connecting = connecting
-        self._connection: ClientConnection | None = None
+        super().__init__(connecting)
         self._settings = dict(settings)
         self._timeout = timeout
         self._lock = threading.Lock()
-
-    def __enter__(self) -> LiveSession:
-        self._connection = self._connecting.__enter__()
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self._connecting.__exit__(*exc_info)
-
-    @property
-    def connection(self) -> ClientConnection:
-        if self._connection is None:
-            raise RuntimeError("use the session in a `with` block")
-        return self._connection
 
     def send(self, text: str, *, flush: bool = False) -> None:
         """More text; `flush` asks the server to speak what it has buffered now."""

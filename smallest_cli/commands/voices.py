@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from smallest_cli.commands import GROUPS
-from smallest_cli.commands.options import JsonFlag, PlaybackDeviceOption
+from smallest_cli.commands.options import JsonFlag, PlaybackDeviceOption, output_option
 from smallest_cli.context import AppContext
 from smallest_cli.errors import UsageError
 from smallest_cli.voice_catalog import (
@@ -64,28 +64,20 @@ def list_(
             help="Voices trained on this language: a code (hi) or a name (hindi).",
             callback=_check_language,
             autocompletion=_complete_language,
-            show_default=False,
         ),
     ] = None,
     gender: Annotated[
-        Gender | None,
-        typer.Option("--gender", case_sensitive=False, help="male or female.", show_default=False),
+        Gender | None, typer.Option("--gender", case_sensitive=False, help="male or female.")
     ] = None,
     accent: Annotated[
-        str | None,
-        typer.Option("--accent", help="e.g. american, british, indian.", show_default=False),
+        str | None, typer.Option("--accent", help="e.g. american, british, indian.")
     ] = None,
     age: Annotated[
-        str | None,
-        typer.Option("--age", help="e.g. young, 'middle aged', senior.", show_default=False),
+        str | None, typer.Option("--age", help="e.g. young, 'middle aged', senior.")
     ] = None,
     search: Annotated[
         str | None,
-        typer.Option(
-            "--search",
-            help="Text to find in the id, name, description or tags.",
-            show_default=False,
-        ),
+        typer.Option("--search", help="Text to find in the id, name, description or tags."),
     ] = None,
     as_json: JsonFlag = False,
     refresh: RefreshFlag = False,
@@ -148,12 +140,7 @@ def list_(
 def show(
     ctx: typer.Context,
     voice_id: Annotated[
-        str,
-        typer.Argument(
-            help="A voice id, e.g. magnus.",
-            autocompletion=complete_voice_id,
-            show_default=False,
-        ),
+        str, typer.Argument(help="A voice id, e.g. magnus.", autocompletion=complete_voice_id)
     ],
     as_json: JsonFlag = False,
     refresh: RefreshFlag = False,
@@ -204,28 +191,18 @@ def show(
 def preview(
     ctx: typer.Context,
     voice_id: Annotated[
-        str,
-        typer.Argument(
-            help="A voice id, e.g. meher.", autocompletion=complete_voice_id, show_default=False
-        ),
+        str, typer.Argument(help="A voice id, e.g. meher.", autocompletion=complete_voice_id)
     ],
     output: Annotated[
         str | None,
-        typer.Option(
-            "-o",
-            "--output",
-            help="Write the audio to FILE (format from the extension) or `-` for stdout instead of playing it.",
-            show_default=False,
+        output_option(
+            "Write the audio to FILE (format from the extension) or `-` for stdout instead of playing it."
         ),
     ] = None,
     device: PlaybackDeviceOption = None,
     text: Annotated[
         str | None,
-        typer.Option(
-            "--text",
-            help="Speak this instead of playing the catalog's preview.",
-            show_default=False,
-        ),
+        typer.Option("--text", help="Speak this instead of playing the catalog's preview."),
     ] = None,
 ) -> None:
     """Hear a voice: the catalog's preview clip, or a sample sentence spoken in it.

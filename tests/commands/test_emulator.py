@@ -57,6 +57,56 @@ def test_serve_prints_the_url_when_ready_and_stops_cleanly(serve, sig: int) -> N
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_closes_the_requests_in_flight_quietly(serve, sig: int) -> None:
+    """A speech request still waiting for its audio and a live transcription session, when
+    the emulator is stopped: the HTTP client sees the connection end (no made-up 500), the
+    WebSocket gets a close frame, and the emulator prints no traceback."""
+    import threading
+    import time
+
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    proc, url = serve("--first-audio-ms", "60000")
+    auth = {"Authorization": f"Bearer {TEST_KEY}"}
+    answers: list[object] = []
+
+    def speak() -> None:
+        try:
+            answers.append(
+                httpx.post(
+                    f"{url}/waves/v1/lightning-v3.1/get_speech",
+                    json={"text": "Hello there.", "voice_id": "magnus"},
+                    headers=auth,
+                    timeout=30,
+                ).status_code
+            )
+        except httpx.HTTPError as error:
+            answers.append(error)
+
+    speaker = threading.Thread(target=speak)
+    speaker.start()
+    live = (
+        url.replace("http", "ws", 1)
+        + "/waves/v1/stt/live?model=pulse&language=en&sample_rate=16000"
+    )
+    with connect(live, additional_headers=auth, open_timeout=10) as socket_:
+        socket_.send(b"\0" * 3200)
+        time.sleep(0.5)  # the speech request is waiting for its first audio
+        proc.send_signal(sig)
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                socket_.recv(timeout=10)
+    speaker.join(10)
+    _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+    assert len(answers) == 1 and isinstance(answers[0], httpx.RemoteProtocolError), answers
+    assert "Traceback" not in err and "CancelledError" not in err
+    assert err.rstrip().endswith("Emulator stopped.")
+
+
 def test_serve_with_faults_and_the_cli_pointing_at_it(serve) -> None:
     proc, url = serve("--fault", "503:0*1")
     env = {"SMALLEST_BASE_URL": url, "SMALLEST_API_KEY": TEST_KEY}
@@ -153,3 +203,22 @@ def test_serve_listens_for_both_regions_with_stt_limits(serve) -> None:
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=15)
     assert proc.returncode == 0 and f"export SMALLEST_US_BASE_URL={us}" in err
+
+
+def test_requests_cancelled_by_a_stop_are_not_reported(caplog) -> None:
+    """`smallest --emulator stt live x.wav | head -3` stops its emulator with a session in
+    flight; uvicorn reported the cancelled session as a 45-line "Exception in ASGI
+    application" on stderr (in about one run in four)."""
+    import asyncio
+    import logging
+
+    import smallest_cli.emulator.server  # noqa: F401  (its log filter)
+
+    with caplog.at_level(logging.ERROR, logger="uvicorn.error"):
+        try:
+            raise asyncio.CancelledError()
+        except asyncio.CancelledError as cancelled:
+            logging.getLogger("uvicorn.error").error(
+                "Exception in ASGI application\n", exc_info=cancelled
+            )
+    assert caplog.records == []
