@@ -1,7 +1,8 @@
 """The root command: global options, the command groups, and the one error translator.
 
 `SmallestGroup.invoke` is the only place where an exception that ends a command becomes an
-exit code (0 ok, 1 API or network error, 2 usage, 4 auth, 130 interrupted); the message is
+exit code (0 ok, 1 API or network error, 2 usage, 4 auth, 130 interrupted, 143 and 129
+for SIGTERM and SIGHUP, which `stop_on_termination` turns into a Ctrl-C's cleanup); the message is
 rendered by `AppContext.report`, the same as each failed source of a batch. Sitting in the
 group rather than in `main()`, it is exercised by CliRunner tests too.
 """
@@ -23,6 +24,15 @@ from smallest_cli.errors import ExitCode, SmallestError
 
 class SmallestGroup(TyperGroup):
     """The root command: loads command groups on first use, translates errors."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        _complete_for_a_named_shell(ctx, args)
+        return super().parse_args(ctx, _hoist_global_options(ctx, args))
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        from smallest_cli.metavars import name_values
+
+        return name_values(super().get_params(ctx))
 
     def list_commands(self, ctx: Any) -> list[str]:
         return [*super().list_commands(ctx), *GROUPS]
@@ -52,17 +62,78 @@ class SmallestGroup(TyperGroup):
         except SmallestError as error:
             _context(ctx).report(error)
             raise typer.Exit(error.exit_code) from None
-        except KeyboardInterrupt:
-            sys.stderr.write("\nInterrupted.\n")
-            raise typer.Exit(ExitCode.INTERRUPTED) from None
+        except KeyboardInterrupt as interruption:  # Ctrl-C, or a Terminated signal
+            _context(ctx).output.silence()
+            _say(f"\n{getattr(interruption, 'message', 'Interrupted.')}\n")
+            raise typer.Exit(getattr(interruption, "exit_code", ExitCode.INTERRUPTED)) from None
         except BrokenPipeError:
             _silence_stdout()
             raise typer.Exit(ExitCode.OK) from None
+        except typer.BadParameter as error:
+            error.message = error.message.removeprefix("Value error, ")  # pydantic's wording
+            raise
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # click's own: --help, usage errors, prompts aborted
         except Exception as error:
             _context(ctx).report(error)
             raise typer.Exit(ExitCode.ERROR) from None
+
+
+COMPLETION_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
+
+def _complete_for_a_named_shell(ctx: typer.Context, args: list[str]) -> None:
+    """`--install-completion zsh` / `--show-completion fish`: that shell, not the current one.
+
+    Typer's options are flags that detect the shell, and would ignore the name given.
+    """
+    from typer.completion import install_callback, show_callback
+
+    callbacks = {"--install-completion": install_callback, "--show-completion": show_callback}
+    for position, token in enumerate(args):
+        name, _, shell = token.partition("=")
+        if token == "--" or not token.startswith("-"):
+            return
+        if name in callbacks:
+            following = args[position + 1 : position + 2]
+            shell = shell or next((t for t in following if not t.startswith("-")), "")
+            if not shell:
+                return
+            if shell not in COMPLETION_SHELLS:
+                ctx.fail(f"{name} {shell}: choose one of {', '.join(COMPLETION_SHELLS)}.")
+            option = next(p for p in ctx.command.get_params(ctx) if name in p.opts)
+            callbacks[name](ctx, option, shell)
+
+
+def _hoist_global_options(ctx: typer.Context, args: list[str]) -> list[str]:
+    """`args` with the global options given after the command moved in front of it.
+
+    `smallest tts say --emulator hi` then means `smallest --emulator tts say hi`. No command
+    declares an option of the same name (a test keeps it so), and `--` ends the search.
+    """
+    takes_value: dict[str, bool] = {}
+    for param in ctx.command.get_params(ctx):
+        if not param.is_eager:  # --help, --version, completion: each command's own
+            takes_value.update(dict.fromkeys(param.opts, not getattr(param, "is_flag", False)))
+    before: list[str] = []  # the global options and the command's name
+    after: list[str] = []
+    tokens = iter(args)
+    for token in tokens:
+        name = token.split("=", 1)[0]
+        if token == "--":
+            after += [token, *tokens]
+        elif name in takes_value:
+            before.append(token)
+            if takes_value[name] and "=" not in token:
+                value = next(tokens, None)
+                if value is None:
+                    ctx.fail(f"Option '{name}' requires an argument.")
+                before.append(value)
+        elif after or not token.startswith("-"):
+            after.append(token)
+        else:
+            before.append(token)
+    return [*before, *after]
 
 
 def _context(ctx: typer.Context) -> AppContext:
@@ -77,13 +148,43 @@ def _load_group(name: str) -> Any:
     from typer.main import get_group_from_info
     from typer.models import TyperInfo
 
+    from smallest_cli.metavars import name_values
+
     module = importlib.import_module(f"smallest_cli.commands.{name}")
-    return get_group_from_info(
+    group = get_group_from_info(
         TyperInfo(module.app, name=name),
         pretty_exceptions_short=app.pretty_exceptions_short,
         suggest_commands=app.suggest_commands,
         rich_markup_mode=None,
     )
+    for command in group.commands.values():
+        name_values(command.params)
+    return group
+
+
+def _say(text: str) -> None:
+    """Write to stderr, if it is still there (after SIGHUP the terminal may be gone)."""
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def stop_on_termination() -> None:
+    """SIGTERM and SIGHUP stop a command the way Ctrl-C does: partial files are removed and
+    what is kept is written, then the exit code is 143 or 129. A signal the parent set to be
+    ignored (nohup ignores SIGHUP) stays ignored."""
+    import signal
+
+    from smallest_cli.errors import interruption
+
+    def stop(signum: int, frame: object) -> None:
+        raise interruption(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, stop)
 
 
 def _silence_stdout() -> None:
@@ -106,7 +207,7 @@ app = typer.Typer(
     name="smallest",
     help="The command line for the Smallest AI voice API: speech, voices and transcripts.",
     epilog="Exit codes: 0 ok, 1 API or network error, 2 bad usage, 4 not logged in or key "
-    "rejected, 130 interrupted. Docs: https://waves-docs.smallest.ai",
+    "rejected, 130 interrupted (143 on SIGTERM, 129 on SIGHUP). Docs: https://waves-docs.smallest.ai",
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
@@ -127,8 +228,7 @@ def root(
         str | None,
         typer.Option(
             "--base-url",
-            help="API base URL [env var: SMALLEST_BASE_URL; default: https://api.smallest.ai].",
-            show_default=False,
+            help="API base URL [env var: SMALLEST_BASE_URL; default: https://api.smallest.ai]",
         ),
     ] = None,
     use_emulator: Annotated[
@@ -206,10 +306,29 @@ def root(
 
 def main() -> None:
     """Console-script entry point."""
+    stop_on_termination()
     try:
         app(prog_name="smallest")
+    except SystemExit as done:
+        if done.code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED, ExitCode.HUNG_UP):
+            _exit_now(int(done.code))
+        raise
     finally:
         try:
             sys.stdout.flush()
         except BrokenPipeError:
             _silence_stdout()
+
+
+def _exit_now(code: int) -> None:
+    """After Ctrl-C (or TERM, HUP): everything is cleaned up and said, so skip the interpreter's teardown
+    of its modules (about 0.5 s with the emulator, numpy and httpx loaded)."""
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+    os._exit(code)

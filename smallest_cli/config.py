@@ -37,12 +37,16 @@ Source = Literal["flag", "env", "config", "default"]
 
 def config_dir() -> Path:
     """The directory for config.toml and the opt-in credentials file."""
-    override = os.environ.get("SMALLEST_CONFIG_DIR")
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
+    from smallest_cli.files import user_dir
 
-    return Path(platformdirs.user_config_dir("smallest", appauthor=False))
+    return user_dir("config", override="SMALLEST_CONFIG_DIR")
+
+
+def make_config_dir() -> Path:
+    """The config directory, created owner-only (0700): it may hold the credentials file."""
+    directory = config_dir()
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return directory
 
 
 def check_profile(name: str) -> str:
@@ -171,7 +175,9 @@ class Config:
         except FileNotFoundError:
             return {}
         except OSError as exc:
-            raise UsageError(f"cannot read {self.path}: {exc.strerror}") from exc
+            from smallest_cli.files import unreadable
+
+            raise unreadable(self.path, exc) from exc
         if sys.version_info >= (3, 11):
             import tomllib
         else:  # pragma: no cover - Python 3.10
@@ -203,8 +209,11 @@ class Config:
             return Resolved(name, _parse(setting, str(stored[name]), where), "config")
         return Resolved(name, setting.default, "default")
 
-    def describe(self, resolved: Resolved) -> str:
-        """Where a resolved value came from, as an error message names it."""
+    def describe(self, resolved: Resolved, flag: str | None = None) -> str:
+        """Where a resolved value came from, as an error message names it; `flag` is the
+        option that can give it (`--language`), so a flag's value is named by that option."""
+        if resolved.source == "flag" and flag is not None:
+            return f"{flag} {resolved.value!r}"
         if resolved.source == "env":
             return f"{lookup(resolved.name).env_var}={resolved.value!r}"
         if resolved.source == "config":
@@ -237,6 +246,7 @@ class Config:
     def _write(self) -> None:
         from smallest_cli.files import write_atomically
 
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_atomically(self.path, dump_toml(self.document))
 
 

@@ -48,6 +48,7 @@ class AppContext:
     _emulator: InProcessEmulator | None = field(default=None, repr=False)
     _clients: list[SmallestClient] = field(default_factory=list, repr=False)
     _noted_busy: bool = field(default=False, repr=False)
+    _warned_plain_http: bool = field(default=False, repr=False)
 
     @property
     def output(self) -> Output:
@@ -59,6 +60,7 @@ class AppContext:
                 stderr_isatty=self.stderr_isatty,
                 stdin_isatty=self.stdin_isatty,
             )
+            self._output.redact(self._known_key())
         return self._output
 
     @property
@@ -89,6 +91,7 @@ class AppContext:
                 self._api_key = credentials.ApiKey(key or EMULATOR_KEY, source)
             else:
                 self._api_key = credentials.resolve(self.profile)
+            self.output.redact(self._api_key.value)
         return self._api_key
 
     def us_base_url(self) -> str:
@@ -137,6 +140,8 @@ class AppContext:
 
         if base_url is None:
             base_url = self.resolved_base_url()
+        self.output.redact(api_key)
+        self._warn_if_plain_http(base_url)
         retries = self.retries if self.retries is not None else DEFAULT_RETRIES
         client = SmallestClient(
             api_key if api_key is not None else self.api_key().value,
@@ -149,6 +154,25 @@ class AppContext:
         )
         self._clients.append(client)
         return client
+
+    def _warn_if_plain_http(self, base_url: str) -> None:
+        """Once per run: the key is about to cross the network unencrypted."""
+        import ipaddress
+
+        parts = urlsplit(base_url)
+        host = parts.hostname or ""
+        if parts.scheme != "http" or self._warned_plain_http or host == "localhost":
+            return
+        try:
+            if ipaddress.ip_address(host).is_loopback:
+                return
+        except ValueError:
+            pass
+        self._warned_plain_http = True
+        self.output.warn(
+            f"{parts.netloc} is plain http://: the API key is sent unencrypted "
+            "(use https:// unless this is a trusted network)"
+        )
 
     def start_emulator(self) -> str:
         """Start the in-process emulator (once) and return its base URL."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from smallest_cli.config import config_dir
+from smallest_cli.config import config_dir, make_config_dir
 from smallest_cli.errors import KeyringUnavailable, NotLoggedIn, UsageError
 from smallest_cli.files import write_atomically
 
@@ -160,11 +160,11 @@ def _set_password(profile: str, key: str) -> str:
 
 def _delete_password(profile: str) -> bool:
     import keyring
-    from keyring.errors import PasswordDeleteError
+    from keyring.errors import NoKeyringError, PasswordDeleteError
 
     try:
         keyring.delete_password(SERVICE, profile)
-    except PasswordDeleteError:
+    except (PasswordDeleteError, NoKeyringError):  # no keyring at all holds no key either
         return False
     return True
 
@@ -223,6 +223,7 @@ def _read_file() -> dict[str, str]:
 
 
 def _write_file(entries: dict[str, str]) -> None:
+    make_config_dir()
     write_atomically(credentials_file(), json.dumps(entries, indent=2) + "\n", private=True)
 
 

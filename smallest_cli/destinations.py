@@ -5,11 +5,13 @@ Shared by every command that makes audio (`tts say`, `voices preview`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from smallest_cli.audio.formats import AudioFormat, audio_format, format_for_path, headerless_note
 from smallest_cli.errors import UsageError
+from smallest_cli.files import STDOUT_NAMES, check_output
 
 if TYPE_CHECKING:
     from smallest_cli.context import AppContext
@@ -37,10 +39,13 @@ def note_headerless(
 def destinations(
     obj: AppContext, destination: Destination
 ) -> tuple[str | None, AudioFormat | None, AudioFormat | None, bool]:
-    """(file path, its format, stdout format, play) for where the audio should go."""
+    """(file path, its format, stdout format, play) for where the audio should go; a file
+    that cannot be written is refused now, before any request."""
     output = obj.output
     file_output, file_format, stdout_format = None, None, None
     play = destination.play or destination.device is not None
+    if destination.output is not None and os.path.abspath(destination.output) in STDOUT_NAMES:
+        destination = replace(destination, output="-")
     if destination.output == "-" or (destination.output is None and not output.stdout_isatty):
         if output.stdout_isatty:
             raise UsageError(
@@ -51,6 +56,7 @@ def destinations(
     elif destination.output is not None:
         file_output = destination.output
         file_format = format_for_path(destination.output, destination.format)
+        check_output(file_output)
     else:
         play = True
     return file_output, file_format, stdout_format, play

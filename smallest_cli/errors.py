@@ -39,7 +39,30 @@ class ExitCode(IntEnum):
     ERROR = 1  # API or network error
     USAGE = 2  # usage or bad input
     AUTH = 4  # authentication missing or rejected
-    INTERRUPTED = 130
+    HUNG_UP = 129  # SIGHUP
+    INTERRUPTED = 130  # SIGINT (Ctrl-C)
+    TERMINATED = 143  # SIGTERM (kill, timeout, systemd, CI cancellation)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where Ctrl-C would be so the same cleanup runs."""
+
+    def __init__(self, exit_code: ExitCode, message: str) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.message = message
+
+
+def interruption(signum: int) -> KeyboardInterrupt:
+    """What a stopping signal raises: KeyboardInterrupt for SIGINT (exit 130), Terminated
+    for SIGTERM (143) and SIGHUP (129)."""
+    import signal
+
+    if signum == signal.SIGTERM:
+        return Terminated(ExitCode.TERMINATED, "Terminated.")
+    if signum == signal.SIGHUP:
+        return Terminated(ExitCode.HUNG_UP, "Hung up.")
+    return KeyboardInterrupt()
 
 
 E = TypeVar("E", bound="SmallestError")

@@ -15,7 +15,8 @@ The session ends when the last final (`is_last`) arrives. Ctrl-C does not throw 
 was heard: it stops the audio, sends `close_stream`, waits up to 5 s for the last final,
 writes every final received (stdout already has them; -o FILE gets the whole transcript),
 and only then exits 130. A second Ctrl-C stops waiting. SIGINT is caught as a flag while
-the session runs, so an event is never lost half-received.
+the session runs, so an event is never lost half-received; SIGTERM and SIGHUP are treated
+the same way and exit 143 and 129.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -143,26 +143,28 @@ class LiveJob:
             elif self.obj.debug:
                 output.debug(f"transcribing {source.description} in {self.options.language}")
             session = client.stt_live.open(self.options, self.route)
-            interrupted = self._stream(session, source)
+            stopped_by = self._stream(session, source)
         finally:
             source.close()
         self._write_file()
-        if interrupted:
-            raise KeyboardInterrupt
+        if stopped_by is not None:
+            raise stopped_by
 
-    def _stream(self, session: LiveTranscription, source: AudioSource) -> bool:
-        """Send and receive until the last final; True if the user interrupted."""
+    def _stream(self, session: LiveTranscription, source: AudioSource) -> KeyboardInterrupt | None:
+        """Send and receive until the last final; what to raise if the user stopped it."""
         stop = threading.Event()
         sender = Sender(session, source, stop, self._pacing(source), self._tail(source))
         started = time.monotonic()
-        interrupted = False
+        stopped_by: KeyboardInterrupt | None = None
         with session:  # connecting: a Ctrl-C here simply stops the command
+            interrupts = Interrupts()
             try:
-                with Interrupts() as interrupts:
+                with interrupts:
                     sender.start()
-                    interrupted = self._receive(session, sender, interrupts)
-            except KeyboardInterrupt:  # a second Ctrl-C: stop waiting, keep what arrived
-                interrupted = True
+                    if self._receive(session, sender, interrupts):
+                        stopped_by = interrupts.stop
+            except KeyboardInterrupt as stop_now:  # a second signal: stop waiting, keep
+                stopped_by = stop_now  # what arrived
             finally:
                 stop.set()
                 self._printer.clear()
@@ -170,10 +172,10 @@ class LiveJob:
             sender.join(timeout=2.0)
         if self.obj.debug:
             self._report_timing(session, sender, started)
-        if not any(_text(e) for e in self.finals) and not interrupted:
+        if not any(_text(e) for e in self.finals) and stopped_by is None:
             if self.obj.output.stderr_isatty:
                 self.obj.output.info("No speech was recognised.")
-        return interrupted
+        return stopped_by
 
     def _receive(self, session: LiveTranscription, sender: Sender, interrupts: Interrupts) -> bool:
         """Show events until the last final (or the end of the wait after Ctrl-C)."""
@@ -286,9 +288,9 @@ class LiveJob:
             self.obj.output.stdout.write(text)
             self.obj.output.stdout.flush()
             return
-        from smallest_cli.files import write_atomically
+        from smallest_cli.files import write_output
 
-        write_atomically(Path(self.output_path), text)
+        write_output(self.output_path, text)
 
 
 def _width(options: LiveOptions) -> int:
@@ -410,18 +412,17 @@ def open_source(obj: AppContext, spec: SourceSpec) -> AudioSource:
             rate=spec.sample_rate,
             note=obj.output.info,
         )
-    return sources.open_file(spec.path, encoding=spec.encoding, rate=spec.sample_rate)
+    return sources.open_file(
+        spec.path, encoding=spec.encoding, rate=spec.sample_rate, note=obj.output.warn
+    )
 
 
 def resolve_language(obj: AppContext, flag: str | None) -> str:
     """--language, else the stt_language setting, checked against the streaming list."""
     from smallest_cli.api.stt_live import LANGUAGES
 
-    if flag is not None:
-        where, value = f"--language {flag!r}", flag
-    else:
-        resolved = obj.config.resolve("stt_language")
-        where, value = obj.config.describe(resolved), str(resolved.value)
+    resolved = obj.config.resolve("stt_language", flag)
+    value, where = str(resolved.value), obj.config.describe(resolved, flag="--language")
     if value in LANGUAGES:
         return value
     hint = "streaming languages: " + ", ".join(LANGUAGES)
@@ -493,11 +494,9 @@ def _output(
                 "--json writes events to stdout, and so does -o -", hint="drop one of them"
             )
         return output, fmt
-    target = Path(output)
-    if target.is_dir():
-        raise UsageError(f"{output} is a directory", hint="give a file name, e.g. -o talk.txt")
-    if not target.parent.is_dir():
-        raise UsageError(f"the directory {target.parent} does not exist", hint="create it first")
+    from smallest_cli.files import check_output
+
+    check_output(output)
     return output, fmt
 
 
@@ -578,32 +577,43 @@ class Sender(threading.Thread):
 
 
 class Interrupts:
-    """While active (in the main thread), the first SIGINT sets `requested` instead of
-    raising; a second one raises KeyboardInterrupt as usual."""
+    """While active (in the main thread), the first SIGINT, SIGTERM or SIGHUP sets
+    `requested` instead of raising; a second one raises as usual (`errors.interruption`)."""
 
     def __init__(self) -> None:
         self._requested = threading.Event()
-        self._previous: Any = None
-        self._installed = False
+        self._signum = signal.SIGINT
+        self._previous: dict[int, Any] = {}
 
     @property
     def requested(self) -> bool:
         return self._requested.is_set()
 
+    @property
+    def stop(self) -> KeyboardInterrupt:
+        """What to raise once the session has ended: the first signal's interruption."""
+        from smallest_cli.errors import interruption
+
+        return interruption(self._signum)
+
     def __enter__(self) -> Interrupts:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-            self._installed = True
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                if signum == signal.SIGINT or signal.getsignal(signum) is not signal.SIG_IGN:
+                    self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._installed:
-            signal.signal(signal.SIGINT, self._previous)
-            self._installed = False
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        from smallest_cli.errors import interruption
+
         if self._requested.is_set():
-            raise KeyboardInterrupt
+            raise interruption(signum)
+        self._signum = signal.Signals(signum)
         self._requested.set()
 
 

@@ -19,6 +19,7 @@ from smallest_cli.errors import SmallestError
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import ProgressColumn
 
 KEY_PATTERN = re.compile(r"sk_[A-Za-z0-9._-]{4,}")  # anything shaped like a Smallest key
 BUG_HINT = "this is a bug in smallest-cli; rerun with --debug and report the traceback"
@@ -37,10 +38,12 @@ class Output:
         stdin_isatty: bool | None = None,
     ) -> None:
         self.quiet = quiet
+        self._secrets: set[str] = set()
         self._no_color = no_color
         self._stdout_isatty = stdout_isatty
         self._stderr_isatty = stderr_isatty
         self._stdin_isatty = stdin_isatty
+        self._silenced = False
 
     # Streams are looked up on every use, because test runners swap sys.stdout.
     @property
@@ -49,7 +52,19 @@ class Output:
 
     @property
     def stderr(self) -> TextIO:
-        return sys.stderr
+        """stderr, every write masked: the one way anything reaches it."""
+        return _Masking(sys.stderr, self)  # type: ignore[return-value]
+
+    def redact(self, secret: str | None) -> None:
+        """Mask `secret` (the key in use, whatever its shape) in all that stderr shows."""
+        if secret:
+            self._secrets.add(secret)
+
+    def masked(self, text: str) -> str:
+        """`text` with every known key, and anything shaped like a key, masked."""
+        for secret in self._secrets:
+            text = masked(text, secret)
+        return masked(text)
 
     @property
     def stdout_isatty(self) -> bool:
@@ -109,41 +124,30 @@ class Output:
         """A progress bar on stderr for `total` steps; silent unless stderr is a terminal."""
         if total <= 1 or self.quiet or not self.stderr_isatty:
             return Progress(None)
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-        from rich.progress import Progress as RichProgress
+        from rich.progress import MofNCompleteColumn, TimeElapsedColumn
 
-        bar = RichProgress(
-            TextColumn(description),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=self._console(self.stderr, True),
-            transient=True,
-            # Data written meanwhile goes to stdout, not into the bar's console on stderr;
-            # only when both are the terminal is it printed above the bar.
-            redirect_stdout=self.stdout_isatty,
-        )
-        return Progress(bar, bar.add_task(description, total=total))
+        return self._bar(description, total, MofNCompleteColumn(), TimeElapsedColumn())
 
     def transfer(self, total: int, description: str) -> Progress:
         """A bar for `total` bytes sent (size, speed, time left); silent off a terminal."""
         if self.quiet or not self.stderr_isatty:
             return Progress(None)
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
+        from rich.progress import DownloadColumn, TimeRemainingColumn, TransferSpeedColumn
+
+        return self._bar(
+            description, total, DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()
         )
+
+    def _bar(self, description: str, total: int, *columns: ProgressColumn) -> Progress:
+        """A transient bar on stderr, `columns` after the description and the bar: one place
+        for how every bar shares the terminal with the data on stdout."""
+        from rich.progress import BarColumn, TextColumn
         from rich.progress import Progress as RichProgress
 
         bar = RichProgress(
             TextColumn(description),
             BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
+            *columns,
             console=self._console(self.stderr, True),
             transient=True,
             # Data written meanwhile goes to stdout, not into the bar's console on stderr;
@@ -183,23 +187,29 @@ class Output:
         `source` names the input of a batch that failed; the key (`secret`, and anything
         shaped like a key) is masked everywhere; `traceback` (--debug) shows it first.
         """
+        self.redact(secret)
         if traceback:
             import traceback as tracebacks
 
-            self.stderr.write(masked("".join(tracebacks.format_exception(error)), secret))
+            self.stderr.write("".join(tracebacks.format_exception(error)))
         if isinstance(error, SmallestError):
             message, hint = str(error), error.hint
         else:
             message, hint = f"unexpected {type(error).__name__}: {error}", BUG_HINT
-        message = masked(message, secret)
-        if source is not None and source not in message:
+        if source is not None and source not in self.masked(message):
             message = f"{source}: {message}"
-        self.error(message, masked(hint, secret) if hint else None)
+        self.error(message, hint)
         request_id = getattr(error, "request_id", None)
         if request_id:
             self.info(f"Request id: {request_id} (quote it to support)")
 
+    def silence(self) -> None:
+        """No more messages: after "Interrupted.", threads still at work print nothing."""
+        self._silenced = True
+
     def _message(self, message: str, label: tuple[str, str] | None) -> None:
+        if self._silenced:
+            return
         stream = self.stderr
         if label is None or not self.color(self.stderr_isatty):
             prefix = label[0] if label else ""
@@ -259,6 +269,21 @@ def masked(text: str, secret: str | None = None) -> str:
     if secret:
         text = text.replace(secret, mask(secret))
     return KEY_PATTERN.sub(lambda found: mask(found.group(0)), text)
+
+
+class _Masking:
+    """A text stream that masks the output's known keys in everything written to it."""
+
+    def __init__(self, stream: TextIO, output: Output) -> None:
+        self._stream = stream
+        self._output = output
+
+    def write(self, text: str) -> int:
+        self._stream.write(self._output.masked(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -13,7 +13,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -98,7 +98,8 @@ class SpeechJob:
         return job
 
     def _check_pairing(self) -> None:
-        """Refuse a voice the catalog puts in the other pool (the API would garble it).
+        """Refuse a voice the catalog puts in the other pool (the API would garble it), and
+        --timestamps with a catalog voice that sends none (only the base-queue voices do).
 
         The catalog is the cached one (fetched once a day); when it cannot be had, the
         check is skipped rather than standing in the way of the speech itself.
@@ -114,6 +115,13 @@ class SpeechJob:
             return
         if voice is None:
             return
+        if self.timestamps is not None and voice.voice_id not in WORD_TIMESTAMP_VOICES:
+            raise UsageError(
+                f"the voice {voice.voice_id!r} sends no word timestamps, so --timestamps "
+                "would get nothing",
+                hint=f"use a voice that has them ({', '.join(WORD_TIMESTAMP_VOICES)}), "
+                "or drop --timestamps",
+            )
         pools = known_pools(voice)
         if pools is not None and self.request.model not in pools:
             other = sorted(pools)[0]
@@ -225,12 +233,10 @@ class SpeechJob:
                 f"written (voices with timestamps: {supported})"
             )
             return
-        from pathlib import Path
-
-        from smallest_cli.files import write_atomically
+        from smallest_cli.files import write_output
         from smallest_cli.subtitles import render
 
-        write_atomically(Path(self.timestamps), render(self.words, self.timestamps_format))
+        write_output(self.timestamps, render(self.words, self.timestamps_format))
 
 
 # -- fetching audio ---------------------------------------------------------------------
@@ -270,19 +276,36 @@ def _in_order(
             if slots is not None:
                 slots.release(succeeded)
 
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="tts") as pool:
-        pending: list[Future[Fetched]] = []
-        upcoming = iter(requests)
-        try:
-            for request in upcoming:
-                pending.append(pool.submit(complete, request))
-                if len(pending) >= concurrency:
-                    yield pending.pop(0).result()
-            while pending:
+    pending: list[Future[Fetched]] = []
+    try:
+        for request in requests:
+            pending.append(_in_background(complete, request))
+            if len(pending) >= concurrency:
                 yield pending.pop(0).result()
-        finally:
-            for future in pending:
-                future.cancel()
+        while pending:
+            yield pending.pop(0).result()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _in_background(
+    work: Callable[[SpeechRequest], Fetched], request: SpeechRequest
+) -> Future[Fetched]:
+    """`work(request)` in a daemon thread: on Ctrl-C the command ends at once, abandoning the
+    chunks still in flight instead of waiting for them (as a thread pool would)."""
+    future: Future[Fetched] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(work(request))
+        except BaseException as error:  # handed to the thread that waits on the future
+            future.set_exception(error)
+
+    threading.Thread(target=run, name="tts", daemon=True).start()
+    return future
 
 
 def _explain_voice(error: BaseException) -> None:
@@ -413,6 +436,9 @@ def _timestamps_format(options: SpeechOptions) -> str | None:
             "word timestamps only come over the WebSocket",
             hint="drop --transport or use --transport ws",
         )
+    from smallest_cli.files import check_output
+
+    check_output(options.timestamps, flag="--timestamps")
     return fmt
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from smallest_cli.errors import UsageError
+from smallest_cli.files import unreadable
 
 CHUNK_LIMIT = 250
 SENTENCE_END = re.compile(r"(?<=[.!?।…。！？])[\"'”’)\]]*\s+")
@@ -29,12 +30,10 @@ def read_text(argument: str | None, file: str | None, stdin_isatty: bool) -> str
             return _read_stdin()
         try:
             return Path(file).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UsageError(f"no such file: {file}") from None
         except UnicodeDecodeError:
             raise UsageError(f"{file} is not UTF-8 text") from None
         except OSError as exc:
-            raise UsageError(f"cannot read {file}: {exc.strerror}") from None
+            raise unreadable(file, exc) from None
     if argument == "-" or (argument is None and not stdin_isatty):
         return _read_stdin()
     if argument is None:
@@ -42,14 +41,27 @@ def read_text(argument: str | None, file: str | None, stdin_isatty: bool) -> str
             "no text to speak",
             hint='give it as an argument (smallest tts say "Hello"), pipe it in, or use --file',
         )
-    return argument
+    return _utf8(argument, "the text argument")
 
 
 def _read_stdin() -> str:
+    """stdin decoded strictly: the default `surrogateescape` would smuggle bad bytes through."""
+    buffer = getattr(sys.stdin, "buffer", None)
     try:
-        return sys.stdin.read()
+        if buffer is not None:
+            return str(buffer.read().decode("utf-8"))
+        return _utf8(sys.stdin.read(), "stdin")
     except UnicodeDecodeError:
         raise UsageError("stdin is not UTF-8 text") from None
+
+
+def _utf8(text: str, source: str) -> str:
+    """`text`, unless it holds bytes that were not UTF-8 (decoded as lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{source} is not UTF-8 text") from None
+    return text
 
 
 def require_words(text: str) -> str:

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from smallest_cli.choices import Route, redactions
 from smallest_cli.config import parse_value
@@ -101,6 +101,7 @@ class TranscribeJob:
     max_cue_seconds: float
     concurrency: int
     max_rpm: int
+    wait: float
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     printed: int = 0  # transcripts written to stdout so far
 
@@ -135,6 +136,7 @@ class TranscribeJob:
             max_cue_seconds=options.max_cue_seconds,
             concurrency=options.concurrency,
             max_rpm=options.max_rpm,
+            wait=_wait(obj, options.wait),
         )
         job._check_destinations(force=options.force, skip_existing=options.skip_existing)
         if len(job.sources) == 1 and job.sources[0].problem is not None:
@@ -144,22 +146,15 @@ class TranscribeJob:
     def _check_destinations(self, *, force: bool, skip_existing: bool) -> None:
         if force and skip_existing:
             raise UsageError("give either --force or --skip-existing, not both")
+        from smallest_cli.files import check_output, check_output_dir
+
         if self.output not in (None, "-"):
             assert self.output is not None
-            target = Path(self.output)
-            if target.is_dir():
-                raise UsageError(
-                    f"{target} is a directory", hint="give a file name, or use --output-dir"
-                )
-            if not target.parent.is_dir():
-                raise UsageError(
-                    f"the directory {target.parent} does not exist", hint="create it first"
-                )
+            check_output(self.output)
             return
         if self.output_dir is None:
             return
-        if self.output_dir.exists() and not self.output_dir.is_dir():
-            raise UsageError(f"{self.output_dir} is not a directory")
+        check_output_dir(self.output_dir)
         suffix = SUFFIXES[self.format]
         claimed: dict[Path, Source] = {}
         existing: list[Path] = []
@@ -265,8 +260,6 @@ class TranscribeJob:
         from smallest_cli.api.stt import AudioStream
         from smallest_cli.errors import RateLimitError
 
-        stt = client.stt
-        transcribe = stt.transcribe_legacy if self.route is Route.LEGACY else stt.transcribe
         limiter = None
         if self.max_rpm > 0:
             limiter = ratelimit.RateLimiter(
@@ -277,12 +270,14 @@ class TranscribeJob:
             assert source.audio is not None
             for round_ in itertools.count():
                 try:
-                    return transcribe(
+                    return client.stt.transcribe(
                         source.audio,
                         self.options,
+                        route=self.route,
                         source=source.given,
                         on_progress=on_progress,
                         before_attempt=limiter.acquire if limiter is not None else None,
+                        wait=self.wait,
                     )
                 except RateLimitError as error:
                     # The client's quick retries did not outlast the API's per-minute window
@@ -374,14 +369,13 @@ class TranscribeJob:
             output.stdout.flush()
             self.printed += 1
             return
-        from smallest_cli.files import write_atomically
+        from smallest_cli.files import write_output
 
         target = source.target if self.output_dir is not None else Path(str(self.output))
         assert target is not None
         try:
-            write_atomically(target, text)
-        except OSError as exc:
-            error = SmallestError(f"cannot write {target}: {exc.strerror or exc}")
+            write_output(target, text)
+        except SmallestError as error:
             if not several:
                 raise error from None
             outcome.error = error  # the transcript is lost: this source failed
@@ -450,44 +444,46 @@ class _Raw:
         return cls(encoding, sample_rate)
 
     def for_file(self, obj: AppContext, path: str) -> StreamFormat | None:
-        """How to send the file at `path`: None when it has a header the API reads itself."""
-        from smallest_cli.audio.formats import CONTAINER_EXTENSIONS, RAW_EXTENSIONS, sniff
+        """How to send the file at `path`: None when it has a header the API reads itself.
 
-        try:
-            with open(path, "rb") as handle:
-                head = handle.read(16)
-        except OSError:
-            return None  # AudioFile.open says what is wrong with it
-        suffix = Path(path).suffix.lower()
-        if sniff(head, frame_sync=False) is not None or suffix in CONTAINER_EXTENSIONS:
-            if self.encoding is not None:
-                obj.output.warn(f"{path} has a header that says its format; --encoding is ignored")
-            return None
-        encoding = self.encoding or RAW_EXTENSIONS.get(suffix)
-        if encoding is None:
-            return None
-        return self._format(obj, encoding, path)
+        The check `stt live` makes too (`probe_file`); a UsageError says what is wrong.
+        Headerless audio goes up inside a WAV header, so its rate must be right before the
+        upload (REFERENCE §0.5: the API reads only the container).
+        """
+        from smallest_cli.audio.probe import probe_file
+        from smallest_cli.audio.sources import ENCODING_IGNORED
 
-    def for_stdin(self, obj: AppContext) -> StreamFormat | None:
-        if self.encoding is None:
-            return None
-        return self._format(obj, self.encoding, "stdin")
+        probe = probe_file(path, encoding=self.encoding, rate=self.sample_rate)
+        if probe.encoding_ignored:
+            obj.output.warn(ENCODING_IGNORED.format(path=path))
+        if probe.raw is not None and self.encoding is None:
+            self._note(obj, path, probe.raw)
+        return probe.raw
 
-    def _format(self, obj: AppContext, encoding: str, name: str) -> StreamFormat:
-        """The WAV header's format; a UsageError without --sample-rate (REFERENCE §0.5: the
-        API reads only the container, so the rate must be right before the upload)."""
-        from smallest_cli.audio.formats import raw_format
+    def for_stdin(self, obj: AppContext, stream: BinaryIO) -> tuple[BinaryIO, StreamFormat | None]:
+        """stdin, its first bytes judged as `stt live` judges them (`probe_head`) and put
+        back, and how to send it (None: it has a header the API reads itself)."""
+        from smallest_cli.audio.probe import HEAD_BYTES, probe_head
+        from smallest_cli.files import replay
 
-        fmt = raw_format(encoding, self.sample_rate, name)
-        if self.encoding is None:
-            obj.output.info(
-                f"{name} has no header: sending it as {encoding} at {fmt.sample_rate} Hz"
-            )
-        return fmt
+        head = stream.read(HEAD_BYTES if self.encoding is None else 1)
+        probe = probe_head(head, encoding=self.encoding, rate=self.sample_rate)
+        if probe.raw is not None and self.encoding is None:
+            self._note(obj, "stdin", probe.raw)
+        return replay(head, stream), probe.raw
+
+    @staticmethod
+    def _note(obj: AppContext, name: str, fmt: StreamFormat) -> None:
+        obj.output.info(
+            f"{name} has no header: sending it as {fmt.encoding} at {fmt.sample_rate} Hz"
+        )
 
 
 def _sources(obj: AppContext, given: list[str], model: str, raw: _Raw) -> list[Source]:
+    from dataclasses import replace
+
     from smallest_cli.api.stt import AudioFile, AudioStream, AudioURL
+    from smallest_cli.audio.formats import RateUnknown
     from smallest_cli.files import stdin_bytes
 
     if given.count("-") > 1:
@@ -501,7 +497,8 @@ def _sources(obj: AppContext, given: list[str], model: str, raw: _Raw) -> list[S
                     "`-` reads audio from stdin, but stdin is a terminal",
                     hint="pipe audio in: smallest tts say hi | smallest stt transcribe -",
                 )
-            source.audio = AudioStream(stdin_bytes(), raw=raw.for_stdin(obj))
+            reader, headerless = raw.for_stdin(obj, stdin_bytes())
+            source.audio = AudioStream(reader, raw=headerless)
         elif _is_url(argument):
             if model == "pulse-pro":
                 raise UsageError(
@@ -510,15 +507,27 @@ def _sources(obj: AppContext, given: list[str], model: str, raw: _Raw) -> list[S
                 )
             source.audio = AudioURL(argument)
         else:
-            headerless = raw.for_file(obj, argument)  # a missing rate stops the whole command
             try:
-                source.audio = AudioFile.open(argument, raw=headerless)
+                audio = AudioFile.open(argument)  # the API's size limit first
+                source.audio = replace(audio, raw=raw.for_file(obj, argument))
+            except RateUnknown:
+                raise  # every headerless input lacks it: stop the whole command
             except UsageError as problem:
                 if "://" in argument and not argument.startswith(("http://", "https://")):
                     problem.hint = "only http:// and https:// URLs can be fetched by the API"
                 source.problem = problem
         sources.append(source)
     return sources
+
+
+def _wait(obj: AppContext, wait: float | None) -> float:
+    """How long to wait for a transcript: --wait, else --timeout (which bounds every wait
+    when given), else the API's 10-minute session limit."""
+    from smallest_cli.api.stt import TRANSCRIPT_WAIT
+
+    if wait is not None:
+        return wait
+    return obj.timeout if obj.timeout is not None else TRANSCRIPT_WAIT
 
 
 def _is_url(argument: str) -> bool:
@@ -639,11 +648,8 @@ def _language(obj: AppContext, flag: str | None) -> str:
     """--language, else the stt_language setting, checked against the pre-recorded list."""
     from smallest_cli.api.constants import STT_LANGUAGES, STT_STREAMING_LANGUAGES
 
-    if flag is not None:
-        value, where = flag, f"--language {flag!r}"
-    else:
-        resolved = obj.config.resolve("stt_language")
-        where, value = obj.config.describe(resolved), str(resolved.value)
+    resolved = obj.config.resolve("stt_language", flag)
+    value, where = str(resolved.value), obj.config.describe(resolved, flag="--language")
     if value in STT_LANGUAGES:
         return value
     hint = "recordings can be in " + ", ".join(STT_LANGUAGES)

@@ -274,12 +274,9 @@ def cached_voice(key: str, voice_id: str) -> Voice | None:
 
 def cache_dir() -> Path:
     """Where cached catalogs live: SMALLEST_CACHE_DIR, else the user cache dir."""
-    override = os.environ.get("SMALLEST_CACHE_DIR")
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
+    from smallest_cli.files import user_dir
 
-    return Path(platformdirs.user_cache_dir("smallest", appauthor=False))
+    return user_dir("cache", override="SMALLEST_CACHE_DIR")
 
 
 def cache_path(key: str) -> Path:

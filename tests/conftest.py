@@ -10,6 +10,7 @@ Under CI=true an integration test may not skip: a skip is reported as a failure.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -52,6 +53,17 @@ class MemoryKeyring(KeyringBackend):
     def delete_password(self, service: str, username: str) -> None:
         if self.passwords.pop((service, username), None) is None:
             raise PasswordDeleteError("no such password")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def ctrl_c_handled() -> Iterator[None]:
+    """Ctrl-C tests need SIGINT handled the way Python does by default, in this process and
+    in the CLIs it starts: run in the background (some CI runners), pytest starts with
+    SIGINT ignored, and every child would inherit that."""
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(autouse=True)

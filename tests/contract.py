@@ -53,7 +53,6 @@ import copy
 import functools
 import importlib.util
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -69,15 +68,7 @@ if TYPE_CHECKING:
     from smallest_cli.emulator.state import Exchange
 
 
-def _shared_dir() -> Path:
-    override = os.environ.get("SMALLEST_SHARED_DIR")
-    if override:
-        return Path(override).expanduser().resolve()
-    return Path(__file__).resolve().parents[2] / "shared"
-
-
-SHARED_DIR: Path = _shared_dir()
-"""The shared folder next to the repository (`$SMALLEST_SHARED_DIR` if set), read at import."""
+from tests.shared import SHARED_DIR  # noqa: E402 - the one place that finds ../shared
 
 SPECS_DIR: Path = SHARED_DIR / "api" / "specs"
 """The vendor's spec files: `openapi/`, `asyncapi/`, `waves-v4-overrides/`."""

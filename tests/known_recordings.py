@@ -22,13 +22,11 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pytest
 import soundfile as sf
 
 from smallest_cli.audio.resample import resample
-from tests.contract import SHARED_DIR
+from tests.shared import shared_path
 
-AUDIO = SHARED_DIR / "audio"
 TRANSCRIPTS = {
     "tts-sample-hello": "Hello from Smallest AI. This is Lightning v3.1.",
     "stt-sample-audio": (
@@ -54,10 +52,7 @@ ENCODINGS = {
 
 def recording(name: str) -> Path:
     """The vendor's recording `name` (.wav) in ../shared/audio; skips the test if absent."""
-    path = AUDIO / f"{name}.wav"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent (the vendor's recordings live in ../shared/audio)")
-    return path
+    return shared_path("audio", f"{name}.wav")
 
 
 def samples(name: str) -> tuple[np.ndarray, int]:
@@ -92,7 +87,6 @@ def plain(text: str) -> list[str]:
 
 
 __all__ = [
-    "AUDIO",
     "ENCODINGS",
     "NAMES",
     "TRANSCRIPTS",

@@ -36,6 +36,59 @@ def test_unknown_command_and_bad_option_are_usage_errors() -> None:
     assert run("--base-url", "ftp://x", "config", "path").exit_code == 2
 
 
+def test_global_options_may_follow_the_command(tmp_path) -> None:
+    target = tmp_path / "hi.wav"
+    result = run("tts", "say", "--emulator", "hi", "-o", str(target), "--timeout=9", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert target.stat().st_size > 44
+    between = run("tts", "--emulator", "say", "hi", "-o", "-", "--format", "wav")
+    assert between.exit_code == 0, between.stderr
+    assert between.stdout_bytes.startswith(b"RIFF")
+
+
+def test_global_options_after_the_command_override_those_before_it(api_env) -> None:
+    result = run("--retries", "1", "voices", "list", "--json", "--retries", "x")
+    assert result.exit_code == 2
+    assert "Invalid value for '--retries'" in result.stderr
+    missing = run("voices", "list", "--timeout")
+    assert missing.exit_code == 2
+    assert "Option '--timeout' requires an argument." in missing.stderr
+
+
+def test_a_double_dash_ends_the_global_options(tmp_path) -> None:
+    result = run("--emulator", "tts", "say", "-o", str(tmp_path / "x.wav"), "--", "--debug")
+    assert result.exit_code == 0, result.stderr
+    assert "debug:" not in result.stderr  # "--debug" was the text to speak
+
+
+def test_no_command_declares_a_global_option_name() -> None:
+    """What lets a global option after the command mean the global option."""
+    from typer import Context
+    from typer.main import get_command
+
+    from smallest_cli.app import app
+    from smallest_cli.commands import GROUPS
+
+    root = get_command(app)
+    context = Context(root)
+    global_names = {name for param in root.get_params(context) for name in param.opts}
+    global_names -= {"-h", "--help"}
+
+    def clashes(command, path: str) -> list[str]:
+        context = Context(command)
+        found = [
+            f"{path} {name}"
+            for param in command.get_params(context)
+            for name in param.opts
+            if name in global_names
+        ]
+        for name in getattr(command, "list_commands", lambda _: [])(context):
+            found += clashes(command.get_command(context, name), f"{path} {name}")
+        return found
+
+    assert [c for name in GROUPS for c in clashes(root.get_command(context, name), name)] == []
+
+
 @pytest.mark.parametrize(
     ("flags", "env", "terminal", "coloured"),
     [
@@ -149,3 +202,20 @@ def test_broken_pipe_exits_quietly(args: tuple[str, ...]) -> None:
 def test_no_color_and_quiet_affect_only_people_output(api_env) -> None:
     result = run("--no-color", "-q", "config", "set", "voice", "meher")
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_a_bad_choice_is_reported_without_pydantic_wording() -> None:
+    result = run("--emulator", "stt", "transcribe", "x.wav", "--route", "x")
+    assert result.exit_code == 2
+    assert "Error: Invalid value for '--route': 'x' is not one of 'current', 'legacy'." in (
+        result.stderr
+    )
+    assert "Value error" not in result.stderr
+
+
+@pytest.mark.parametrize(("env", "coloured"), [({"FORCE_COLOR": "1"}, True), ({}, False)])
+def test_force_color_colours_a_real_pipe(env: dict[str, str], coloured: bool) -> None:
+    result = run_process("config", "get", "nope", env=env)
+    assert result.returncode == 2
+    assert ("\x1b[" in result.stderr) is coloured
+    assert ANSI.sub("", result.stderr).startswith("Error: unknown setting 'nope'\n")

@@ -54,3 +54,42 @@ def test_fish_completes_commands() -> None:
         ["fish", "-c", program], env=ENV, capture_output=True, text=True, check=True
     ).stdout
     assert out.startswith("config\t")
+
+
+@pytest.mark.parametrize(
+    ("shell", "installed"),
+    [("zsh", ".zfunc/_smallest"), ("fish", ".config/fish/completions/smallest.fish")],
+)
+@pytest.mark.parametrize("form", ["{option} {shell}", "{option}={shell}"])
+def test_install_completion_installs_the_named_shells(
+    tmp_path: Path, shell: str, installed: str, form: str
+) -> None:
+    args = form.format(option="--install-completion", shell=shell).split()
+    result = subprocess.run(
+        ["smallest", *args], env={**ENV, "HOME": str(tmp_path)}, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"{shell} completion installed in {tmp_path / installed}" in result.stdout
+    assert f"_SMALLEST_COMPLETE=complete_{shell}" in (tmp_path / installed).read_text()
+    assert not (tmp_path / ".bash_completions").exists()
+    assert not (tmp_path / ".bashrc").exists()
+
+
+def test_show_completion_shows_the_named_shells_script() -> None:
+    result = subprocess.run(
+        ["smallest", "--show-completion", "fish"], env=ENV, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("complete --command smallest")
+
+
+def test_install_completion_refuses_an_unknown_shell(tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["smallest", "--install-completion", "tcsh"],
+        env={**ENV, "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "Error: --install-completion tcsh: choose one of bash, zsh, fish" in result.stderr
+    assert list(tmp_path.iterdir()) == []

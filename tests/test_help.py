@@ -11,6 +11,7 @@ Help is rendered by the installed `smallest` script, 80 columns wide, without co
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -106,3 +107,21 @@ def test_every_command_has_help_and_groups_are_walked() -> None:
     assert {("tts", "say"), ("stt", "transcribe"), ("stt", "live"), ("auth", "status")} <= set(
         PATHS
     )
+
+
+FORBIDDEN_IN_HELP = (
+    ("a Python type as a metavar", re.compile(r"<(str|int|float|path|list\[\w+\])( range)?>")),
+    ("a parameter name in braces", re.compile(r"\{[a-z_]+\}")),
+    ("a float default in full", re.compile(r"\d\.\d{6,}")),
+    ("pydantic's wording", re.compile(r"Value error,")),
+    ("a full stop after a closing bracket", re.compile(r"\]\.(\s|$)")),
+    ("a command cut mid-way", re.compile(r"\$ curl [^\n]*\)\"\n")),
+)
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(("smallest", *p)))
+def test_help_names_values_by_meaning(path: tuple[str, ...]) -> None:
+    """Checked on the snapshots, which test_help_matches_snapshot keeps equal to the help."""
+    text = snapshot_file(path).read_text()
+    found = [why for why, pattern in FORBIDDEN_IN_HELP if pattern.search(text)]
+    assert found == []

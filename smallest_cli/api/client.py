@@ -324,8 +324,8 @@ class SmallestClient:
                 if self.log is not None:
                     self.log(f"→ WebSocket {url}")
                 try:
-                    return stack.enter_context(
-                        connect(
+                    connection: ClientConnection = stack.enter_context(
+                        _without_redirects(connect)(
                             url,
                             additional_headers=all_headers,
                             user_agent_header=USER_AGENT,
@@ -334,8 +334,11 @@ class SmallestClient:
                             max_size=WS_MAX_MESSAGE,
                         )
                     )
+                    return connection
                 except InvalidStatus as exc:
                     answer = exc.response
+                    if answer.status_code < 400:
+                        raise self._not_a_websocket(answer.status_code, answer.headers) from None
                     raise status_error(
                         answer.status_code, dict(answer.headers), bytes(answer.body or b"")
                     ) from exc
@@ -356,6 +359,25 @@ class SmallestClient:
                     ) from exc
 
             yield self.with_retries(attempt)
+
+    def _not_a_websocket(self, status: int, headers: Mapping[str, str]) -> APIConnectionError:
+        """The error for a handshake answered with something other than a WebSocket: a
+        redirect (never followed: it could take the key elsewhere) or a page, as a proxy or a
+        captive portal sends."""
+        if 300 <= status < 400:
+            where = headers.get("Location") or "nowhere (no Location header)"
+            return APIConnectionError(
+                f"{self._host()} redirected the WebSocket handshake (HTTP {status}) to {where}; "
+                "redirects are not followed",
+                hint="set --base-url (SMALLEST_BASE_URL) to the API's own address",
+            )
+        kind = headers.get("Content-Type", "").split(";")[0].strip()
+        page = "an HTML page" if kind == "text/html" else f"HTTP {status} {kind}".rstrip()
+        return APIConnectionError(
+            f"{self._host()} answered the WebSocket handshake with {page} (HTTP {status}) "
+            "instead of a WebSocket; a proxy or captive portal may be in the way",
+            hint="check the network and the base URL (--base-url, SMALLEST_BASE_URL)",
+        )
 
     # -- debug log (never shows the key) ----------------------------------------------
 
@@ -387,3 +409,19 @@ def _query_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _without_redirects(connect: Any) -> Any:
+    """websockets' `connect`, made not to follow redirects (HTTP requests do not either)."""
+    from websockets.sync import client
+
+    # websockets >= 17 follows them in `reconnect`, 15 and 16 in the `connect` class, 14 not.
+    base = getattr(client, "reconnect", connect)
+    if not hasattr(base, "process_redirect"):
+        return connect
+
+    class Connect(base):  # type: ignore[misc, valid-type]
+        def process_redirect(self, exc: Exception) -> Exception:
+            return exc
+
+    return Connect

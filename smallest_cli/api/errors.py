@@ -207,3 +207,27 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     if value is None:
         value = next((v for k, v in headers.items() if k.lower() == name), None)
     return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def refuse_not_audio(headers: Mapping[str, str], expected: str = "audio") -> None:
+    """Raise if a 200 answer is a web page, JSON or other text rather than `expected`.
+
+    A proxy or captive portal answers 200 with its own page; saved, it would be noise in
+    place of the user's file. `text/event-stream` is text, and passes when expected.
+    """
+    kind = (_header(headers, "content-type") or "").split(";")[0].strip().lower()
+    if kind == "text/event-stream" and expected == "an event stream":
+        return
+    if "html" in kind:
+        what = "an HTML page (a proxy or captive portal?)"
+    elif kind == "application/json" or kind.endswith("+json"):
+        what = "JSON"
+    elif kind.startswith("text/") or kind.endswith("xml"):
+        what = f"text ({kind})"
+    else:
+        return
+    raise APIError(
+        f"the API answered 200 with {what} instead of {expected}; nothing was saved",
+        hint="check the network (a proxy or sign-in page?) and --base-url, then try again",
+        request_id=_header(headers, "x-request-id"),
+    )

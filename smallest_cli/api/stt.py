@@ -1,7 +1,7 @@
 """Pulse speech to text, pre-recorded (REFERENCE §10.2–§10.4): the current and the legacy route.
 
     POST /waves/v1/stt/?model=pulse|pulse-pro&language=…    current (`transcribe`)
-    POST /waves/v1/pulse/get_text?language=…                 legacy, Pulse only (`transcribe_legacy`)
+    POST /waves/v1/pulse/get_text?language=…                 legacy, Pulse only (`route=LEGACY`)
 
 Audio goes up as the raw bytes of the file (`Content-Type: application/octet-stream`, every
 option a query parameter) or, for Pulse, as `{"url": …}` JSON that the API fetches itself.
@@ -29,7 +29,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from smallest_cli.api.constants import STT_MAX_UPLOAD_BYTES, expiry_headers
 from smallest_cli.audio.formats import StreamFormat
+from smallest_cli.choices import Route
 from smallest_cli.errors import APIError, UsageError
+from smallest_cli.files import unreadable
 from smallest_cli.transcript import Transcript
 
 if TYPE_CHECKING:
@@ -42,8 +44,8 @@ LEGACY_PATH = "/waves/v1/pulse/get_text"
 CHUNK_BYTES = 512 * 1024
 AUDIO_CONTENT_TYPE = "application/octet-stream"
 # The API's session limit for one pre-recorded request is 10 minutes (§10.1): the answer to a
-# long file may take that long, so the read timeout is at least this (or --timeout if longer).
-MIN_READ_TIMEOUT = 600.0
+# long file may take that long, so this is the wait for it unless the user bounds it.
+TRANSCRIPT_WAIT = 600.0
 
 ProgressHook = Callable[[int, int | None], None]
 """Called after each chunk sent with the bytes sent so far and the total (None if unknown)."""
@@ -80,12 +82,8 @@ class AudioFile:
             size = path.stat().st_size
             with path.open("rb"):
                 pass
-        except FileNotFoundError:
-            raise UsageError(f"no such file: {path}") from None
-        except PermissionError:
-            raise UsageError(f"cannot read {path}: permission denied") from None
         except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+            raise unreadable(path, exc) from None
         if size == 0:
             raise UsageError(f"{path} is empty", hint="there is no audio to transcribe")
         if size > limit:
@@ -158,10 +156,6 @@ class TranscriptionOptions:
                 params["webhook_extra"] = ",".join(self.webhook_extra)
         return params
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return expiry_headers(self.expire_content)
-
 
 @dataclass(frozen=True)
 class Accepted:
@@ -188,49 +182,32 @@ class SttAPI:
         audio: Audio,
         options: TranscriptionOptions,
         *,
+        route: Route = Route.CURRENT,
         source: str | None = None,
         on_progress: ProgressHook | None = None,
         before_attempt: Callable[[], object] | None = None,
+        wait: float | None = None,
     ) -> Result:
-        """POST /waves/v1/stt/: a transcript, or `Accepted` for Pulse Pro with a webhook.
+        """POST the audio on `route`: a transcript, or `Accepted` for Pulse Pro with a webhook.
 
-        `before_attempt` runs before every attempt, retries included (a rate limiter).
+        The legacy route (POST /waves/v1/pulse/get_text) is Pulse only, with its own error
+        shapes; the options it lacks (model, redaction, content expiry, webhooks) are not
+        sent, and the caller refuses them first. `before_attempt` runs before every attempt,
+        retries included (a rate limiter); `wait` bounds the wait for the answer once the
+        audio is sent (default: the client's timeout).
         """
+        legacy = route is Route.LEGACY
         return self._post(
-            CURRENT_PATH,
+            LEGACY_PATH if legacy else CURRENT_PATH,
             audio,
-            options.params(),
-            options.headers,
+            options.params(legacy=legacy),
+            {} if legacy else expiry_headers(options.expire_content),
             source=source,
             on_progress=on_progress,
             before_attempt=before_attempt,
+            wait=wait,
             # A webhook call is a side effect: never risk asking for it twice.
-            idempotent=options.webhook_url is None,
-        )
-
-    def transcribe_legacy(
-        self,
-        audio: Audio,
-        options: TranscriptionOptions,
-        *,
-        source: str | None = None,
-        on_progress: ProgressHook | None = None,
-        before_attempt: Callable[[], object] | None = None,
-    ) -> Result:
-        """POST /waves/v1/pulse/get_text: Pulse only, no model, its own error shapes.
-
-        The options it lacks (model, redaction, content expiry, webhooks) are not sent;
-        the caller refuses them first.
-        """
-        return self._post(
-            LEGACY_PATH,
-            audio,
-            options.params(legacy=True),
-            {},
-            source=source,
-            on_progress=on_progress,
-            before_attempt=before_attempt,
-            idempotent=True,
+            idempotent=legacy or options.webhook_url is None,
         )
 
     def _post(
@@ -243,16 +220,18 @@ class SttAPI:
         source: str | None,
         on_progress: ProgressHook | None,
         before_attempt: Callable[[], object] | None,
+        wait: float | None,
         idempotent: bool,
     ) -> Result:
         import httpx
 
+        from smallest_cli.errors import APITimeoutError
+
         timeout = self._client.timeout
+        read = timeout if wait is None else wait
         kwargs: dict[str, Any] = {
             "params": params,
-            "timeout": httpx.Timeout(
-                timeout, connect=min(timeout, 10.0), read=max(timeout, MIN_READ_TIMEOUT)
-            ),
+            "timeout": httpx.Timeout(timeout, connect=min(timeout, 10.0), read=read),
         }
         may_retry: Callable[[], bool] | None = None
         make: Callable[[], bytes | Iterator[bytes]]
@@ -274,9 +253,17 @@ class SttAPI:
 
         kwargs["headers"] = headers
         kwargs["content"] = content
-        response = self._client.request(
-            "POST", path, idempotent=idempotent, may_retry=may_retry, **kwargs
-        )
+        try:
+            response = self._client.request(
+                "POST", path, idempotent=idempotent, may_retry=may_retry, **kwargs
+            )
+        except APITimeoutError as error:
+            if wait is None or not isinstance(error.__cause__, httpx.ReadTimeout):
+                raise
+            raise APITimeoutError(
+                f"no transcript from {self._client._host()} within {wait:g} s of sending the audio",
+                hint="raise --wait (a long recording can take minutes), or try again",
+            ) from error.__cause__
         return _result(response, source)
 
 
@@ -301,7 +288,7 @@ class _Body:
         try:
             handle = audio.path.open("rb")
         except OSError as exc:
-            raise UsageError(f"cannot read {audio.path}: {exc.strerror or exc}") from None
+            raise unreadable(audio.path, exc) from None
         sent = 0
         with handle:
             if audio.raw is not None:

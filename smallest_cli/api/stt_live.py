@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from smallest_cli.api.constants import expiry_headers
+from smallest_cli.api.session import WebSocketSession
 from smallest_cli.audio.formats import RECOMMENDED_RATE
 from smallest_cli.choices import Route
 from smallest_cli.errors import (
@@ -160,10 +161,6 @@ class LiveOptions:
             query["endpointing"] = False
         return query
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return expiry_headers(self.expire_content)
-
 
 # -- events ---------------------------------------------------------------------------------
 
@@ -274,19 +271,20 @@ class SttLiveAPI:
         """A session for a `with` block (connected on entry; the handshake is retried like a
         request on 429, 502, 503 and connection errors)."""
         connecting = self._client.connect_ws(
-            route_path(route), params=options.query(route), headers=options.headers
+            route_path(route),
+            params=options.query(route),
+            headers=expiry_headers(options.expire_content),
         )
         return LiveTranscription(connecting, url=self.url(options, route))
 
 
-class LiveTranscription:
+class LiveTranscription(WebSocketSession):
     """One realtime STT WebSocket."""
 
     def __init__(
         self, connecting: AbstractContextManager[ClientConnection], *, url: str = ""
     ) -> None:
-        self._connecting = connecting
-        self._connection: ClientConnection | None = None
+        super().__init__(connecting)
         self.url = url
         self._lock = threading.Lock()
         self.closing = False  # close_stream was sent
@@ -297,7 +295,7 @@ class LiveTranscription:
 
     def __enter__(self) -> LiveTranscription:
         try:
-            self._connection = self._connecting.__enter__()
+            return super().__enter__()
         except BadRequestError as error:
             raise SessionRefused(
                 f"the server refused the session: {error.message}",
@@ -308,16 +306,6 @@ class LiveTranscription:
                 request_id=error.request_id,
                 hint="check --language, --sample-rate, --encoding and the other options",
             ) from error
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self._connecting.__exit__(*exc_info)
-
-    @property
-    def connection(self) -> ClientConnection:
-        if self._connection is None:
-            raise RuntimeError("use the session in a `with` block")
-        return self._connection
 
     # -- sending ------------------------------------------------------------------------
 
@@ -359,6 +347,8 @@ class LiveTranscription:
         session is `finished` and this returns None at once."""
         from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 
+        from smallest_cli.api.ws import decode_frame
+
         while not self.finished:
             try:
                 raw = self.connection.recv(timeout=timeout)
@@ -373,12 +363,7 @@ class LiveTranscription:
             except ConnectionClosed as exc:
                 self.finished = True
                 raise closed_error(exc) from exc
-            if isinstance(raw, bytes):
-                raw = raw.decode("utf-8", errors="replace")
-            try:
-                frame = json.loads(raw)
-            except ValueError:
-                raise APIError(f"the server sent a frame that is not JSON: {raw[:80]!r}") from None
+            frame = decode_frame(raw)
             if not isinstance(frame, dict):
                 continue
             try:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from smallest_cli.api.constants import expiry_headers
-from smallest_cli.api.errors import frame_error
+from smallest_cli.api.errors import frame_error, refuse_not_audio
 from smallest_cli.api.sse import iter_events
 from smallest_cli.audio.formats import TTS_DEFAULT_RATE
 from smallest_cli.errors import APIConnectionError, APIError
@@ -96,6 +96,7 @@ class TtsAPI:
             json=request.body(output_format="pcm"),
             headers={"Accept": "audio/wav", **request.headers},
         )
+        refuse_not_audio(response.headers)
         return strip_wav_header(response.content)
 
     def stream(self, request: SpeechRequest) -> Iterator[bytes]:
@@ -106,6 +107,7 @@ class TtsAPI:
             json=request.body(output_format="pcm"),
             headers={"Accept": "text/event-stream", **request.headers},
         ) as response:
+            refuse_not_audio(response.headers, "an event stream")
             for event in iter_events(response.iter_lines()):
                 try:
                     frame = event.json()

@@ -43,14 +43,20 @@ def iter_json(
             raise APIConnectionError(
                 f"the server sent nothing for {timeout:g} s", hint="raise --timeout, or try again"
             ) from exc
-        if isinstance(raw, bytes):
-            raw = raw.decode("utf-8", errors="replace")
-        try:
-            frame = json.loads(raw)
-        except ValueError:
-            raise APIError(f"the server sent a frame that is not JSON: {raw[:80]!r}") from None
+        frame = decode_frame(raw)
         if isinstance(frame, dict):
             yield frame
+
+
+def decode_frame(raw: str | bytes) -> Any:
+    """A frame's JSON value; a frame that is not JSON is the server's fault, said as such.
+    Whether the value is an object the caller decides (both sockets skip the others)."""
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", errors="replace")
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise APIError(f"the server sent a frame that is not JSON: {raw[:80]!r}") from None
 
 
 def closed_error(exc: ConnectionClosed) -> APIError:

@@ -100,6 +100,10 @@ def check_encoding(encoding: str | None) -> str | None:
     return encoding
 
 
+class RateUnknown(UsageError):
+    """Headerless audio without --sample-rate: every input of the command lacks it too."""
+
+
 def raw_format(encoding: str | None, rate: int | None, name: str) -> StreamFormat:
     """Headerless input `name` as described: linear16 unless told; its rate must be told.
 
@@ -108,7 +112,7 @@ def raw_format(encoding: str | None, rate: int | None, name: str) -> StreamForma
     """
     chosen = encoding or "linear16"
     if rate is None:
-        raise UsageError(
+        raise RateUnknown(
             f"{name} has no header to say its sample rate: give it with --sample-rate",
             hint=f"`smallest tts say` writes {TTS_DEFAULT_RATE} Hz unless given --sample-rate",
         )

@@ -6,7 +6,8 @@ Every destination is a `Sink` fed PCM as it arrives:
   when everything arrived, so a failed or interrupted run leaves no half-written file and
   leaves an existing file untouched. soundfile encodes WAV, FLAC, OGG/Vorbis, MP3, μ-law
   and A-law; `pcm` is the raw samples.
-* `StreamSink` writes to a pipe as bytes arrive. WAV gets a header whose sizes say
+* `StreamSink` writes to a pipe (stdout, or a device or named pipe given as -o) as bytes
+  arrive. WAV gets a header whose sizes say
   "unknown" (0xFFFFFFFF), which players and soundfile accept, because a pipe cannot be
   rewound to patch the sizes at the end (MACHINE-NOTES §3).
 * `PlayerSink` plays on the speakers through sounddevice, starting with the first chunk.
@@ -25,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 from smallest_cli.audio.devices import check_device, open_output_stream
 from smallest_cli.audio.formats import AudioFormat, wav_stream_header
 from smallest_cli.errors import SmallestError, UsageError
-from smallest_cli.files import publish, temp_beside
+from smallest_cli.files import cannot_write, is_special, open_straight, publish, temp_beside
 
 if TYPE_CHECKING:
     import soundfile
@@ -72,10 +73,14 @@ class FileSink:
             raise
 
     def write(self, pcm: bytes) -> None:
-        if self._raw is not None:
-            self._raw.write(pcm)
-        elif self._encoder is not None:
-            self._encoder.buffer_write(pcm, dtype="int16")
+        try:
+            if self._raw is not None:
+                self._raw.write(pcm)
+            elif self._encoder is not None:
+                self._encoder.buffer_write(pcm, dtype="int16")
+        except OSError as exc:  # a full disk
+            self.abort()
+            raise cannot_write(self.path, exc) from None
 
     def close(self) -> None:
         try:
@@ -86,6 +91,9 @@ class FileSink:
             elif self._encoder is not None:
                 self._encoder.close()
             publish(self._temp, self.path)
+        except OSError as exc:
+            self.abort()
+            raise cannot_write(self.path, exc) from None
         except BaseException:
             self.abort()
             raise
@@ -119,19 +127,46 @@ def _open_encoder(
 
 
 class StreamSink:
-    """Bytes to a pipe (stdout by default) as they arrive."""
+    """Bytes to a pipe (stdout by default) as they arrive.
 
-    def __init__(self, fmt: AudioFormat, sample_rate: int, stream: IO[bytes] | None = None) -> None:
+    `path` names a device or named pipe (-o /dev/null, -o fifo.wav): it is opened now,
+    written straight into (never replaced) and closed at the end.
+    """
+
+    def __init__(
+        self,
+        fmt: AudioFormat,
+        sample_rate: int,
+        stream: IO[bytes] | None = None,
+        *,
+        path: str | None = None,
+    ) -> None:
         self.format = fmt
+        self.path = path
+        if path is not None:
+            stream = open_straight(path)
         self._stream = stream if stream is not None else sys.stdout.buffer
         self._encoder: soundfile.SoundFile | None = None
-        if fmt.name == "wav":
+        try:
+            self._failing(self._start, sample_rate)
+        except BaseException:
+            self.abort()
+            raise
+
+    def _start(self, sample_rate: int) -> None:
+        if self.format.name == "wav":
             self._stream.write(wav_stream_header(sample_rate))
-        elif fmt.container is not None:
             self._stream.flush()
-            self._encoder = _open_encoder(self._stream.fileno(), fmt, sample_rate, closefd=False)
+        elif self.format.container is not None:
+            self._stream.flush()
+            self._encoder = _open_encoder(
+                self._stream.fileno(), self.format, sample_rate, closefd=False
+            )
 
     def write(self, pcm: bytes) -> None:
+        self._failing(self._write, pcm)
+
+    def _write(self, pcm: bytes) -> None:
         if self._encoder is not None:
             self._encoder.buffer_write(pcm, dtype="int16")
             return
@@ -139,13 +174,29 @@ class StreamSink:
         self._stream.flush()
 
     def close(self) -> None:
-        if self._encoder is not None:
-            self._encoder.close()
-        self._stream.flush()
+        self._failing(self._close)
+
+    def _close(self) -> None:
+        try:
+            if self._encoder is not None:
+                self._encoder.close()
+            self._stream.flush()
+        finally:
+            if self.path is not None:
+                self._stream.close()
+
+    def _failing(self, step: Any, *args: Any) -> None:
+        """Run `step`; a failed write (ENOSPC, /dev/full) is an error naming where."""
+        try:
+            step(*args)
+        except BrokenPipeError:
+            raise  # the reader left: not an error (see app.py)
+        except OSError as exc:
+            raise cannot_write(self.path or "stdout", exc) from None
 
     def abort(self) -> None:
         try:
-            self.close()
+            self._close()
         except (OSError, ValueError):
             pass
 
@@ -173,6 +224,44 @@ class PlayerSink:
         if self._stream is not None:
             self._stream.abort()
             self._stream.close()
+
+
+class Saved:
+    """The speakers next to a file or stdout: when playing fails (no sound device), the
+    audio is still written, and the playback error is raised once it is."""
+
+    def __init__(self, sample_rate: int, device: str | int | None, where: str) -> None:
+        self.where = where
+        self.error: SmallestError | None = None
+        self.player: PlayerSink | None = None
+        try:
+            self.player = PlayerSink(sample_rate, device)
+        except UsageError:
+            raise  # a --device that does not exist: refused before any request
+        except SmallestError as error:
+            self._failed(error)
+
+    def _failed(self, error: SmallestError) -> None:
+        error.hint = f"the audio was written to {self.where}; play it from there"
+        self.error = error
+
+    def write(self, pcm: bytes) -> None:
+        if self.player is not None and self.error is None:
+            try:
+                self.player.write(pcm)
+            except SmallestError as error:
+                self.player.abort()
+                self._failed(error)
+
+    def close(self) -> None:
+        if self.player is not None and self.error is None:
+            self.player.close()
+        if self.error is not None:
+            raise self.error
+
+    def abort(self) -> None:
+        if self.player is not None and self.error is None:
+            self.player.abort()
 
 
 class Tee:
@@ -227,10 +316,15 @@ def open_sinks(
     sinks: list[Sink] = []
     try:
         if file_output is not None and file_format is not None:
-            sinks.append(FileSink(file_output, file_format, sample_rate))
+            if is_special(file_output):
+                sinks.append(StreamSink(file_format, sample_rate, path=file_output))
+            else:
+                sinks.append(FileSink(file_output, file_format, sample_rate))
         if stdout_format is not None:
             sinks.append(StreamSink(stdout_format, sample_rate))
-        if play:
+        if play and sinks:
+            sinks.append(Saved(sample_rate, device, file_output or "stdout"))
+        elif play:
             sinks.append(PlayerSink(sample_rate, device))
     except BaseException:
         for sink in sinks:

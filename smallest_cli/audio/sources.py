@@ -35,18 +35,20 @@ from typing import IO, Any, Protocol
 
 from smallest_cli.audio.codecs import Converter, Rechunker, decode_frames
 from smallest_cli.audio.formats import (
-    RAW_EXTENSIONS,
     UNKNOWN_SIZES,
     StreamFormat,
     WavHeader,
-    raw_format,
     send_rate,
-    sniff,
 )
 from smallest_cli.errors import SmallestError, UsageError
+from smallest_cli.files import unreadable
 
+READ_WHOLE = ("MP3", "SDS")
+"""Containers libsndfile decodes differently when read in blocks than when read whole (the
+samples depend on how the reads are cut), so they are decoded in one read."""
 SPOOLED_CONTAINERS = ("FLAC", "OGG", "MP3", "AIFF", "AU", "RF64", "W64", "CAF")
 READ_FRAMES = 8192  # frames decoded per block
+ENCODING_IGNORED = "{path} has a header that says its format; --encoding is ignored"
 
 
 class AudioSource(Protocol):
@@ -101,7 +103,8 @@ class FileSource:
         self.container = str(info.format)
         self.format = StreamFormat("linear16", send_rate(self.native_rate, rate))
         self._exact = (
-            self.channels == 1
+            self.container not in READ_WHOLE
+            and self.channels == 1
             and self.format.sample_rate == self.native_rate
             and str(info.subtype) in ("PCM_16", "PCM_S8", "PCM_U8")
         )
@@ -127,15 +130,40 @@ class FileSource:
             yield from chunks.flush()
             return
         converter = Converter(self.native_rate, self.format.sample_rate, size)
-        while not stop.is_set():
-            block = self._read(
-                lambda: self._file.read(READ_FRAMES, dtype="float64", always_2d=True)
-            )
-            if len(block) == 0:
+        blocks = self._whole_blocks() if self.container in READ_WHOLE else self._blocks()
+        for block in blocks:
+            if stop.is_set():
                 break
             self._position += len(block)
             yield from converter.feed(block)
         yield from converter.finish()
+
+    def _blocks(self) -> Iterator[Any]:
+        while True:
+            block = self._read(
+                lambda: self._file.read(READ_FRAMES, dtype="float64", always_2d=True)
+            )
+            if len(block) == 0:
+                return
+            yield block
+
+    def _whole_blocks(self) -> Iterator[Any]:
+        """The file decoded in one read, as a whole-file read decodes it, then handed out
+        in blocks. The decoded samples go to a temporary file mapped into memory, so memory
+        stays flat however long the audio is."""
+        import tempfile
+
+        import numpy as np
+
+        with tempfile.TemporaryFile(prefix="smallest-decoded-") as spool:
+            frames = max(int(self._file.frames), 1)
+            whole = np.memmap(spool, dtype=np.float32, mode="w+", shape=(frames, self.channels))
+            self._file.seek(0)
+            decoded = self._read(
+                lambda: self._file.read(frames, dtype="float32", always_2d=True, out=whole)
+            )
+            for start in range(0, len(decoded), READ_FRAMES):
+                yield np.asarray(decoded[start : start + READ_FRAMES], dtype=np.float64)
 
     def _read(self, read: Callable[[], Any]) -> Any:
         sf = _soundfile()
@@ -208,20 +236,27 @@ class RawSource:
             self._closer()
 
 
-def open_file(path: str, *, encoding: str | None, rate: int | None) -> AudioSource:
-    """The source for a file argument: raw by extension or --encoding, else decoded."""
+def open_file(
+    path: str,
+    *,
+    encoding: str | None,
+    rate: int | None,
+    note: Callable[[str], None] | None = None,
+) -> AudioSource:
+    """The source for a file argument, judged as `stt transcribe` judges it (`probe`):
+    raw by extension or --encoding, else decoded."""
+    from smallest_cli.audio.probe import probe_file
+
     target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"{path} is a directory", hint="give an audio file")
-    if not target.exists():
-        raise UsageError(f"no such file: {path}")
-    raw_kind = RAW_EXTENSIONS.get(target.suffix.lower()) if encoding is None else encoding
-    if raw_kind is not None:
-        fmt = raw_format(raw_kind, rate, path)
+    probe = probe_file(path, encoding=encoding, rate=rate)
+    if probe.encoding_ignored and note is not None:
+        note(ENCODING_IGNORED.format(path=path))
+    fmt = probe.raw
+    if fmt is not None:
         try:
             handle = open(target, "rb")  # noqa: SIM115 - closed by the source
         except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+            raise unreadable(path, exc) from None
         return RawSource(
             handle.read,
             fmt,
@@ -260,6 +295,11 @@ class ByteInput:
             data += piece
         return bytes(data)
 
+    @property
+    def buffered(self) -> int:
+        """Bytes read from the stream but not yet handed out."""
+        return len(self._pending)
+
     def peek(self, size: int) -> bytes:
         data = self.read_exact(size)
         self._pending = data + self._pending
@@ -281,12 +321,14 @@ def open_stdin(
     note: Callable[[str], None] | None = None,
 ) -> AudioSource:
     """stdin as a source: raw when --encoding says so, else sniffed from its first bytes."""
+    from smallest_cli.audio.probe import HEAD_BYTES, probe_head
+
     data = ByteInput(stream)
-    if encoding is not None:
-        fmt = raw_format(encoding, rate, "stdin")
-        return RawSource(data.read_some, fmt, name="stdin", live=True)
-    head = data.peek(12)
-    container = sniff(head)
+    head = data.peek(HEAD_BYTES) if encoding is None else data.peek(1)
+    probe = probe_head(head, encoding=encoding, rate=rate)
+    container = probe.container
+    if probe.raw is not None and encoding is not None:
+        return RawSource(data.read_some, probe.raw, name="stdin", live=True)
     if container == "WAV":
         return WavStream(data, rate=rate)
     if container in SPOOLED_CONTAINERS:
@@ -296,9 +338,8 @@ def open_stdin(
             f"stdin holds {container} audio, which cannot be decoded here",
             hint="convert it first, e.g. ffmpeg -i in.m4a -f wav - | smallest stt live -",
         )
-    if not head:
-        raise UsageError("stdin is empty: no audio to transcribe")
-    fmt = raw_format(None, rate, "stdin")
+    fmt = probe.raw
+    assert fmt is not None
     if note is not None:
         note(
             f"stdin has no WAV, FLAC, OGG or MP3 header: sending it as raw {fmt.encoding} at "

@@ -208,7 +208,9 @@ def token(ctx: typer.Context) -> None:
 
     Example:
 
-        $ curl -H "Authorization: Bearer $(smallest auth token)" https://api.smallest.ai/waves/v1/lightning-v3.1/get_voices
+    \b
+        $ curl -H "Authorization: Bearer $(smallest auth token)" \\
+            https://api.smallest.ai/waves/v1/lightning-v3.1/get_voices
     """
     obj: AppContext = ctx.obj
     obj.output.data(obj.api_key().value)

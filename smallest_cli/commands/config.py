@@ -15,9 +15,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-KeyArg = Annotated[
-    str, typer.Argument(help="Setting name, e.g. voice or base_url.", show_default=False)
-]
+KeyArg = Annotated[str, typer.Argument(help="Setting name, e.g. voice or base_url.")]
 
 
 def _flags(obj: AppContext) -> dict[str, Any]:
@@ -72,7 +70,7 @@ def get(ctx: typer.Context, key: KeyArg, as_json: JsonFlag = False) -> None:
 def set_(
     ctx: typer.Context,
     key: KeyArg,
-    value: Annotated[str, typer.Argument(help="The new value.", show_default=False)],
+    value: Annotated[str, typer.Argument(help="The new value.")],
 ) -> None:
     """Store a setting for this profile (validated first).
 

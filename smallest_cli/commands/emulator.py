@@ -45,7 +45,7 @@ def serve(
         typer.Option(
             "--fault",
             help="Inject a failure (repeatable; see Faults above) [env SMALLEST_EMULATOR_FAULTS, "
-            "comma-separated].",
+            "comma-separated]",
         ),
     ] = None,
     latency_ms: Annotated[
@@ -53,7 +53,7 @@ def serve(
         typer.Option(
             "--latency-ms",
             min=0,
-            help="Delay every request by this much [env SMALLEST_EMULATOR_LATENCY_MS; default 0].",
+            help="Delay every request by this much [env SMALLEST_EMULATOR_LATENCY_MS; default 0]",
         ),
     ] = None,
     tts_concurrency: Annotated[
@@ -62,7 +62,7 @@ def serve(
             "--tts-concurrency",
             min=1,
             help="TTS requests in flight per key, 429 beyond "
-            "[env SMALLEST_EMULATOR_TTS_CONCURRENCY; default 1].",
+            "[env SMALLEST_EMULATOR_TTS_CONCURRENCY; default 1]",
         ),
     ] = None,
     stt_per_minute: Annotated[
@@ -71,7 +71,7 @@ def serve(
             "--stt-per-minute",
             min=1,
             help="Pre-recorded STT requests a minute per key and model, 429 beyond "
-            "[env SMALLEST_EMULATOR_STT_PER_MINUTE; default 25].",
+            "[env SMALLEST_EMULATOR_STT_PER_MINUTE; default 25]",
         ),
     ] = None,
     stt_sessions: Annotated[
@@ -80,7 +80,7 @@ def serve(
             "--stt-sessions",
             min=1,
             help="Open STT WebSocket sessions per key, closed with 1008 beyond "
-            "[env SMALLEST_EMULATOR_STT_SESSIONS; default 100].",
+            "[env SMALLEST_EMULATOR_STT_SESSIONS; default 100]",
         ),
     ] = None,
     first_audio_ms: Annotated[
@@ -89,7 +89,7 @@ def serve(
             "--first-audio-ms",
             min=0,
             help="Time to first audio of every TTS request, in milliseconds "
-            "[env SMALLEST_EMULATOR_FIRST_AUDIO_MS; default 150; 0 under --emulator].",
+            "[env SMALLEST_EMULATOR_FIRST_AUDIO_MS; default 150; 0 under --emulator]",
         ),
     ] = None,
     rtf: Annotated[
@@ -99,7 +99,7 @@ def serve(
             min=0,
             help="Real-time factor of synthesis: seconds of work per second of audio, 0.2: a "
             "5 s clip is done 1 s after its first audio "
-            "[env SMALLEST_EMULATOR_RTF; default 0.2; 0 under --emulator].",
+            "[env SMALLEST_EMULATOR_RTF; default 0.2; 0 under --emulator]",
         ),
     ] = None,
     stt_ms: Annotated[
@@ -108,7 +108,7 @@ def serve(
             "--stt-ms",
             min=0,
             help="Fixed processing time of every pre-recorded transcription, in milliseconds "
-            "[env SMALLEST_EMULATOR_STT_MS; default 150; 0 under --emulator].",
+            "[env SMALLEST_EMULATOR_STT_MS; default 150; 0 under --emulator]",
         ),
     ] = None,
     stt_rtf: Annotated[
@@ -117,7 +117,7 @@ def serve(
             "--stt-rtf",
             min=0,
             help="Processing time of pre-recorded transcription per second of audio, in "
-            "seconds [env SMALLEST_EMULATOR_STT_RTF; default 1/30; 0 under --emulator].",
+            "seconds [env SMALLEST_EMULATOR_STT_RTF; default 1/30; 0 under --emulator]",
         ),
     ] = None,
     transcripts: Annotated[
@@ -126,7 +126,7 @@ def serve(
             "--transcripts",
             help="A folder of known recordings: DIR/name.wav next to DIR/name.txt. Audio "
             "that sounds like one (any container, rate or codec) is transcribed as its text "
-            "[env SMALLEST_EMULATOR_TRANSCRIPTS].",
+            "[env SMALLEST_EMULATOR_TRANSCRIPTS]",
         ),
     ] = None,
     access_log: Annotated[
@@ -202,11 +202,15 @@ def serve(
         raise UsageError(f"bad emulator setting: {exc}") from None
 
     def ready(base_url: str, us_base_url: str) -> None:
+        from smallest_cli.context import EMULATOR_KEY
+
         sys.stdout.write(base_url + "\n")
         sys.stdout.flush()
         obj.output.info(
-            f"Emulator ready (synthetic audio and transcripts). Use: export SMALLEST_BASE_URL={base_url}"
-            f"  US region: export SMALLEST_US_BASE_URL={us_base_url}  Stop with Ctrl-C."
+            "Emulator ready (synthetic audio and transcripts). Point a client at it with:\n"
+            f"  export SMALLEST_BASE_URL={base_url} SMALLEST_API_KEY={EMULATOR_KEY}\n"
+            f"US region: export SMALLEST_US_BASE_URL={us_base_url}\n"
+            "Any key starting with sk_ is accepted. Stop with Ctrl-C."
         )
 
     try:

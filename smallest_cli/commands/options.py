@@ -63,6 +63,13 @@ def takes(
 
 # -- shared options ---------------------------------------------------------------------
 
+
+def output_option(help: str) -> Any:
+    """-o/--output, spelled once: every command that writes a result takes it, and only
+    what that result is (the help) differs between them."""
+    return typer.Option("-o", "--output", help=help)
+
+
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 DiarizeFlag = Annotated[
     bool, typer.Option("--diarize", help="Label speakers (Speaker 0, Speaker 1, …).")
@@ -73,7 +80,6 @@ RedactOption = Annotated[
         "--redact",
         metavar="pii,pci",
         help="Redact pii, pci or pii,pci (effective for en and hi; repeatable).",
-        show_default=False,
     ),
 ]
 ExpireContentFlag = Annotated[
@@ -91,8 +97,7 @@ WordTimestampsFlag = Annotated[
     ),
 ]
 PlaybackDeviceOption = Annotated[
-    str | None,
-    typer.Option("--device", help="Output device (name or index) to play on.", show_default=False),
+    str | None, typer.Option("--device", help="Output device (name or index) to play on.")
 ]
 
 
@@ -131,7 +136,6 @@ def check_http_url(ctx: typer.Context, param: typer.CallbackParam, url: str | No
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise UsageError(
-                f"invalid --webhook {url!r}",
-                hint="give the http(s) URL that receives the result",
+                f"invalid --webhook {url!r}", hint="give the http(s) URL that receives the result"
             )
     return url

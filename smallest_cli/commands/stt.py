@@ -20,6 +20,7 @@ from smallest_cli.commands.options import (
     RedactOption,
     WordTimestampsFlag,
     check_http_url,
+    output_option,
     takes,
 )
 
@@ -36,17 +37,13 @@ class TranscribeOptions:
         typer.Argument(
             help="Audio files, http(s) URLs (Pulse fetches them), or `-` for stdin.",
             metavar="SOURCE",
-            show_default=False,
         ),
     ] = None
     output: Annotated[
         str | None,
-        typer.Option(
-            "-o",
-            "--output",
-            help="Write the transcript to FILE (format from the extension: .txt .json .srt "
-            ".vtt .tsv) or `-` for stdout (the default). One source only.",
-            show_default=False,
+        output_option(
+            "Write the transcript to FILE (format from the extension: .txt .json .srt "
+            ".vtt .tsv) or `-` for stdout (the default). One source only."
         ),
     ] = None
     output_dir: Annotated[
@@ -54,7 +51,6 @@ class TranscribeOptions:
         typer.Option(
             "--output-dir",
             help="Write one transcript per source into DIR, named after it (talk.wav → talk.txt).",
-            show_default=False,
         ),
     ] = None
     format_: Annotated[
@@ -62,7 +58,6 @@ class TranscribeOptions:
         typer.Option(
             "--format",
             help="text, json, srt, vtt or tsv. [default: from -o's extension, else text]",
-            show_default=False,
         ),
     ] = None
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False
@@ -72,7 +67,6 @@ class TranscribeOptions:
             "--model",
             help="pulse (multilingual, URLs) or pulse-pro (English, webhooks). "
             "[env var: SMALLEST_STT_MODEL; default: pulse]",
-            show_default=False,
         ),
     ] = None
     language: Annotated[
@@ -81,7 +75,6 @@ class TranscribeOptions:
             "--language",
             help="Language code (en, hi, de, …) or multi-eu, multi-asian, multi-indic. "
             "[env var: SMALLEST_STT_LANGUAGE; default: en]",
-            show_default=False,
         ),
     ] = None
     word_timestamps: WordTimestampsFlag = False
@@ -96,17 +89,12 @@ class TranscribeOptions:
         typer.Option(
             "--webhook",
             help="Pulse Pro: return at once with a request id; the API posts the result to URL.",
-            show_default=False,
             callback=check_http_url,
         ),
     ] = None
     webhook_extra: Annotated[
         list[str] | None,
-        typer.Option(
-            "--webhook-extra",
-            help="key:value sent along to the webhook (repeatable).",
-            show_default=False,
-        ),
+        typer.Option("--webhook-extra", help="key:value sent along to the webhook (repeatable)."),
     ] = None
     expire_content: ExpireContentFlag = False
     encoding: Annotated[
@@ -115,7 +103,6 @@ class TranscribeOptions:
             "--encoding",
             help="Headerless audio: linear16, linear32, mulaw or alaw. [default: from the "
             "extension: .pcm/.raw linear16, .ulaw mulaw, .alaw alaw]",
-            show_default=False,
         ),
     ] = None
     sample_rate: Annotated[
@@ -126,7 +113,6 @@ class TranscribeOptions:
             max=192000,
             help="Headerless audio: samples per second (required: nothing in such audio "
             "says it; `tts say` writes 44100 unless told).",
-            show_default=False,
         ),
     ] = None
     route: Annotated[
@@ -156,6 +142,16 @@ class TranscribeOptions:
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, max=16, help="Sources transcribed at once.")
     ] = 4
+    wait: Annotated[
+        float | None,
+        typer.Option(
+            "--wait",
+            min=0.1,
+            help="Seconds to wait for each transcript once its audio is sent (a long "
+            "recording can take minutes). [default: --timeout if given, else 600]",
+            show_default=False,
+        ),
+    ] = None
     max_rpm: Annotated[
         int,
         typer.Option(

@@ -14,6 +14,7 @@ from smallest_cli.commands.options import (
     ExpireContentFlag,
     RedactOption,
     WordTimestampsFlag,
+    output_option,
     takes,
 )
 
@@ -27,15 +28,11 @@ class ListenOptions:
         typer.Argument(
             help="An audio file, or `-` for stdin (a pipe is read without `-` too).",
             metavar="SOURCE",
-            show_default=False,
         ),
     ] = None
     mic: Annotated[bool, typer.Option("--mic", help="Transcribe the microphone.")] = False
     device: Annotated[
-        str | None,
-        typer.Option(
-            "--device", help="Input device (name or index) for --mic.", show_default=False
-        ),
+        str | None, typer.Option("--device", help="Input device (name or index) for --mic.")
     ] = None
     language: Annotated[
         str | None,
@@ -45,7 +42,6 @@ class ListenOptions:
             "kn, ml, north_indic, multi-asian or multi-south-indic. zh, yue, ja, ko and "
             "multi-asian stream from the US host, automatically. "
             "[env var: SMALLEST_STT_LANGUAGE; default: en]",
-            show_default=False,
         ),
     ] = None
     encoding: Annotated[
@@ -54,7 +50,6 @@ class ListenOptions:
             "--encoding",
             help="Raw input: linear16, linear32, alaw or mulaw (no header is looked for). "
             "[default: linear16]",
-            show_default=False,
         ),
     ] = None
     sample_rate: Annotated[
@@ -63,8 +58,7 @@ class ListenOptions:
             "--sample-rate",
             help="8000, 16000, 22050, 24000, 44100 or 48000. Raw input: its rate (required: "
             "nothing in such audio says it). Files and the microphone: the rate to send "
-            "[default: the file's own if the API takes it, else 16000].",
-            show_default=False,
+            "[default: the file's own if the API takes it, else 16000]",
         ),
     ] = None
     realtime: Annotated[
@@ -73,12 +67,7 @@ class ListenOptions:
     ] = False
     duration: Annotated[
         float | None,
-        typer.Option(
-            "--duration",
-            min=0.1,
-            help="Stop after this many seconds of audio.",
-            show_default=False,
-        ),
+        typer.Option("--duration", min=0.1, help="Stop after this many seconds of audio."),
     ] = None
     interim: Annotated[
         bool,
@@ -98,12 +87,10 @@ class ListenOptions:
             metavar="WORD[:BOOST],…",
             help="Boost words: WORD[:BOOST],… e.g. 'Blackwell:2,Jensen Huang' (boost 1–3 "
             "recommended; repeatable).",
-            show_default=False,
         ),
     ] = None
     itn: Annotated[
-        bool,
-        typer.Option("--itn", help="Write numbers, dates and amounts as digits (finals)."),
+        bool, typer.Option("--itn", help="Write numbers, dates and amounts as digits (finals).")
     ] = False
     vad_events: Annotated[
         bool,
@@ -119,15 +106,11 @@ class ListenOptions:
             "--eou-timeout-ms",
             min=100,
             max=10000,
-            help="Silence (ms) that ends an utterance [API default: 800].",
-            show_default=False,
+            help="Silence (ms) that ends an utterance [API default: 800]",
         ),
     ] = None
     max_words: Annotated[
-        int | None,
-        typer.Option(
-            "--max-words", min=1, help="Finalize after this many words.", show_default=False
-        ),
+        int | None, typer.Option("--max-words", min=1, help="Finalize after this many words.")
     ] = None
     no_endpointing: Annotated[
         bool,
@@ -139,19 +122,15 @@ class ListenOptions:
     route: Annotated[
         Route,
         typer.Option(
-            "--route",
-            help="current: /waves/v1/stt/live; legacy: /waves/v1/pulse/get_text.",
+            "--route", help="current: /waves/v1/stt/live; legacy: /waves/v1/pulse/get_text."
         ),
     ] = Route.CURRENT
     expire_content: ExpireContentFlag = False
     output: Annotated[
         str | None,
-        typer.Option(
-            "-o",
-            "--output",
-            help="Also write the whole transcript to FILE at the end (format from the "
-            "extension: .txt .json .srt .vtt .tsv), or `-` for stdout instead of live lines.",
-            show_default=False,
+        output_option(
+            "Also write the whole transcript to FILE at the end (format from the "
+            "extension: .txt .json .srt .vtt .tsv), or `-` for stdout instead of live lines."
         ),
     ] = None
     format_: Annotated[
@@ -159,7 +138,6 @@ class ListenOptions:
         typer.Option(
             "--format",
             help="Format for -o: text, json, srt, vtt or tsv. [default: from the extension]",
-            show_default=False,
         ),
     ] = None
     as_json: Annotated[

@@ -14,6 +14,7 @@ from smallest_cli.commands.options import (
     PlaybackDeviceOption,
     check_dictionary_ids,
     check_id,
+    output_option,
     takes,
 )
 
@@ -32,26 +33,17 @@ class SpeechOptions:
     """`tts say`'s options as given; `SpeechJob.build` resolves and checks them together."""
 
     text: Annotated[
-        str | None,
-        typer.Argument(help="Text to speak; `-` or a pipe reads stdin.", show_default=False),
+        str | None, typer.Argument(help="Text to speak; `-` or a pipe reads stdin.")
     ] = None
     file: Annotated[
         str | None,
-        typer.Option(
-            "-f",
-            "--file",
-            help="Read the text from a UTF-8 file (`-` = stdin).",
-            show_default=False,
-        ),
+        typer.Option("-f", "--file", help="Read the text from a UTF-8 file (`-` = stdin)."),
     ] = None
     output: Annotated[
         str | None,
-        typer.Option(
-            "-o",
-            "--output",
-            help="Write audio to FILE (format from the extension) or `-` for stdout. "
-            "Default: play on a terminal, write WAV to a pipe.",
-            show_default=False,
+        output_option(
+            "Write audio to FILE (format from the extension) or `-` for stdout. "
+            "Default: play on a terminal, write WAV to a pipe."
         ),
     ] = None
     format_: Annotated[
@@ -59,7 +51,6 @@ class SpeechOptions:
         typer.Option(
             "--format",
             help="Audio format: wav, mp3, flac, ogg, pcm (raw), ulaw, alaw. [env var: SMALLEST_FORMAT]",
-            show_default=False,
         ),
     ] = None
     play: Annotated[bool, typer.Option("--play", help="Play on the speakers too (with -o).")] = (
@@ -72,7 +63,6 @@ class SpeechOptions:
             "--voice",
             help="Voice id (see `smallest voices list`). [env var: SMALLEST_VOICE; default: magnus]",
             autocompletion=complete_voice_id,
-            show_default=False,
         ),
     ] = None
     model: Annotated[
@@ -80,7 +70,6 @@ class SpeechOptions:
         typer.Option(
             "--model",
             help="lightning_v3.1 or lightning_v3.1_pro (hyphens accepted). [env var: SMALLEST_MODEL]",
-            show_default=False,
         ),
     ] = None
     language: Annotated[
@@ -88,7 +77,6 @@ class SpeechOptions:
         typer.Option(
             "--language",
             help="Language code (en, hi, ta, …, or auto). [env var: SMALLEST_LANGUAGE]",
-            show_default=False,
         ),
     ] = None
     speed: Annotated[
@@ -99,7 +87,6 @@ class SpeechOptions:
         typer.Option(
             "--sample-rate",
             help="8000, 16000, 24000 or 44100. [env var: SMALLEST_SAMPLE_RATE; default: 44100]",
-            show_default=False,
         ),
     ] = None
     dicts: Annotated[
@@ -107,17 +94,12 @@ class SpeechOptions:
         typer.Option(
             "--dict",
             help="Pronunciation dictionary id (repeatable).",
-            show_default=False,
             callback=check_dictionary_ids,
         ),
     ] = None
     number_language: Annotated[
         str | None,
-        typer.Option(
-            "--number-language",
-            help="Language for reading numbers, currency and dates.",
-            show_default=False,
-        ),
+        typer.Option("--number-language", help="Language for reading numbers, currency and dates."),
     ] = None
     math: Annotated[bool, typer.Option("--math", help="Read math operators (5 x 3) as words.")] = (
         False
@@ -125,20 +107,12 @@ class SpeechOptions:
     request_id: Annotated[
         str | None,
         typer.Option(
-            "--request-id",
-            help="Your id for this request (echoed back).",
-            show_default=False,
-            callback=check_id,
+            "--request-id", help="Your id for this request (echoed back).", callback=check_id
         ),
     ] = None
     session_id: Annotated[
         str | None,
-        typer.Option(
-            "--session-id",
-            help="Your session id (echoed back).",
-            show_default=False,
-            callback=check_id,
-        ),
+        typer.Option("--session-id", help="Your session id (echoed back).", callback=check_id),
     ] = None
     expire_content: ExpireContentFlag = False
     transport: Annotated[
@@ -162,11 +136,7 @@ class SpeechOptions:
     ] = False
     timestamps: Annotated[
         str | None,
-        typer.Option(
-            "--timestamps",
-            help="Also write word timings to FILE (.srt, .vtt or .json).",
-            show_default=False,
-        ),
+        typer.Option("--timestamps", help="Also write word timings to FILE (.srt, .vtt or .json)."),
     ] = None
 
 

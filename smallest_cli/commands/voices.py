@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from smallest_cli.commands import GROUPS
-from smallest_cli.commands.options import JsonFlag, PlaybackDeviceOption
+from smallest_cli.commands.options import JsonFlag, PlaybackDeviceOption, output_option
 from smallest_cli.context import AppContext
 from smallest_cli.errors import UsageError
 from smallest_cli.voice_catalog import (
@@ -64,28 +64,20 @@ def list_(
             help="Voices trained on this language: a code (hi) or a name (hindi).",
             callback=_check_language,
             autocompletion=_complete_language,
-            show_default=False,
         ),
     ] = None,
     gender: Annotated[
-        Gender | None,
-        typer.Option("--gender", case_sensitive=False, help="male or female.", show_default=False),
+        Gender | None, typer.Option("--gender", case_sensitive=False, help="male or female.")
     ] = None,
     accent: Annotated[
-        str | None,
-        typer.Option("--accent", help="e.g. american, british, indian.", show_default=False),
+        str | None, typer.Option("--accent", help="e.g. american, british, indian.")
     ] = None,
     age: Annotated[
-        str | None,
-        typer.Option("--age", help="e.g. young, 'middle aged', senior.", show_default=False),
+        str | None, typer.Option("--age", help="e.g. young, 'middle aged', senior.")
     ] = None,
     search: Annotated[
         str | None,
-        typer.Option(
-            "--search",
-            help="Text to find in the id, name, description or tags.",
-            show_default=False,
-        ),
+        typer.Option("--search", help="Text to find in the id, name, description or tags."),
     ] = None,
     as_json: JsonFlag = False,
     refresh: RefreshFlag = False,
@@ -148,12 +140,7 @@ def list_(
 def show(
     ctx: typer.Context,
     voice_id: Annotated[
-        str,
-        typer.Argument(
-            help="A voice id, e.g. magnus.",
-            autocompletion=complete_voice_id,
-            show_default=False,
-        ),
+        str, typer.Argument(help="A voice id, e.g. magnus.", autocompletion=complete_voice_id)
     ],
     as_json: JsonFlag = False,
     refresh: RefreshFlag = False,
@@ -174,7 +161,7 @@ def show(
     obj: AppContext = ctx.obj
     catalog, voice = _find(obj, voice_id, refresh)
     if as_json:
-        obj.output.json(_json(voice))
+        obj.output.json({**_json(voice), **({"preview_url": None} if obj.emulator else {})})
         return
     tty = obj.output.stdout_isatty
     obj.output.fields(
@@ -189,7 +176,7 @@ def show(
             ("Emotions", _join(voice.emotions, tty)),
             ("Pools", _pools_text(voice, tty)),
             ("Description", voice.description),
-            ("Preview URL", voice.preview_url),
+            ("Preview URL", _preview_url(obj, voice, tty)),
             ("Document ID", voice.document_id),
         ]
     )
@@ -204,28 +191,18 @@ def show(
 def preview(
     ctx: typer.Context,
     voice_id: Annotated[
-        str,
-        typer.Argument(
-            help="A voice id, e.g. meher.", autocompletion=complete_voice_id, show_default=False
-        ),
+        str, typer.Argument(help="A voice id, e.g. meher.", autocompletion=complete_voice_id)
     ],
     output: Annotated[
         str | None,
-        typer.Option(
-            "-o",
-            "--output",
-            help="Write the audio to FILE (format from the extension) or `-` for stdout instead of playing it.",
-            show_default=False,
+        output_option(
+            "Write the audio to FILE (format from the extension) or `-` for stdout instead of playing it."
         ),
     ] = None,
     device: PlaybackDeviceOption = None,
     text: Annotated[
         str | None,
-        typer.Option(
-            "--text",
-            help="Speak this instead of playing the catalog's preview.",
-            show_default=False,
-        ),
+        typer.Option("--text", help="Speak this instead of playing the catalog's preview."),
     ] = None,
 ) -> None:
     """Hear a voice: the catalog's preview clip, or a sample sentence spoken in it.
@@ -273,6 +250,13 @@ def _either(ids: list[str]) -> str:
 def _json(voice: Voice) -> dict[str, Any]:
     pools = known_pools(voice)
     return {**voice.to_json(), "known_pools": None if pools is None else sorted(pools)}
+
+
+def _preview_url(obj: AppContext, voice: Voice, tty: bool) -> Any:
+    """The preview's URL; none under --emulator, whose port closes when the command ends."""
+    if not obj.emulator or voice.preview_url is None:
+        return voice.preview_url
+    return f"the emulator's: smallest --emulator voices preview {voice.voice_id}" if tty else None
 
 
 def _pools_text(voice: Voice, tty: bool) -> Any:

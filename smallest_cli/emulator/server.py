@@ -29,13 +29,17 @@ START_TIMEOUT = 10.0
 
 
 class _QuietDrops(logging.Filter):
-    """The `drop` fault cuts responses on purpose, and refused WebSocket handshakes are
-    answered with plain HTTP on purpose; uvicorn need not complain about either."""
+    """The `drop` fault cuts responses on purpose, refused WebSocket handshakes are
+    answered with plain HTTP on purpose, and stopping cancels what is in flight; uvicorn
+    need not complain about any of them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
+        # A stop cancels the requests in flight: that is no error in the application.
+        cancelled = record.exc_info is not None and record.exc_info[0] is asyncio.CancelledError
         return (
-            "without completing response" not in message
+            not cancelled
+            and "without completing response" not in message
             and "returned without completing handshake" not in message
         )
 
@@ -44,8 +48,8 @@ logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, which says when it listens, stops cleanly on SIGINT/SIGTERM, and
-    can be stopped at once from another thread (`stop_now`)."""
+    """uvicorn's server, which says when it listens and stops at once, closing what is in
+    flight, on SIGINT/SIGTERM or from another thread (`stop_now`)."""
 
     def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
         super().__init__(config)
@@ -78,15 +82,20 @@ class _Server(uvicorn.Server):
         if not self.force_exit:
             await super().shutdown(sockets)
             return
-        # Cut every connection and cancel its work: a stall or a slow stream ends at once.
+        # Close every connection and cancel its work: a stall or a slow stream ends at once.
+        # A WebSocket gets a close frame (1012, service restart), an HTTP exchange a plain
+        # end of connection (never a made-up 500).
         for server in self.servers:
             server.close()
         for connection in list(self.server_state.connections):
+            with suppress(Exception):  # a connection already half gone
+                connection.shutdown()
             transport = getattr(connection, "transport", None)
             if transport is not None:
-                transport.abort()
+                transport.close()
         for task in self.server_state.tasks:
             task.cancel()
+        await asyncio.sleep(0)  # let the closes go out before the loop ends
 
     @contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -102,9 +111,7 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
-        if self.should_exit:
-            self.force_exit = True
-        self.should_exit = True
+        self.stop_now()
 
 
 def bind(host: str, port: int) -> socket.socket:

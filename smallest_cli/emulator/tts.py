@@ -40,6 +40,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -114,7 +115,26 @@ def _headers(request: Request, tts: TtsRequest) -> dict[str, str]:
     return headers
 
 
-Responder = Callable[[Request, TtsRequest, Pacing, float, Callable[[], None]], Awaitable[Response]]
+@dataclass(frozen=True)
+class _Answering:
+    """One TTS request being answered: what every responder needs, handed over as one value."""
+
+    request: Request
+    tts: TtsRequest
+    pacing: Pacing
+    started: float  # the event loop's time when the request arrived
+    release: Callable[[], None]  # gives the request's rate-limit unit back
+
+    def record(self) -> float:
+        """The synthesis time so far (ms), kept on the request's exchange for the log."""
+        elapsed = (asyncio.get_running_loop().time() - self.started) * 1000
+        exchange = exchange_of(self.request.scope)
+        if exchange is not None:
+            exchange.synthesis_ms = elapsed
+        return elapsed
+
+
+Responder = Callable[[_Answering], Awaitable[Response]]
 
 
 class _TtsRoute:
@@ -144,7 +164,7 @@ class _TtsRoute:
                 await json_response(too_many_requests(), 429)(scope, receive, send)
                 return
             pacing = state.pacing.snapshot()
-            response = await self.respond(request, tts, pacing, started, stack.close)
+            response = await self.respond(_Answering(request, tts, pacing, started, stack.close))
             await response(scope, receive, _releasing(send, stack.close))
 
 
@@ -157,50 +177,30 @@ def _releasing(send: Send, release: Callable[[], None]) -> Send:
     return wrapped
 
 
-def _record(request: Request, started: float) -> float:
-    elapsed = (asyncio.get_running_loop().time() - started) * 1000
-    exchange = exchange_of(request.scope)
-    if exchange is not None:
-        exchange.synthesis_ms = elapsed
-    return elapsed
-
-
-async def _synthesize(
-    request: Request,
-    tts: TtsRequest,
-    pacing: Pacing,
-    started: float,
-    release: Callable[[], None],
-) -> Response:
-    synthesis = tts.synthesis()
-    audio = await whole_clip(synthesis, tts.output_format)
-    await sleep_until(started + pacing.release_at(synthesis.duration))
-    headers = _headers(request, tts)
-    headers["X-Emulator-Synthesis-Ms"] = f"{_record(request, started):.1f}"
+async def _synthesize(call: _Answering) -> Response:
+    synthesis = call.tts.synthesis()
+    audio = await whole_clip(synthesis, call.tts.output_format)
+    await sleep_until(call.started + call.pacing.release_at(synthesis.duration))
+    headers = _headers(call.request, call.tts)
+    headers["X-Emulator-Synthesis-Ms"] = f"{call.record():.1f}"
     return Response(audio, media_type="audio/wav", headers=headers)
 
 
 def _streamer(frame: Callable[[str], dict[str, Any]], done: bytes) -> Responder:
     """An SSE responder: one `event: audio` per chunk, data `frame(base64)`, then `done`."""
 
-    async def stream(
-        request: Request,
-        tts: TtsRequest,
-        pacing: Pacing,
-        started: float,
-        release: Callable[[], None],
-    ) -> Response:
-        audio = ChunkedAudio(tts.synthesis(), tts.output_format)
+    async def stream(call: _Answering) -> Response:
+        audio = ChunkedAudio(call.tts.synthesis(), call.tts.output_format)
 
         async def events() -> AsyncIterator[bytes]:
-            async for chunk in paced_chunks(audio, pacing, started):
+            async for chunk in paced_chunks(audio, call.pacing, call.started):
                 data = frame(base64.b64encode(chunk.payload).decode("ascii"))
                 yield b"event: audio\ndata: " + json.dumps(data).encode() + b"\n\n"
-            _record(request, started)
-            release()
+            call.record()
+            call.release()
             yield done
 
-        headers = {**_headers(request, tts), "Content-Type": "text/event-stream"}
+        headers = {**_headers(call.request, call.tts), "Content-Type": "text/event-stream"}
         return StreamingResponse(events(), headers=headers)
 
     return stream

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +17,7 @@ from smallest_cli.errors import (
     RateLimitError,
     ServerError,
 )
-
-OBSERVED = Path(__file__).resolve().parents[3] / "shared" / "api" / "observed"
+from tests.shared import shared_path
 
 
 @pytest.mark.parametrize(
@@ -180,14 +178,13 @@ def test_tts_websocket_error_message_is_read_from_either_place(frame) -> None:
 
 def _observed_error_bodies() -> list[tuple[str, str]]:
     bodies = []
-    for path in sorted(OBSERVED.glob("*.json")):
+    for path in sorted(shared_path("api", "observed").glob("*.json")):
         for result in json.loads(path.read_text())["results"]:
             if result.get("error_body"):
                 bodies.append((f"{path.stem}:{result['label']}", result["error_body"]))
     return bodies
 
 
-@pytest.mark.skipif(not OBSERVED.is_dir(), reason="../shared/api/observed is not present")
 def test_every_observed_error_body_gives_a_specific_message() -> None:
     bodies = _observed_error_bodies()
     assert bodies, "the observed files should hold error bodies"

@@ -21,6 +21,7 @@ from smallest_cli.api.stt import (
     AudioURL,
     TranscriptionOptions,
 )
+from smallest_cli.choices import Route
 from smallest_cli.errors import APIConnectionError, RateLimitError, ServerError, UsageError
 from smallest_cli.transcript import Transcript
 from tests.api.test_client import KEY, Recorder, make_client
@@ -128,9 +129,10 @@ def test_stdin_over_the_limit_stops_while_reading() -> None:
 def test_url_goes_as_json_and_legacy_has_no_model() -> None:
     handler = Recorder(httpx.Response(200, json=PULSE))
     client = make_client(handler)
-    client.stt.transcribe_legacy(
+    client.stt.transcribe(
         AudioURL("https://example.com/a.mp3"),
         TranscriptionOptions(emotions=True, gender=True, redact_pci=True, expire_content=True),
+        route=Route.LEGACY,
     )
     [request] = handler.requests
     assert request.url.path == "/waves/v1/pulse/get_text"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
 import pytest
 
 from smallest_cli.api.stt_live import (
     LiveOptions,
     SpeechEvent,
+    SttLiveAPI,
     Transcription,
     parse_event,
     route_path,
@@ -55,8 +59,30 @@ def test_options_are_sent_only_when_set() -> None:
         "eou_timeout_ms": 300,
     }
     assert "redact_pii" not in query and "max_words" not in query
-    assert options.headers == {"x-expire-content": "true"}
-    assert LiveOptions(language="en").headers == {}
+
+
+class HandshakeRecorder:
+    """A client that records the headers of each WebSocket handshake it is asked for."""
+
+    def __init__(self) -> None:
+        self.headers: list[dict[str, str]] = []
+
+    def ws_url(self, path: str, params: dict[str, Any]) -> str:
+        return "wss://example.test" + path
+
+    def connect_ws(
+        self, path: str, *, params: dict[str, Any], headers: dict[str, str]
+    ) -> AbstractContextManager[None]:
+        self.headers.append(headers)
+        return nullcontext()
+
+
+def test_content_expiry_goes_as_a_header_only_when_asked() -> None:
+    client = HandshakeRecorder()
+    api = SttLiveAPI(client)  # type: ignore[arg-type]
+    api.open(LiveOptions(language="en", expire_content=True))
+    api.open(LiveOptions(language="en"))
+    assert client.headers == [{"x-expire-content": "true"}, {}]
 
 
 def test_a_final_with_everything() -> None:

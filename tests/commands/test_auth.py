@@ -173,6 +173,34 @@ def test_logout_and_token(base, memory_keyring, monkeypatch: pytest.MonkeyPatch)
     assert "SMALLEST_API_KEY is still set" in run("auth", "logout").stderr
 
 
+def test_logout_without_a_keyring_succeeds_when_already_logged_out(base) -> None:
+    keyring.set_keyring(fail.Keyring())
+    stored = run("auth", "login", "--with-key", "--insecure-storage", input=KEY)
+    assert stored.exit_code == 0, stored.stderr
+    first = run("auth", "logout")
+    assert first.exit_code == 0, first.stderr
+    assert first.stderr == (
+        f"Logged out of profile 'default': removed the key from {credentials.credentials_file()}.\n"
+    )
+    for _ in range(2):
+        again = run("auth", "logout")
+        assert (again.exit_code, again.stdout) == (0, "")
+        assert again.stderr == "Profile 'default' had no stored key; nothing to remove.\n"
+
+
+def test_logout_with_a_locked_keyring_is_still_an_error(base, memory_keyring, monkeypatch) -> None:
+    """A locked keyring may hold the key: saying "nothing to remove" would be a lie."""
+    from keyring.errors import KeyringLocked
+
+    def locked(*_: object) -> None:
+        raise KeyringLocked("locked")
+
+    monkeypatch.setattr(memory_keyring, "delete_password", locked)
+    result = run("auth", "logout")
+    assert result.exit_code == 4
+    assert "Error: the OS keyring is locked" in result.stderr
+
+
 def test_emulator_supplies_a_key_when_none_is_stored() -> None:
     result = run("--emulator", "auth", "status", "--json")
     assert result.exit_code == 0, result.stderr

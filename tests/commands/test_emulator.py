@@ -57,6 +57,56 @@ def test_serve_prints_the_url_when_ready_and_stops_cleanly(serve, sig: int) -> N
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_closes_the_requests_in_flight_quietly(serve, sig: int) -> None:
+    """A speech request still waiting for its audio and a live transcription session, when
+    the emulator is stopped: the HTTP client sees the connection end (no made-up 500), the
+    WebSocket gets a close frame, and the emulator prints no traceback."""
+    import threading
+    import time
+
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    proc, url = serve("--first-audio-ms", "60000")
+    auth = {"Authorization": f"Bearer {TEST_KEY}"}
+    answers: list[object] = []
+
+    def speak() -> None:
+        try:
+            answers.append(
+                httpx.post(
+                    f"{url}/waves/v1/lightning-v3.1/get_speech",
+                    json={"text": "Hello there.", "voice_id": "magnus"},
+                    headers=auth,
+                    timeout=30,
+                ).status_code
+            )
+        except httpx.HTTPError as error:
+            answers.append(error)
+
+    speaker = threading.Thread(target=speak)
+    speaker.start()
+    live = (
+        url.replace("http", "ws", 1)
+        + "/waves/v1/stt/live?model=pulse&language=en&sample_rate=16000"
+    )
+    with connect(live, additional_headers=auth, open_timeout=10) as socket_:
+        socket_.send(b"\0" * 3200)
+        time.sleep(0.5)  # the speech request is waiting for its first audio
+        proc.send_signal(sig)
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                socket_.recv(timeout=10)
+    speaker.join(10)
+    _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+    assert len(answers) == 1 and isinstance(answers[0], httpx.RemoteProtocolError), answers
+    assert "Traceback" not in err and "CancelledError" not in err
+    assert err.rstrip().endswith("Emulator stopped.")
+
+
 def test_serve_with_faults_and_the_cli_pointing_at_it(serve) -> None:
     proc, url = serve("--fault", "503:0*1")
     env = {"SMALLEST_BASE_URL": url, "SMALLEST_API_KEY": TEST_KEY}
@@ -65,6 +115,41 @@ def test_serve_with_faults_and_the_cli_pointing_at_it(serve) -> None:
     assert "the API answered 503; retrying" in result.stderr
     log = httpx.get(f"{url}/_emulator/requests").json()
     assert [entry["status"] for entry in log] == [503, 200]
+
+
+def test_following_the_serve_banner_gives_a_working_client(serve) -> None:
+    proc, url = serve()
+    assert proc.stderr is not None
+    banner = [proc.stderr.readline()]
+    while "Ctrl-C" not in banner[-1]:
+        banner.append(proc.stderr.readline())
+    [export] = [line.strip() for line in banner if "SMALLEST_API_KEY=" in line]
+    assert export.startswith(f"export SMALLEST_BASE_URL={url} ")
+    script = f"{export} && {sys.executable} -m smallest_cli voices list --json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMALLEST_API")}
+    result = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"voice_id"' in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("key", "status"),
+    [
+        ("sk_x", 200),
+        ("sk_live+key/with=odd~chars", 200),
+        ("pk_0123456789", 401),
+        ("sk-0123456789", 401),
+    ],
+)
+def test_serve_accepts_any_key_starting_with_sk(serve, key: str, status: int) -> None:
+    """The README's promise: any key starting with sk_ is accepted, as none can be checked."""
+    _, url = serve()
+    response = httpx.get(
+        f"{url}/waves/v1/lightning-v3.1/get_voices", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert response.status_code == status
 
 
 def test_serve_refuses_bad_faults_and_busy_ports() -> None:
@@ -118,3 +203,22 @@ def test_serve_listens_for_both_regions_with_stt_limits(serve) -> None:
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=15)
     assert proc.returncode == 0 and f"export SMALLEST_US_BASE_URL={us}" in err
+
+
+def test_requests_cancelled_by_a_stop_are_not_reported(caplog) -> None:
+    """`smallest --emulator stt live x.wav | head -3` stops its emulator with a session in
+    flight; uvicorn reported the cancelled session as a 45-line "Exception in ASGI
+    application" on stderr (in about one run in four)."""
+    import asyncio
+    import logging
+
+    import smallest_cli.emulator.server  # noqa: F401  (its log filter)
+
+    with caplog.at_level(logging.ERROR, logger="uvicorn.error"):
+        try:
+            raise asyncio.CancelledError()
+        except asyncio.CancelledError as cancelled:
+            logging.getLogger("uvicorn.error").error(
+                "Exception in ASGI application\n", exc_info=cancelled
+            )
+    assert caplog.records == []

@@ -57,10 +57,6 @@ def xfail(reason: str) -> pytest.MarkDecorator:
 
 # What the Error line must name, where a fault has a clear name for the user.
 SAYS = {"stall-body": "mid-response", "malformed-json": "JSON", "html": "HTML"}
-SSE_UNCHECKED = xfail(
-    "the SSE reader does not check the content type: a 200 JSON body or HTML page is "
-    "reported as 'the speech stream ended before its final frame'"
-)
 
 HTTP_FAULTS = [
     "500",
@@ -72,13 +68,8 @@ HTTP_FAULTS = [
         "stall-body",
         marks=xfail("a sync answer that stops mid-body is reported as 'no answer ... within'"),
     ),
-    pytest.param(
-        "malformed-json",
-        marks=xfail("tts say saves a 200 answer's body as audio whatever its content type"),
-    ),
-    pytest.param(
-        "html", marks=xfail("tts say saves a 200 HTML page as audio (content type unchecked)")
-    ),
+    "malformed-json",
+    "html",
 ]
 
 
@@ -97,8 +88,8 @@ def test_tts_say_sync(api_env, out_dir: Path, spec: str) -> None:
         "stall",
         "stall-body",
         "truncate-sse",
-        pytest.param("malformed-json", marks=SSE_UNCHECKED),
-        pytest.param("html", marks=SSE_UNCHECKED),
+        "malformed-json",
+        "html",
     ],
 )
 def test_tts_say_sse(api_env, out_dir: Path, spec: str) -> None:
@@ -115,10 +106,7 @@ def test_tts_say_sse(api_env, out_dir: Path, spec: str) -> None:
         "ws-close:1011",
         "429:3",
         "503",
-        pytest.param(
-            "html",
-            marks=xfail("a 200 HTML page refusing the TTS handshake is 'Error: OK (HTTP 200)'"),
-        ),
+        "html",
         "malformed-json",
         "stall",
         "reset",
@@ -127,6 +115,21 @@ def test_tts_say_sse(api_env, out_dir: Path, spec: str) -> None:
 def test_tts_say_websocket(api_env, out_dir: Path, spec: str) -> None:
     set_fault(api_env, spec)
     assert_met(say(out_dir, "ws"), out_dir, SAYS.get(spec, ""))
+
+
+@pytest.mark.parametrize("transport", ["sync", "sse"])
+@pytest.mark.parametrize("spec", ["html", "malformed-json"])
+def test_a_200_that_is_not_audio_keeps_the_old_file(
+    api_env, out_dir: Path, transport: str, spec: str
+) -> None:
+    old = out_dir / "x.wav"
+    old.write_bytes(b"the user's earlier take")
+    set_fault(api_env, spec)
+    result = say(out_dir, transport)
+    assert result.exit_code == 1, result.stderr
+    assert "instead of" in result.stderr and "Traceback" not in result.stderr
+    assert old.read_bytes() == b"the user's earlier take"
+    assert sorted(p.name for p in out_dir.iterdir()) == ["x.wav"]
 
 
 @pytest.fixture
@@ -138,10 +141,7 @@ def recording(tmp_path: Path) -> Path:
     return path
 
 
-STT_STALL = [
-    xfail("stt transcribe waits at least 600 s on a stalled answer, whatever --timeout says"),
-    pytest.mark.timeout(5),
-]
+STT_STALL = [pytest.mark.timeout(20)]  # it once waited at least 600 s, whatever --timeout said
 
 
 @pytest.mark.parametrize(
@@ -165,6 +165,19 @@ def test_stt_transcribe(api_env, out_dir: Path, recording: Path, spec: str) -> N
     assert_met(result, out_dir, {"malformed-json": "JSON"}.get(spec, ""))
 
 
+@pytest.mark.timeout(20)
+def test_stt_transcribe_wait_bounds_the_wait_for_the_transcript(
+    api_env, out_dir: Path, recording: Path
+) -> None:
+    set_fault(api_env, "stall")
+    result = run(
+        "--retries", "0", "stt", "transcribe", str(recording), "--wait", STALL_TIMEOUT,
+        "-o", str(out_dir / "x.txt"),
+    )  # fmt: skip
+    assert_met(result, out_dir, "no transcript")
+    assert "--wait" in result.stderr
+
+
 @pytest.mark.parametrize(
     "spec",
     [
@@ -172,13 +185,7 @@ def test_stt_transcribe(api_env, out_dir: Path, recording: Path, spec: str) -> N
         "ws-close:1008:1",
         "ws-close:1011:1",
         "429:3",
-        pytest.param(
-            "html",
-            marks=xfail(
-                "stt live calls a 200 HTML handshake answer a refused session and a usage "
-                "error (exit 2, hint about --language and --sample-rate)"
-            ),
-        ),
+        "html",
         "malformed-json",
         "stall",
         "reset",

@@ -24,8 +24,8 @@ import soundfile as sf
 from smallest_cli.audio.formats import SAMPLE_RATES
 from smallest_cli.emulator.speech import Synthesis, spoken_form
 from smallest_cli.emulator.state import Pacing
-from tests import contract
 from tests.conftest import TEST_KEY, run
+from tests.shared import SHARED_DIR, shared_path
 
 HELLO = "Hello from the emulator. It speaks every word, then it stops!"
 STORY = (
@@ -251,17 +251,14 @@ def test_pipe_from_tts_say_in_real_processes(api_env) -> None:
     assert request.body[:4] == b"RIFF"
 
 
-@pytest.mark.skipif(
-    not (contract.SHARED_DIR / "audio").is_dir(), reason="../shared/audio is not present"
-)
 @pytest.mark.parametrize(
     "path",
-    sorted((contract.SHARED_DIR / "audio").glob("*.wav")) or [None],
+    sorted((SHARED_DIR / "audio").glob("*.wav")) or [None],
     ids=lambda p: p.name if p else "none",
 )
 def test_real_recordings_upload_and_get_a_transcript(api_env, path: Path | None) -> None:
     if path is None:
-        pytest.skip("no .wav files in ../shared/audio")
+        shared_path("audio", "*.wav")  # skips: there are none
     result = run("stt", "transcribe", str(path), "--json")
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)

@@ -29,10 +29,10 @@ from smallest_cli.context import AppContext
 from smallest_cli.emulator.speech import Synthesis, spoken_form
 from smallest_cli.errors import UsageError
 from tests.conftest import TEST_KEY, Result, run
+from tests.shared import shared_path
 
 TEXT = "Every morning the grey fox runs to the river. Then it rests under a tall tree."
 LONG = " ".join(f"Sentence number {n} keeps the session going a little longer." for n in range(12))
-SHARED_AUDIO = Path(__file__).resolve().parents[3] / "shared" / "audio"
 FINAL_KEYS = {
     "type",
     "text",
@@ -184,9 +184,7 @@ def test_the_vendors_recordings_stream_at_their_rate_and_resampled(api_env, name
     """Real speech: the emulator hears stand-in words, one per sound it finds, and reports
     where speech starts and ends. Resampled, the same recording must start and end its
     speech at the same moments and come to as many words."""
-    path = SHARED_AUDIO / name
-    if not path.exists():
-        pytest.skip(f"{path} is absent (the vendor's samples live in ../shared/audio)")
+    path = shared_path("audio", name)
 
     def listen(*args: str) -> tuple[list[tuple[str, float]], int]:
         result = run("stt", "live", str(path), "--json", "--vad-events", *args)
@@ -563,7 +561,7 @@ def test_bad_input_is_refused_before_any_session(
 @pytest.mark.parametrize(
     ("make", "fragment"),
     [
-        (lambda p: p.write_text("not audio"), "cannot read"),
+        (lambda p: p.write_text("not audio"), "is not WAV audio"),
         (lambda p: None, "no such file"),
     ],
 )

@@ -124,6 +124,8 @@ def test_an_unusable_transcripts_folder_is_a_usage_error(tmp_path: Path) -> None
     assert "--transcripts" in serve.stderr and "is not a folder" in serve.stderr
     (tmp_path / "lonely.txt").write_text("Hello.")
     env = {"SMALLEST_EMULATOR_TRANSCRIPTS": str(tmp_path)}
-    result = run_process("--emulator", "stt", "transcribe", str(tmp_path / "lonely.txt"), env=env)
+    audio = tmp_path.parent / f"{tmp_path.name}-talk.wav"  # real audio: the input is fine
+    sf.write(audio, [0.0] * 1600, 16000)
+    result = run_process("--emulator", "stt", "transcribe", str(audio), env=env)
     assert result.returncode == 2
     assert "SMALLEST_EMULATOR_TRANSCRIPTS" in result.stderr and "lonely.txt" in result.stderr

@@ -192,6 +192,36 @@ def test_bad_input_is_refused_before_any_request(api_env, args: list[str], fragm
     assert tts_requests(api_env) == []
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "Error: stdin is not UTF-8 text"),
+        (["-f", "-"], "Error: stdin is not UTF-8 text"),
+        (["-f", "{bad}"], "Error: {bad} is not UTF-8 text"),
+        (["hi \udcff there"], "Error: the text argument is not UTF-8 text"),
+    ],
+)
+def test_text_that_is_not_utf8_is_refused_the_same_way_from_every_source(
+    api_env, tmp_path: Path, args: list[str], message: str
+) -> None:
+    """A shell's stdin and argv decode bad bytes as lone surrogates (`surrogateescape`)."""
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"hi \xff there")
+    args = [a.replace("{bad}", str(bad)) for a in args]
+    result = subprocess.run(
+        [sys.executable, "-m", "smallest_cli", "tts", "say", *args, "-o", str(tmp_path / "x.wav")],
+        input=b"hi \xff there",
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8:surrogateescape", "LC_ALL": "C.UTF-8"},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.decode() == message.replace("{bad}", str(bad)) + "\n"
+    assert tts_requests(api_env) == []
+    assert not (tmp_path / "x.wav").exists()
+
+
 def test_voice_in_the_other_pool_is_refused_with_a_hint(api_env) -> None:
     result = run("tts", "say", "hi", "--voice", "jasper", "--model", "lightning_v3.1", "-o", "-")
     assert result.exit_code == 2
@@ -426,9 +456,26 @@ def test_timestamps_for_a_voice_that_has_them(api_env, tmp_path: Path) -> None:
         assert abs(item["start"] - h.start) < 0.03
 
 
+def test_timestamps_with_a_catalog_voice_that_has_none_are_refused_first(
+    api_env, tmp_path: Path
+) -> None:
+    words, audio = tmp_path / "w.vtt", tmp_path / "a.wav"
+    result = run(
+        "tts", "say", "Hello there.", "--voice", "magnus", "-o", str(audio), "--timestamps", str(words)
+    )  # fmt: skip
+    assert result.exit_code == 2, result.stderr
+    assert "'magnus' sends no word timestamps" in result.stderr and "meher" in result.stderr
+    assert tts_requests(api_env) == []
+    assert not words.exists() and not audio.exists()
+
+
 def test_timestamps_note_when_the_voice_has_none(api_env, tmp_path: Path) -> None:
+    """Without a catalog (it failed to load) the request is made, and the note follows."""
+    api_env.state.faults.replace(["500@/waves/v1/lightning", "500@/waves/v1/voice"], 0)
     words = tmp_path / "w.vtt"
     result = run(
+        "--retries",
+        "0",
         "tts",
         "say",
         "Hello there.",
@@ -496,6 +543,7 @@ def test_pipes_into_another_process(emulator, tmp_path: Path) -> None:
     assert rate == 24000 and frames == Synthesis(HELLO, sample_rate=24000).frames
 
 
+@pytest.mark.no_contract  # interrupted before any event: the exchange has no body to check
 def test_interrupt_leaves_no_partial_file(emulator, out: Path) -> None:
     emulator.state.pacing.first_audio_ms, emulator.state.pacing.rtf = 50, 0.5
     target = out / "long.wav"
@@ -537,6 +585,28 @@ def test_emulator_flag_needs_no_key(tmp_path: Path) -> None:
     assert heard(*sf.read(target, dtype="int16")) == "hello"
 
 
+def test_play_without_speakers_still_saves_the_file(
+    api_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    try:
+        import sounddevice
+    except OSError as exc:
+        pytest.skip(f"PortAudio is not installed ({exc})")
+
+    def no_device(*args, **kwargs):
+        raise sounddevice.PortAudioError("Error querying device -1")
+
+    monkeypatch.setattr(sounddevice, "query_devices", no_device)
+    target = tmp_path / "kept.wav"
+    result = run("tts", "say", "Hello there.", "--play", "-o", str(target))
+    assert result.exit_code == 1
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert "cannot play audio: no output device" in error
+    assert f"the audio was written to {target}" in result.stderr
+    assert sf.info(target).duration > 0.3
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
+
+
 def test_no_speakers_is_reported_before_any_request(
     api_env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -556,3 +626,24 @@ def test_no_speakers_is_reported_before_any_request(
     named = run("tts", "say", "Hello", "--device", "Nope", "-o", "-")
     assert named.exit_code == 2 and "no output device 'Nope'" in named.stderr
     assert tts_requests(api_env) == []
+
+
+def test_interrupt_with_concurrency_stops_at_once_and_quietly(emulator, out: Path) -> None:
+    """Ctrl-C while four chunks are being synthesized: exit 130 without waiting for them,
+    nothing printed after "Interrupted.", no file left."""
+    emulator.state.limits.set_tts_concurrency(4)
+    emulator.state.pacing.first_audio_ms = 60_000  # every chunk is still waiting for audio
+    text = " ".join(f"Sentence number {n} is here to make the text long enough." for n in range(40))
+    env = {**os.environ, "SMALLEST_BASE_URL": emulator.base_url, "SMALLEST_API_KEY": TEST_KEY}
+    argv = [sys.executable, "-m", "smallest_cli", "--timeout", "120", "tts", "say", text]
+    argv += ["--concurrency", "4", "-o", str(out / "long.wav")]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as proc:
+        deadline = time.monotonic() + 20
+        while emulator.state.limits.tts.active(TEST_KEY) < 4:
+            assert time.monotonic() < deadline and proc.poll() is None, "chunks did not start"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)  # generous: it once waited for every chunk (60 s)
+    assert proc.returncode == 130, err
+    assert err.decode().endswith("Interrupted.\n"), err
+    assert list(out.iterdir()) == []

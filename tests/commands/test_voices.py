@@ -306,6 +306,26 @@ def test_show_json(api_env) -> None:
     assert data["languages"] == ["arabic"]
 
 
+def test_show_under_emulator_gives_no_url_that_dies_with_the_command() -> None:
+    terminal = run("--emulator", "voices", "show", "meher", stdout_isatty=True)
+    assert terminal.exit_code == 0, terminal.stderr
+    assert (
+        "Preview URL: the emulator's: smallest --emulator voices preview meher"
+        in terminal.stdout.splitlines()
+    )
+    assert "127.0.0.1" not in terminal.stdout
+    piped = run("--emulator", "voices", "show", "meher")
+    assert "preview_url\t-" in piped.stdout.splitlines()
+    as_json = json.loads(run("--emulator", "voices", "show", "meher", "--json").stdout)
+    assert as_json["preview_url"] is None
+
+
+def test_show_keeps_a_served_emulators_preview_url(api_env) -> None:
+    """`emulator serve` outlives the command: its preview URLs stay usable."""
+    data = json.loads(run("voices", "show", "meher", "--json").stdout)
+    assert data["preview_url"].startswith(api_env.base_url)
+
+
 def test_show_ignores_case(api_env) -> None:
     assert run("voices", "show", "Magnus").stdout.startswith("id\tmagnus\n")
 

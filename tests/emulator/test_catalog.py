@@ -13,7 +13,7 @@ import pytest
 from smallest_cli.emulator.catalog import BY_ID, VOICES
 from smallest_cli.emulator.speech import VoiceTimbre
 from tests.conftest import TEST_KEY
-from tests.contract import SHARED_DIR
+from tests.shared import SHARED_DIR, shared_path
 
 AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
 DOCS = SHARED_DIR / "api" / "docs"
@@ -114,8 +114,7 @@ def _note(doc: Documented, pool, gender, accent, languages) -> None:
 
 @pytest.fixture(scope="module")
 def documented() -> dict[str, Documented]:
-    if not VOICES_PAGE.is_file():
-        pytest.skip(f"the vendor's doc pages are not in {DOCS}")
+    shared_path("api", "docs", VOICES_PAGE.name)
     found: dict[str, Documented] = defaultdict(Documented)
     _read(VOICES_PAGE, {"Lightning v3.1 Pro": PRO, "Lightning v3.1 - standard": STD}, found)
     _read(PRO_CARD, {"Voice Catalog": PRO}, found)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,9 +18,9 @@ from smallest_cli.emulator.speech import (
     spoken_form,
     words_of,
 )
+from tests.shared import shared_path
 
 TEXT = "Modern problems require modern solutions. Hello, world! 13 lazy dogs — नमस्ते दुनिया. It's 25th of $100."
-AUDIO = Path(__file__).resolve().parents[3] / "shared" / "audio"
 
 
 def heard(samples: np.ndarray, rate: int) -> str:
@@ -137,12 +136,11 @@ def test_words_of_keeps_written_form_and_sentence_ends() -> None:
     ]
 
 
-@pytest.mark.skipif(not AUDIO.is_dir(), reason="../shared/audio is not present")
 @pytest.mark.parametrize(
     "name", ["stt-sample-audio.wav", "pulse-feature-demo.wav", "tts-sample-hello.wav"]
 )
 def test_real_speech_is_segmented_but_never_misread(name: str) -> None:
-    samples, rate = sf.read(AUDIO / name, dtype="int16", always_2d=True)
+    samples, rate = sf.read(shared_path("audio", name), dtype="int16", always_2d=True)
     segments = listen(samples[:, 0], rate)
     seconds = len(samples) / rate
     assert 1.0 < len(segments) / seconds < 5.0  # syllable-ish stretches of speech

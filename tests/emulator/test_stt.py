@@ -22,7 +22,7 @@ from smallest_cli.emulator.speech import Synthesis, VoiceTimbre, listen, spoken_
 from smallest_cli.emulator.state import Pacing
 from smallest_cli.emulator.stt_text import VOCABULARY
 from tests.conftest import TEST_KEY
-from tests.contract import SHARED_DIR
+from tests.shared import shared_path
 
 EMOTIONS = ("happiness", "sadness", "disgust", "fear", "anger")  # REFERENCE §0.6
 
@@ -30,7 +30,6 @@ AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
 WAV = {**AUTH, "Content-Type": "audio/wav"}
 OCTETS = {**AUTH, "Content-Type": "application/octet-stream"}
 TEXT = "Modern problems require modern solutions. How are you today? I am fine."
-AUDIO_DIR = SHARED_DIR / "audio"
 STT = "/waves/v1/stt/"
 BROKEN_WAV = b"RIFF\x24\x00\x00\x00WAVEjunk" + bytes(40)  # announces WAV, holds none
 PULSE = "/waves/v1/pulse/get_text"
@@ -207,12 +206,11 @@ def test_sentences_punctuation_and_utterances(http) -> None:
     assert list(body["utterances"][0]) == ["start", "end", "text"]
 
 
-@pytest.mark.skipif(not AUDIO_DIR.is_dir(), reason=f"no shared audio samples at {AUDIO_DIR}")
 @pytest.mark.parametrize(
     "name", ["stt-sample-audio.wav", "tts-sample-hello.wav", "pulse-feature-demo.wav"]
 )
 def test_real_recordings_give_stable_plausible_transcripts(http, name) -> None:
-    body = (AUDIO_DIR / name).read_bytes()
+    body = shared_path("audio", name).read_bytes()
     query = "model=pulse&language=en&word_timestamps=true&diarize=true"
     first, second = (transcribe(http, body, query).json() for _ in range(2))
     assert first == second and first["transcription"]

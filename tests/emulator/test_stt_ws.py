@@ -21,7 +21,7 @@ from smallest_cli.emulator.catalog import BY_ID
 from smallest_cli.emulator.speech import Synthesis, VoiceTimbre, spoken_form
 from smallest_cli.emulator.stt_audio import OggPacketReader
 from tests.conftest import TEST_KEY
-from tests.contract import SHARED_DIR
+from tests.shared import shared_path
 
 AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
 LIVE = "/waves/v1/stt/live"
@@ -175,11 +175,8 @@ def test_audio_is_heard_while_it_streams(emulator) -> None:
     assert code == 1000 and heard([first, *events]) == spoken_form(TEXT)
 
 
-@pytest.mark.skipif(
-    not (SHARED_DIR / "audio").is_dir(), reason=f"no shared audio samples at {SHARED_DIR / 'audio'}"
-)
 def test_a_real_recording_streams_fast_and_deterministically(emulator) -> None:
-    data = (SHARED_DIR / "audio" / "pulse-feature-demo.wav").read_bytes()
+    data = shared_path("audio", "pulse-feature-demo.wav").read_bytes()
     query = "model=pulse&language=en&sample_rate=24000"
     started = time.monotonic()
     events, code = stream(emulator, data, query=query)

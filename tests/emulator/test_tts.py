@@ -8,7 +8,6 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,13 +18,13 @@ import soundfile as sf
 from smallest_cli.emulator.speech import listen, spoken_form
 from smallest_cli.emulator.state import Pacing
 from tests.conftest import TEST_KEY
+from tests.shared import shared_path
 
 AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
 SYNC = {**AUTH, "Accept": "audio/wav"}
 LIVE = {**AUTH, "Accept": "text/event-stream"}
 TEXT = "Modern problems require modern solutions."
 BODY = {"text": TEXT, "voice_id": "magnus", "sample_rate": 24000}
-OBSERVED = Path(__file__).resolve().parents[3] / "shared/api/observed/baseline-lightning-tts.json"
 
 
 @pytest.fixture
@@ -190,9 +189,8 @@ def test_sync_pacing_and_the_recorded_synthesis_time(http, emulator) -> None:
 
 
 def observed_error(label: str) -> str:
-    if not OBSERVED.is_file():
-        pytest.skip(f"no observed baselines at {OBSERVED}")
-    results = json.loads(OBSERVED.read_text())["results"]
+    observed = shared_path("api", "observed", "baseline-lightning-tts.json")
+    results = json.loads(observed.read_text())["results"]
     return str(next(r for r in results if r["label"] == label)["error_body"])
 
 
