@@ -19,10 +19,15 @@ from smallest_cli import __version__
 from smallest_cli.commands import GROUPS
 from smallest_cli.context import AppContext
 from smallest_cli.errors import ExitCode, SmallestError
+from smallest_cli.plain_values import convert_plainly
 
 
 class SmallestGroup(TyperGroup):
     """The root command: loads command groups on first use, translates errors."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        convert_plainly(self, ctx)  # not in __init__: Typer adds options after it
+        return super().parse_args(ctx, args)
 
     def list_commands(self, ctx: Any) -> list[str]:
         return [*super().list_commands(ctx), *GROUPS]
@@ -31,6 +36,7 @@ class SmallestGroup(TyperGroup):
         command = super().get_command(ctx, name)
         if command is None and name in GROUPS:
             command = self.commands[name] = _load_group(name)
+            convert_plainly(command, ctx)
         return command
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
