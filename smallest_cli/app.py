@@ -20,6 +20,7 @@ from smallest_cli import __version__
 from smallest_cli.commands import GROUPS
 from smallest_cli.context import AppContext
 from smallest_cli.errors import ExitCode, SmallestError
+from smallest_cli.plain_values import convert_plainly
 
 
 class SmallestGroup(TyperGroup):
@@ -27,6 +28,7 @@ class SmallestGroup(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         _complete_for_a_named_shell(ctx, args)
+        convert_plainly(self, ctx)  # not in __init__: Typer adds options after it
         return super().parse_args(ctx, _hoist_global_options(ctx, args))
 
     def get_params(self, ctx: Any) -> list[Any]:
@@ -41,6 +43,7 @@ class SmallestGroup(TyperGroup):
         command = super().get_command(ctx, name)
         if command is None and name in GROUPS:
             command = self.commands[name] = _load_group(name)
+            convert_plainly(command, ctx)
         return command
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:

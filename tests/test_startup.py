@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 HEAVY = {
+    "pydantic",  # Typer converts values with it; smallest_cli.plain_values spares it
+    "click",  # Typer vendors its own; httpx's CLI would import the real one, and rich
     "httpx",
     "rich",
     "keyring",
@@ -30,7 +32,8 @@ try:
     main()
 except SystemExit:
     pass
-sys.stderr.write("MODULES " + json.dumps(sorted(sys.modules)) + "\\n")
+loaded = sorted(name for name, module in sys.modules.items() if module is not None)
+sys.stderr.write("MODULES " + json.dumps(loaded) + "\\n")
 """
 
 
@@ -67,10 +70,35 @@ def test_version_imports_nothing_heavy_not_even_typer() -> None:
         ("stt", "--help"),
         ("stt", "transcribe", "--help"),
         ("stt", "live", "--help"),
+        ("tts", "--help"),
+        ("tts", "say", "--help"),
+        ("voices", "list", "--help"),
+        ("auth", "login", "--help"),
+        ("config", "--help"),
+        ("emulator", "serve", "--help"),
     ],
 )
 def test_help_and_light_commands_import_nothing_heavy(args: tuple[str, ...]) -> None:
     assert packages(loaded_modules(*args)) & HEAVY == set()
+
+
+@pytest.mark.parametrize("group", ["tts", "voices", "stt", "auth", "config", "emulator"])
+def test_a_groups_help_loads_that_group_alone(group: str) -> None:
+    loaded = loaded_modules(group, "--help")
+    commands = {m for m in loaded if m.startswith("smallest_cli.commands.")}
+    commands -= {"smallest_cli.commands.options"}
+    assert f"smallest_cli.commands.{group}" in commands
+    assert {m for m in commands if not m.startswith(f"smallest_cli.commands.{group}")} == set()
+
+
+def test_speaking_loads_neither_pydantic_nor_rich_nor_click(
+    api_env: object, tmp_path: Path
+) -> None:
+    target = tmp_path / "hello.wav"
+    loaded = packages(loaded_modules("tts", "say", "Hello there.", "-o", str(target)))
+    assert target.read_bytes()[:4] == b"RIFF"
+    assert "httpx" in loaded
+    assert loaded & {"pydantic", "rich", "click", "pygments"} == set()
 
 
 def test_console_script_runs() -> None:
