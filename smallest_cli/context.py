@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from smallest_cli.config import Config
 from smallest_cli.errors import UsageError
-from smallest_cli.output import Output
+from smallest_cli.output import EMULATOR_KEY, Output
 
 if TYPE_CHECKING:
     from smallest_cli.api.client import SmallestClient
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from smallest_cli.emulator.server import InProcessEmulator
     from smallest_cli.errors import APIError
 
-EMULATOR_KEY = "sk_emulator_local_0000"
 PUBLIC_HOST = "api.smallest.ai"
 US_HOST = "api.us.smallest.ai"  # the US region's gateway for realtime STT (REFERENCE §2.1)
 
@@ -224,7 +223,7 @@ class AppContext:
 
                 bound = DEFAULT_MAX_WAIT if self.max_wait is None else self.max_wait
                 self.output.info(
-                    f"{_short(error)}: the account's requests-at-once limit is taken; "
+                    f"{_short(error)}: the account's limit (requests at once or a minute) is taken; "
                     f"waiting for a free slot (up to {bound:g} s, --max-wait)"
                 )
             return

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from rich.progress import ProgressColumn
 
 KEY_PATTERN = re.compile(r"sk_[A-Za-z0-9._-]{4,}")  # anything shaped like a Smallest key
+EMULATOR_KEY = "sk_emulator_local_0000"
+"""The emulator's own key: public (the README and `emulator serve`'s banner print it), so
+never masked."""
 BUG_HINT = "this is a bug in smallest-cli; rerun with --debug and report the traceback"
 
 
@@ -266,9 +269,12 @@ def masked(text: str, secret: str | None = None) -> str:
     """The text with `secret` and anything shaped like a key masked (`sk_…3f9a`)."""
     from smallest_cli.credentials import mask
 
-    if secret:
+    if secret and secret != EMULATOR_KEY:
         text = text.replace(secret, mask(secret))
-    return KEY_PATTERN.sub(lambda found: mask(found.group(0)), text)
+    return KEY_PATTERN.sub(
+        lambda found: found.group(0) if found.group(0) == EMULATOR_KEY else mask(found.group(0)),
+        text,
+    )
 
 
 class _Masking:

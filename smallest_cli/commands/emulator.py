@@ -202,7 +202,7 @@ def serve(
         raise UsageError(f"bad emulator setting: {exc}") from None
 
     def ready(base_url: str, us_base_url: str) -> None:
-        from smallest_cli.context import EMULATOR_KEY
+        from smallest_cli.output import EMULATOR_KEY
 
         sys.stdout.write(base_url + "\n")
         sys.stdout.flush()
