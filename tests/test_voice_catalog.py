@@ -374,7 +374,8 @@ try:
     main()
 except SystemExit:
     pass
-sys.stderr.write("MODULES " + json.dumps(sorted({m.split(".")[0] for m in sys.modules})) + "\\n")
+loaded = {m.split(".")[0] for m, module in sys.modules.items() if module is not None}
+sys.stderr.write("MODULES " + json.dumps(sorted(loaded)) + "\\n")
 """
 
 
