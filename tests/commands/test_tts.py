@@ -585,9 +585,9 @@ def test_emulator_flag_needs_no_key(tmp_path: Path) -> None:
     assert heard(*sf.read(target, dtype="int16")) == "hello"
 
 
-def test_play_without_speakers_still_saves_the_file(
-    api_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def no_sound_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine whose PortAudio finds no device at all."""
     try:
         import sounddevice
     except OSError as exc:
@@ -597,6 +597,11 @@ def test_play_without_speakers_still_saves_the_file(
         raise sounddevice.PortAudioError("Error querying device -1")
 
     monkeypatch.setattr(sounddevice, "query_devices", no_device)
+
+
+def test_play_without_speakers_still_saves_the_file(
+    api_env, tmp_path: Path, no_sound_device: None
+) -> None:
     target = tmp_path / "kept.wav"
     result = run("tts", "say", "Hello there.", "--play", "-o", str(target))
     assert result.exit_code == 1
@@ -607,18 +612,7 @@ def test_play_without_speakers_still_saves_the_file(
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
 
 
-def test_no_speakers_is_reported_before_any_request(
-    api_env, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    try:
-        import sounddevice
-    except OSError as exc:
-        pytest.skip(f"PortAudio is not installed ({exc})")
-
-    def no_device(*args, **kwargs):
-        raise sounddevice.PortAudioError("Error querying device -1")
-
-    monkeypatch.setattr(sounddevice, "query_devices", no_device)
+def test_no_speakers_is_reported_before_any_request(api_env, no_sound_device: None) -> None:
     result = run("tts", "say", "Hello", stdout_isatty=True)
     assert result.exit_code == 1
     assert "cannot play audio: no output device" in result.stderr

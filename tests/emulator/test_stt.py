@@ -68,6 +68,20 @@ def said(transcript: str) -> str:
     return spoken_form(transcript)
 
 
+def speak(http: httpx.Client, output_format: str, rate: int) -> httpx.Response:
+    """TEXT spoken by the emulator's TTS in `output_format` at `rate`."""
+    return http.post(
+        "/waves/v1/tts",
+        headers={**AUTH, "Accept": "audio/wav"},
+        json={
+            "text": TEXT,
+            "voice_id": "meher",
+            "sample_rate": rate,
+            "output_format": output_format,
+        },
+    )
+
+
 def transcribe(http: httpx.Client, body: bytes, query: str = "model=pulse&language=en", **kw):
     path = kw.pop("path", STT)
     return http.post(f"{path}?{query}", content=body, headers=kw.pop("headers", WAV), **kw)
@@ -79,16 +93,7 @@ def transcribe(http: httpx.Client, body: bytes, query: str = "model=pulse&langua
 @pytest.mark.parametrize("output_format", ["wav", "mp3"])
 @pytest.mark.parametrize("rate", [8000, 16000, 24000, 44100])
 def test_tts_audio_transcribes_back_in_every_container_and_rate(http, output_format, rate) -> None:
-    spoken = http.post(
-        "/waves/v1/tts",
-        headers={**AUTH, "Accept": "audio/wav"},
-        json={
-            "text": TEXT,
-            "voice_id": "meher",
-            "sample_rate": rate,
-            "output_format": output_format,
-        },
-    )
+    spoken = speak(http, output_format, rate)
     assert spoken.status_code == 200
     answer = transcribe(http, spoken.content, headers=OCTETS)
     assert answer.status_code == 200, answer.text
@@ -127,16 +132,7 @@ def test_headerless_audio_answers_an_empty_transcription_whatever_its_encoding(
 ) -> None:
     """REFERENCE §0.5: pre-recorded STT ignores `encoding` and `sample_rate` (even bogus ones)
     and relies on the container, so headerless speech is heard as nothing, on both routes."""
-    spoken = http.post(
-        "/waves/v1/tts",
-        headers={**AUTH, "Accept": "audio/wav"},
-        json={
-            "text": TEXT,
-            "voice_id": "meher",
-            "sample_rate": 8000,
-            "output_format": output_format,
-        },
-    )
+    spoken = speak(http, output_format, 8000)
     assert spoken.status_code == 200 and spoken.content[:4] != b"RIFF"
     extra = f"&encoding={encoding}&sample_rate=8000" if encoding else ""
     empty = {"status": "success", "transcription": "", "words": [], "utterances": []}
