@@ -31,8 +31,8 @@ from harness import KEY, Emulator, smallest
 # What `tts say` imports before its request (tests/test_startup.py pins that pydantic, rich
 # and click are not among them).
 IMPORTS = (
-    "import smallest_cli.app, smallest_cli.speak, smallest_cli.api.client, smallest_cli.api.tts,"
-    " smallest_cli.voice_catalog, smallest_cli.credentials, httpcore"
+    "import smallest_cli.app, smallest_cli.jobs.speak, smallest_cli.api.client, smallest_cli.api.tts,"
+    " smallest_cli.jobs.voice_catalog, smallest_cli.credentials, httpcore"
 )
 SENTENCE = "The quick brown fox jumps over the lazy dog near the riverbank at dawn."
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from smallest_cli import voice_catalog
 from smallest_cli.api.client import SmallestClient
 from smallest_cli.api.voices import Voice
-from smallest_cli.voice_catalog import PRO, STANDARD, known_pools, pool_reason
+from smallest_cli.jobs import voice_catalog
+from smallest_cli.jobs.voice_catalog import PRO, STANDARD, known_pools, pool_reason
 from tests.conftest import TEST_KEY
 
 GET_VOICES = "/waves/v1/lightning-v3.1/get_voices"

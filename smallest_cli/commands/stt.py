@@ -192,7 +192,7 @@ def transcribe(ctx: typer.Context, options: TranscribeOptions) -> None:
 
         $ smallest stt transcribe long.wav --model pulse-pro --webhook https://my.app/hook
     """
-    from smallest_cli.transcribe import TranscribeJob
+    from smallest_cli.jobs.transcribe import TranscribeJob
 
     TranscribeJob.build(ctx.obj, options).run()
 

@@ -178,6 +178,6 @@ def live(ctx: typer.Context, options: ListenOptions) -> None:
 
         $ smallest stt live meeting.flac --language ja --keywords 'Kubernetes:2'
     """
-    from smallest_cli.listen import LiveJob
+    from smallest_cli.jobs.listen import LiveJob
 
     LiveJob.build(ctx.obj, options).run()

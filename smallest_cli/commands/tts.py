@@ -23,7 +23,7 @@ app = typer.Typer(help=GROUPS["tts"], no_args_is_help=True)
 
 def complete_voice_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     """Voice ids from the cached catalog (no network), for shell completion."""
-    from smallest_cli import voice_catalog
+    from smallest_cli.jobs import voice_catalog
 
     return voice_catalog.complete_voice_id(ctx, incomplete)
 
@@ -158,6 +158,6 @@ def say(ctx: typer.Context, options: SpeechOptions) -> None:
 
         $ some-llm-command | smallest tts say --live
     """
-    from smallest_cli.speak import SpeechJob
+    from smallest_cli.jobs.speak import SpeechJob
 
     SpeechJob.build(ctx.obj, options).run()

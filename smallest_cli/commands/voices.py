@@ -1,4 +1,4 @@
-"""`smallest voices`: browse the TTS voice catalog (cached for a day, see voice_catalog.py)."""
+"""`smallest voices`: browse the TTS voice catalog (cached for a day, see jobs/voice_catalog.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from smallest_cli.commands import GROUPS
 from smallest_cli.commands.options import JsonFlag, PlaybackDeviceOption, output_option
 from smallest_cli.context import AppContext
 from smallest_cli.errors import UsageError
-from smallest_cli.voice_catalog import (
+from smallest_cli.jobs.voice_catalog import (
     LANGUAGES,
     complete_voice_id,
     known_pools,
@@ -22,7 +22,7 @@ from smallest_cli.voice_catalog import (
 
 if TYPE_CHECKING:
     from smallest_cli.api.voices import Voice
-    from smallest_cli.voice_catalog import Catalog
+    from smallest_cli.jobs.voice_catalog import Catalog
 
 app = typer.Typer(
     help=GROUPS["voices"],
@@ -217,7 +217,7 @@ def preview(
         $ smallest voices preview kaitlyn --text "Testing, one two three." -o kaitlyn.wav
     """
     from smallest_cli.destinations import Destination
-    from smallest_cli.preview import PreviewJob
+    from smallest_cli.jobs.preview import PreviewJob
 
     obj: AppContext = ctx.obj
     job = PreviewJob.build(obj, Destination(output=output, device=device))

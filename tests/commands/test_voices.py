@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from smallest_cli import voice_catalog
 from smallest_cli.emulator.catalog import BY_ID, VOICES
+from smallest_cli.jobs import voice_catalog
 from tests.conftest import run
 
 GET_VOICES = "/waves/v1/lightning-v3.1/get_voices"

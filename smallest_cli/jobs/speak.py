@@ -105,7 +105,7 @@ class SpeechJob:
         check is skipped rather than standing in the way of the speech itself.
         """
         from smallest_cli.errors import APIError
-        from smallest_cli.voice_catalog import known_pools, load_for
+        from smallest_cli.jobs.voice_catalog import known_pools, load_for
 
         try:
             voice = load_for(self.obj).find(self.request.voice_id)

@@ -81,7 +81,7 @@ class PreviewJob:
     def spoken(self, voice: Voice, text: str | None) -> tuple[bytes, int]:
         """`text`, else a sample sentence, spoken in `voice` by the model that serves it."""
         from smallest_cli.api.tts import SpeechRequest
-        from smallest_cli.voice_catalog import speaking_model
+        from smallest_cli.jobs.voice_catalog import speaking_model
 
         request = SpeechRequest(
             text=text or SAMPLE_SENTENCE.format(name=voice.display_name),

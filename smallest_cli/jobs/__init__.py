@@ -1,0 +1,1 @@
+"""The jobs behind the commands: one module per job, between the thin commands and `api/`."""
