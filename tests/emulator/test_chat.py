@@ -3,6 +3,7 @@ limits and tools (every exchange is contract-checked against the Electron spec).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import contract
 from tests.conftest import TEST_KEY
 
 PATH = "/waves/v1/chat/completions"
@@ -46,9 +48,38 @@ def events(response: httpx.Response) -> list[str]:
 
 
 def chunks(response: httpx.Response) -> list[dict[str, Any]]:
+    """The chunks of a streamed reply, each checked against the Electron spec's schemas."""
     payloads = events(response)
     assert payloads[-1] == "[DONE]"
-    return [json.loads(payload) for payload in payloads[:-1]]
+    parsed = [json.loads(payload) for payload in payloads[:-1]]
+    if contract.specs_available():
+        for chunk in parsed:
+            check_chunk(chunk)
+    return parsed
+
+
+@functools.cache
+def spec_validators() -> tuple[Any, Any, list[Any]]:
+    """The spec's Usage schema, its message schema as a delta (nothing required; tool-call
+    deltas come in pieces), and its `finish_reason` values."""
+    from openapi_schema_validator import OAS30Validator
+
+    schemas = contract.spec_document("electron-openapi.yaml")["components"]["schemas"]
+    delta = {**schemas["ElectronMessage"], "required": []}
+    delta["properties"] = {k: v for k, v in delta["properties"].items() if k != "tool_calls"}
+    choice = schemas["ChatCompletion"]["properties"]["choices"]["items"]
+    finish = choice["properties"]["finish_reason"]["enum"]
+    return OAS30Validator(schemas["Usage"]), OAS30Validator(delta), finish
+
+
+def check_chunk(chunk: dict[str, Any]) -> None:
+    usage, delta, finish_reasons = spec_validators()
+    assert chunk["object"] == "chat.completion.chunk" and chunk["model"] == "electron"
+    if "usage" in chunk:
+        usage.validate(chunk["usage"])
+    for choice in chunk["choices"]:
+        delta.validate(choice["delta"])
+        assert choice["finish_reason"] in [None, *finish_reasons]
 
 
 def streamed_text(parts: list[dict[str, Any]]) -> str:
@@ -472,3 +503,89 @@ def test_an_injected_status_has_electrons_error_shape(http: httpx.Client, emulat
     response = ask(http)
     assert response.status_code == 503
     assert set(response.json()["error"]) >= {"message", "type", "request_id"}
+
+
+# -- the openai package, unmodified ------------------------------------------------------------
+
+
+def openai_client(emulator: Any, key: str = TEST_KEY) -> Any:
+    from openai import OpenAI
+
+    return OpenAI(base_url=f"{emulator.base_url}/waves/v1", api_key=key, max_retries=0)
+
+
+def test_openai_create_and_stream_with_usage(emulator: Any) -> None:
+    client = openai_client(emulator)
+    response = client.chat.completions.create(
+        model="electron", messages=[{"role": "user", "content": "What is 12*7?"}]
+    )
+    assert response.choices[0].message.content == "84"
+    assert response.choices[0].finish_reason == "stop"
+    assert response.usage is not None and response.usage.completion_tokens == 1
+    stream = client.chat.completions.create(
+        model="electron",
+        messages=[{"role": "user", "content": "count to 12"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    text, usage = "", None
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            text += chunk.choices[0].delta.content
+        if chunk.usage:
+            usage = chunk.usage
+    assert text == ", ".join(str(n) for n in range(1, 13))
+    assert usage is not None and usage.completion_tokens == -(-len(text) // 4)  # 4 chars/token
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+
+
+def test_openai_tools_round_trip(emulator: Any) -> None:
+    client = openai_client(emulator)
+    question = {"role": "user", "content": "What's the weather in Mumbai?"}
+    first = client.chat.completions.create(model="electron", messages=[question], tools=[WEATHER])
+    message = first.choices[0].message
+    assert first.choices[0].finish_reason == "tool_calls" and message.tool_calls
+    call = message.tool_calls[0]
+    assert call.function.name == "get_weather"
+    assert json.loads(call.function.arguments) == {"city": "Mumbai"}
+    second = client.chat.completions.create(
+        model="electron",
+        messages=[
+            question,
+            {"role": "assistant", "content": message.content, "tool_calls": [call.model_dump()]},
+            {"role": "tool", "tool_call_id": call.id, "content": json.dumps({"temp_c": 31})},
+        ],
+        tools=[WEATHER],
+    )
+    assert second.choices[0].message.content == "According to get_weather, temp_c: 31."
+    streamed = client.chat.completions.create(
+        model="electron", messages=[question], tools=[WEATHER], stream=True
+    )
+    arguments = ""
+    for chunk in streamed:
+        for delta_call in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            arguments += delta_call.function.arguments or ""
+    assert json.loads(arguments) == {"city": "Mumbai"}
+
+
+def test_openai_raises_its_own_exceptions(emulator: Any) -> None:
+    import openai
+
+    client = openai_client(emulator)
+    hello = [{"role": "user", "content": "hi"}]
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.chat.completions.create(model="electron", messages=hello, n=2)
+    assert bad.value.status_code == 400
+    assert bad.value.request_id is not None
+    with pytest.raises(openai.AuthenticationError):
+        openai_client(emulator, "not-a-key").chat.completions.create(
+            model="electron", messages=hello
+        )
+    with pytest.raises(openai.PermissionDeniedError):
+        openai_client(emulator, "sk_no_electron_x").chat.completions.create(
+            model="electron", messages=hello
+        )
+    emulator.state.limits.set_chat_per_minute(1)
+    client.chat.completions.create(model="electron", messages=hello)
+    with pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(model="electron", messages=hello)
