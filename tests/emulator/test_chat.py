@@ -95,6 +95,8 @@ def streamed_text(parts: list[dict[str, Any]]) -> str:
         ("What is 12*7?", "84"),
         ("what is 3.5 plus 1.25?", "4.75"),
         ("(2 + 3) x 4", "20"),
+        ("Calculate: 100 - 58", "42"),
+        ("what is -3 * -2?", "6"),
         ("count to 5", "1, 2, 3, 4, 5"),
         ("Count from 3 to 6 please", "3, 4, 5, 6"),
         ("say hello world", "hello world"),
@@ -105,6 +107,17 @@ def test_simple_questions_get_their_answers(
     http: httpx.Client, question: str, expected: str
 ) -> None:
     assert content(ask(http, question)) == expected
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Write a commit message\n\n@@ -1,5 +1,7 @@\n-old\n+new", "I count to 5 daily"],
+)
+def test_numbers_inside_other_text_are_not_taken_for_sums(
+    http: httpx.Client, question: str
+) -> None:
+    reply = content(ask(http, question)) or ""
+    assert reply.startswith("You asked: ") and question.splitlines()[0] in reply
 
 
 def test_other_questions_get_a_stable_sentence_quoting_them(http: httpx.Client) -> None:
