@@ -19,7 +19,8 @@ How the spec files are read
   REFERENCE §14 lists a wrong enum in it).
 * Known defects of the delivered files are handled as documented in `SPEC_REPAIRS` (fixed in
   memory) and `MERGE_FALLBACKS` (the override breaks the document, so the base file is used).
-  Enum values the live server accepts beyond a spec's are added in memory (`ENUM_EXTENSIONS`).
+  Enum values the live server accepts beyond a spec's are added in memory (`ENUM_EXTENSIONS`),
+  and schemas the documented responses fill with null are made nullable (`NULLABLE_EXTENSIONS`).
 * When several files document the same path, a current file wins over a `legacy-*` one; a
   legacy file only covers paths no current file has.
 
