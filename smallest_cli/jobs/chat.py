@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -145,10 +146,11 @@ class ChatSession:
         }
         reply = Reply()
         try:
-            if self.stream:
-                self._stream(body, reply)
-            else:
-                self._complete(body, reply)
+            with chat_hints():
+                if self.stream:
+                    self._stream(body, reply)
+                else:
+                    self._complete(body, reply)
         except (SmallestError, KeyboardInterrupt):
             if reply.content:
                 self._end_line(reply)
@@ -160,7 +162,7 @@ class ChatSession:
         return reply
 
     def _complete(self, body: dict[str, Any], reply: Reply) -> None:
-        answer = _checked(self.api.complete, body)
+        answer = self.api.complete(body)
         choice = answer["choices"][0] if answer["choices"] else {}
         reply.content = (choice.get("message") or {}).get("content") or ""
         reply.finish_reason = choice.get("finish_reason")
@@ -173,7 +175,7 @@ class ChatSession:
     def _stream(self, body: dict[str, Any], reply: Reply) -> None:
         if self.sampling.usage:
             body["stream_options"] = {"include_usage": True}
-        for chunk in _checked(self.api.stream, body):
+        for chunk in self.api.stream(body):
             if chunk.get("usage"):
                 reply.usage = chunk["usage"]
             for choice in chunk.get("choices") or ():
@@ -249,10 +251,11 @@ def usage_line(usage: dict[str, Any]) -> str:
     )
 
 
-def _checked(call: Any, body: dict[str, Any]) -> Any:
-    """`call(body)`, its errors given the hints only a chat knows."""
+@contextmanager
+def chat_hints() -> Iterator[None]:
+    """Errors raised in the block given the hints only a chat knows."""
     try:
-        return call(body)
+        yield
     except PermissionDeniedError as error:
         raise error.explain(PLAN_HINT) from None
     except APIError as error:
@@ -262,8 +265,7 @@ def _checked(call: Any, body: dict[str, Any]) -> Any:
 
 
 def _is_overflow(error: APIError) -> bool:
-    text = str(error).lower()
-    return "context" in text or "token" in text and "max" not in text
+    return "context" in str(error).lower()
 
 
 # -- building a session from the command's options --------------------------------------
