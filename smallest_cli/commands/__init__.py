@@ -19,5 +19,5 @@ GROUPS: dict[str, str] = {
 GROUPS["history"] = "The chat history: list, show, delete and export conversations."
 
 COMMANDS: dict[str, str] = {
-    "chat": "Chat with Electron, the LLM: a prompt, a pipe, or a conversation (streamed).",
+    "chat": "Chat with Electron, the LLM: prompts, pipes, conversations.",
 }
