@@ -21,3 +21,5 @@ GROUPS["history"] = "The chat history: list, show, delete and export conversatio
 COMMANDS: dict[str, str] = {
     "chat": "Chat with Electron, the LLM: prompts, pipes, conversations.",
 }
+
+COMMANDS["talk"] = "A spoken conversation with Electron: listen, answer out loud, listen again."

@@ -17,6 +17,7 @@ from smallest_cli.errors import AuthError, PermissionDeniedError, SmallestError,
 
 if TYPE_CHECKING:
     from smallest_cli.jobs.chat import ChatSession
+    from smallest_cli.jobs.chat_voice import ChatVoice
 
 PROMPT = "> "
 MORE = "... "
@@ -28,6 +29,7 @@ HELP = f"""Commands:
   /reset         start a new conversation (the old one stays in the history)
   /system TEXT   set the system prompt (/system alone clears it)
   /save FILE     write the conversation to FILE (.json: JSON, else Markdown)
+  /speak on|off  speak the replies (as --speak)
   /exit          leave (Ctrl-D too)
 Multi-line input: a line with {BLOCK}, the lines, then {BLOCK} again.
 Ctrl-C stops a reply; the conversation goes on."""
@@ -37,11 +39,13 @@ class Repl:
     def __init__(self, session: ChatSession) -> None:
         self.session = session
         self.output = session.obj.output
+        self.voice: ChatVoice | None = None  # replies are spoken while set
         self.commands: dict[str, Callable[[str], bool]] = {
             "/help": self._help,
             "/reset": self._reset,
             "/system": self._system,
             "/save": self._save,
+            "/speak": self._speak,
             "/exit": self._exit,
             "/quit": self._exit,
         }
@@ -90,7 +94,10 @@ class Repl:
 
     def _ask(self, text: str) -> None:
         try:
-            self.session.ask(text)
+            if self.voice is not None:
+                self.voice.ask(self.session, text)
+            else:
+                self.session.ask(text)
         except KeyboardInterrupt:
             self.output.info("(reply stopped; the conversation goes on)")
         except (AuthError, PermissionDeniedError):
@@ -159,6 +166,23 @@ class Repl:
         return "".join(
             f"**{titles.get(m['role'], m['role'])}:** {m['content']}\n\n" for m in messages
         )
+
+    def _speak(self, argument: str) -> bool:
+        if argument not in ("on", "off"):
+            self.output.warn("/speak on or /speak off")
+        elif argument == "off":
+            self.voice = None
+            self.output.info("Replies are no longer spoken.")
+        else:
+            from smallest_cli.jobs.chat_voice import ChatVoice, VoiceOptions
+
+            try:
+                self.voice = ChatVoice.build(self.session.obj, VoiceOptions())
+            except SmallestError as error:
+                self.session.obj.report(error)
+                return True
+            self.output.info("Replies are spoken.")
+        return True
 
     def _exit(self, argument: str) -> bool:
         return False
