@@ -22,6 +22,7 @@ class TalkOptions:
         typer.Option(
             "-i",
             "--input",
+            metavar="FILE",
             help="Take your side from a recording (`-` = stdin) instead of the microphone; "
             "turns are cut at its silences.",
         ),
@@ -34,12 +35,15 @@ class TalkOptions:
     device: PlaybackDeviceOption = None
     mic_device: Annotated[
         str | None,
-        typer.Option("--mic-device", help="Input device (name or index) to listen on."),
+        typer.Option(
+            "--mic-device", metavar="DEVICE", help="Input device (name or index) to listen on."
+        ),
     ] = None
     transcript: Annotated[
         str | None,
         typer.Option(
             "--transcript",
+            metavar="FILE",
             help="Write both sides with their times to FILE (.json: JSON, else text).",
         ),
     ] = None
@@ -76,6 +80,7 @@ class TalkOptions:
         float,
         typer.Option(
             "--pause",
+            metavar="SECONDS",
             min=0.1,
             max=5.0,
             help="Seconds of silence that end your turn.",
