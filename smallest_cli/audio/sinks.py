@@ -204,15 +204,18 @@ class StreamSink:
 class PlayerSink:
     """The speakers (or `device`), opened when the first audio arrives."""
 
-    def __init__(self, sample_rate: int, device: str | int | None = None) -> None:
+    def __init__(
+        self, sample_rate: int, device: str | int | None = None, *, latency: str | None = None
+    ) -> None:
         self.sample_rate = sample_rate
         self.device = device
+        self.latency = latency
         self._stream: Any = None
         check_device(device, "play")
 
     def write(self, pcm: bytes) -> None:
         if self._stream is None:
-            self._stream = open_output_stream(self.sample_rate, self.device)
+            self._stream = open_output_stream(self.sample_rate, self.device, self.latency)
         self._stream.write(pcm)
 
     def close(self) -> None:

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 FRAME_SECONDS = 0.05
-MAX_DELAY_SECONDS = 0.6  # playback to microphone: output buffer, the room, input buffer
-KEEP_SECONDS = 2.0
+MAX_DELAY_SECONDS = 1.5  # playback to microphone: output buffer, the room, input buffer
+KEEP_SECONDS = 3.0
 SPEECH_FLOOR = 0.01  # RMS (full scale 1.0): quieter frames are not anyone speaking
 UNEXPLAINED = 0.5  # share of a frame's energy the echo must leave for it to be the user
 TRIGGER_SECONDS = 0.15

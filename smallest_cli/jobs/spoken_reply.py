@@ -43,6 +43,8 @@ class SpokenReply:
         self._cutter = cutter or SpeakableText()
         self._pieces: queue.Queue[str | None] = queue.Queue()
         self._stopped = threading.Event()
+        self._ended = threading.Event()  # spoken, failed, or silenced after a stop
+        self._silenced = False
         self._thread = threading.Thread(target=self._run, name="spoken-reply", daemon=True)
         self._session: LiveSession | None = None
         self.error: BaseException | None = None
@@ -68,9 +70,9 @@ class SpokenReply:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Until everything was spoken (or stopped); True when it has ended. Raises what
-        failed in the background."""
-        self._thread.join(timeout)
-        if self._thread.is_alive():
+        failed in the background. After a stop, the socket's closing handshake goes on in
+        the background: it is not waited for."""
+        if not self._ended.wait(timeout):
             return False
         if self.error is not None:
             raise self.error
@@ -78,7 +80,7 @@ class SpokenReply:
 
     @property
     def speaking(self) -> bool:
-        return self._thread.is_alive()
+        return self._thread.is_alive() and not self._ended.is_set()
 
     @property
     def stopped(self) -> bool:
@@ -89,26 +91,31 @@ class SpokenReply:
         self._stopped.set()
         self._pieces.put(_END)
         session = self._session
-        if session is not None:
-            try:
-                session.close()
-            except Exception:  # already closed: the reader stops either way
-                pass
+        if session is not None:  # wakes the reader; the closing handshake is not waited for
+            threading.Thread(target=_close, args=(session,), daemon=True).start()
 
     # -- the speaking side --------------------------------------------------------------
 
     def _run(self) -> None:
         try:
             spoke = self._speak()
+            if self._stopped.is_set() or not spoke:
+                self._silence()
+            else:
+                self._sink.close()
         except BaseException as error:  # handed to `wait`
-            self._sink.abort()
             if not self._stopped.is_set():
                 self.error = error
-            return
-        if self._stopped.is_set() or not spoke:
+            self._silence()
+        finally:
+            self._ended.set()
+
+    def _silence(self) -> None:
+        """Drop what is playing (once), and let `wait` return."""
+        if not self._silenced:
+            self._silenced = True
             self._sink.abort()
-        else:
-            self._sink.close()
+        self._ended.set()
 
     def _speak(self) -> bool:
         """Whether any text was spoken."""
@@ -124,6 +131,7 @@ class SpokenReply:
             sender.start()
             for event in session.events():
                 if self._stopped.is_set():
+                    self._silence()
                     return True
                 if event.audio:
                     self._play(event.audio)
@@ -151,7 +159,15 @@ class SpokenReply:
             self.first_audio_at = time.monotonic()
         for start in range(0, len(audio), self._block):
             if self._stopped.is_set():
+                self._silence()
                 return
             block = audio[start : start + self._block]
             self._sink.write(block)
             self.audio_bytes += len(block)
+
+
+def _close(session: LiveSession) -> None:
+    try:
+        session.close()
+    except Exception:  # already closed: the reader stops either way
+        pass

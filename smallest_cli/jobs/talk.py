@@ -4,7 +4,8 @@ Each turn: the user's speech becomes text through realtime STT (jobs/turns.py sa
 the turn has ended), the text goes to the chat (jobs/chat.py `ChatSession`, so the
 conversation is stored in the history like any chat), and the streamed answer is spoken
 while it is written (jobs/spoken_reply.py). What was heard goes to stderr, the answer's
-text to stdout.
+text to stdout. The main thread asks and waits for each answer; helper threads send the
+microphone and receive the STT events meanwhile.
 
 From the microphone the loop listens all the time: while an answer plays, speech that is
 not the answer's own echo (jobs/double_talk.py) stops it and starts the next turn;
@@ -16,6 +17,7 @@ and the audio so far; the exchanges already made are in the history.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,7 +28,7 @@ from smallest_cli.jobs.talk_transcript import TalkTranscript, Turn
 
 if TYPE_CHECKING:
     from smallest_cli.api.client import SmallestClient
-    from smallest_cli.api.stt_live import LiveTranscription
+    from smallest_cli.api.stt_live import Event, LiveTranscription
     from smallest_cli.audio.capture import MicSource
     from smallest_cli.audio.sinks import Sink
     from smallest_cli.commands.talk import TalkOptions
@@ -44,6 +46,7 @@ TALK_RATE = (
 STT_FRAME_BYTES = 4096  # REFERENCE §10.7
 ANSWER_GAP_SECONDS = 0.4  # silence between two answers in --output
 POLL_SECONDS = 0.05
+ECHO_TAIL_SECONDS = 0.5  # after an answer, what is heard may still be its echo
 
 
 @dataclass(frozen=True)
@@ -218,46 +221,38 @@ class TalkJob:
         listening: _Listening,
         interrupts: Interrupts | None,
     ) -> None:
+        """Turns as they end, each answered here (the main thread: the history's database
+        and Ctrl-C live here); the events heard meanwhile wait in a queue, and those from
+        before the user barged in (the answer's own echo) are dropped."""
+        events: queue.Queue[tuple[float, Event]] = queue.Queue()
+        receiver = threading.Thread(
+            target=listening.receive, args=(stt, events), name="talk-stt", daemon=True
+        )
+        receiver.start()
         turn_started: float | None = None
-        answering: threading.Thread | None = None
+        heard_from = 0.0  # events that arrived earlier were the answer's echo
         while not (interrupts is not None and interrupts.requested):
             if listening.error is not None:
                 raise listening.error
-            event = stt.receive(timeout=POLL_SECONDS)
-            now = time.monotonic()
-            busy = answering is not None and answering.is_alive()
-            if busy and not listening.barged_in:
-                turns.reset()  # the answer's own voice, heard back
-                continue
-            if event is not None:
-                turns.hear(event, now)
-                if turn_started is None and turns.speaking:
-                    turn_started = self._now()
-            text = turns.turn(now)
+            try:
+                at, event = events.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                pass
+            else:
+                if at >= heard_from:
+                    turns.hear(event, at)
+                    if turn_started is None and turns.speaking:
+                        turn_started = at - self._started
+            text = turns.turn(time.monotonic())
             if text is None:
                 continue
-            if answering is not None:
-                answering.join()
             self._heard(text, turn_started if turn_started is not None else self._now())
             turn_started = None
-            listening.barged_in = False
-            answering = threading.Thread(
-                target=self._answer_in_background,
-                args=(text, listening),
-                name="talk-answer",
-                daemon=True,
-            )
-            answering.start()
-        if answering is not None:
-            if listening.reply is not None:
-                listening.reply.stop()
-            answering.join(timeout=self._timeout)
-
-    def _answer_in_background(self, text: str, listening: _Listening) -> None:
-        try:
-            self._answer(text, None, listening)
-        except BaseException as error:  # handed to the listening loop
-            listening.error = error
+            listening.barged_in_at = None
+            self._answer(text, interrupts, listening)
+            heard_from = listening.barged_in_at or time.monotonic() + ECHO_TAIL_SECONDS
+            if listening.barged_in_at is not None:
+                self.obj.output.info("(interrupted)")
 
     # -- one answer -----------------------------------------------------------------------
 
@@ -288,16 +283,33 @@ class TalkJob:
         finally:
             self.session.listeners.remove(reply.feed)
         reply.finish()
+        reported = False
         while not reply.wait(POLL_SECONDS):
             if interrupts is not None and interrupts.requested:
                 reply.stop()
+            if listening is not None and listening.barged_in_at and not reported:
+                reported = True
+                if self.obj.debug:
+                    self.obj.output.debug("barge-in: the user spoke over the answer")
         if listening is not None:
             listening.reply = None
             listening.reference.quiet()
+        if self.obj.debug:
+            self._report_timing(reply, listening)
         if reply.audio_bytes:
             self._answers += 1
         self.transcript.add(
             Turn("assistant", answer.content, started, self._now(), interrupted=reply.stopped)
+        )
+
+    def _report_timing(self, reply: SpokenReply, listening: _Listening | None) -> None:
+        def at(moment: float | None) -> str:
+            return "-" if moment is None else f"{moment - self._started:.2f} s"
+
+        barged = listening.barged_in_at if listening is not None else None
+        self.obj.output.debug(
+            f"answer: first audio at {at(reply.first_audio_at)}, barge-in at {at(barged)}, "
+            f"ended at {self._now():.2f} s"
         )
 
     def _reply_sink(self, listening: _Listening | None) -> Sink:
@@ -309,7 +321,7 @@ class TalkJob:
                 self._file.write(b"\0\0" * int(TALK_RATE * ANSWER_GAP_SECONDS))
             sinks.append(_Kept(self._file))
         if self.voice.play:
-            sinks.append(PlayerSink(TALK_RATE, self.voice.device))
+            sinks.append(PlayerSink(TALK_RATE, self.voice.device, latency="low"))
         if listening is not None:
             sinks.append(_Played(listening.reference))
         return Aligned(sinks[0] if len(sinks) == 1 else Tee(*sinks))
@@ -332,7 +344,7 @@ class _Listening:
     reference: EchoReference
     half_duplex: bool
     reply: SpokenReply | None = None
-    barged_in: bool = False
+    barged_in_at: float | None = None  # time.monotonic() when the user cut the answer off
     error: BaseException | None = None
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -347,12 +359,23 @@ class _Listening:
                     stt.send_audio(b"\0" * len(chunk))
                     continue
                 if playing and reply is not None and self.barge_in.hear(chunk):
+                    self.barged_in_at = time.monotonic()
                     reply.stop()
-                    self.barged_in = True
                 if not stt.send_audio(chunk):
                     return
         except BaseException as error:  # handed to the listening loop
             self.error = error
+
+    def receive(self, stt: LiveTranscription, events: queue.Queue[tuple[float, Event]]) -> None:
+        """STT events, stamped with when they arrived, into `events`."""
+        try:
+            while not self.stop.is_set() and not stt.finished:
+                event = stt.receive(timeout=POLL_SECONDS)
+                if event is not None:
+                    events.put((time.monotonic(), event))
+        except BaseException as error:  # handed to the listening loop
+            if not self.stop.is_set():
+                self.error = error
 
 
 class _Kept:
