@@ -7,7 +7,8 @@ the frame the echo explains. A frame is the user's when it is loud enough to be 
 the echo explains less than half of it, and it is louder than the echo could be (the
 echo's gain is learnt from the frames it explains well; a frame the echo explains badly
 but that is no louder is the echo with a jump in it, when playback ran dry); `BargeIn` fires after
-`TRIGGER_SECONDS` of such frames in a row, well inside the 300 ms a listener tolerates.
+`TRIGGER_SECONDS` of such frames (one frame between them may be a pause
+between words), well inside the 300 ms a listener tolerates.
 
 This handles what comes back unchanged and delayed (a sound server whose monitor is the
 microphone, or a headset's sidetone) and a plain loudspeaker in a quiet room; a
@@ -127,7 +128,7 @@ class BargeIn:
         self._window = self._frame + int(rate * MAX_DELAY_SECONDS)
         self._needed = max(1, round(TRIGGER_SECONDS / FRAME_SECONDS))
         self._pending = b""
-        self._run = 0
+        self._recent: list[bool] = []  # the last frames: the user's or not
         self._echo_gain: float | None = None  # learnt from frames the echo explains well
         self._delay: int | None = None  # likewise
 
@@ -142,11 +143,9 @@ class BargeIn:
         for start in range(0, whole, step):
             mic = samples_of(data[start : start + step])
             loud = float(np.sqrt(np.mean(mic**2))) >= SPEECH_FLOOR
-            if loud and self._is_user(mic, self.reference.recent(self._window)):
-                self._run += 1
-            else:
-                self._run = 0
-            if self._run >= self._needed:
+            user = loud and self._is_user(mic, self.reference.recent(self._window))
+            self._recent = [*self._recent, user][-(self._needed + 1) :]
+            if sum(self._recent) >= self._needed:
                 self.reset()
                 return True
         return False
@@ -184,4 +183,4 @@ class BargeIn:
 
     def reset(self) -> None:
         self._pending = b""
-        self._run = 0
+        self._recent = []
