@@ -12,18 +12,7 @@ import soundfile
 
 from smallest_cli.audio.sample import MAX_BYTES, sample_from_file, sample_from_pcm
 from smallest_cli.errors import UsageError
-
-
-def speechy(seconds: float, rate: int = 24000, lead: float = 0.0, tail: float = 0.0) -> Any:
-    """Syllable-like bursts (a 0.25 s tone, 0.05 s pause) with silence before and after."""
-    t = np.arange(int(seconds * rate)) / rate
-    voice = 0.4 * np.sin(2 * np.pi * 180 * t) * ((t % 0.3) < 0.25)
-    return np.concatenate([np.zeros(int(lead * rate)), voice, np.zeros(int(tail * rate))])
-
-
-def write(path: Path, samples: Any, rate: int = 24000, **kw: Any) -> str:
-    soundfile.write(str(path), samples, rate, **kw)
-    return str(path)
+from tests.clone_audio import speechy, write
 
 
 def decoded(data: bytes) -> tuple[Any, int]:

@@ -55,6 +55,7 @@ class SpeechJob:
     timestamps: str | None
     timestamps_format: str | None
     words: list[Word] = field(default_factory=list)
+    model_flag: bool = False  # --model was given
 
     # -- resolving and checking the options ---------------------------------------------
 
@@ -93,6 +94,7 @@ class SpeechJob:
             live=options.live,
             timestamps=options.timestamps,
             timestamps_format=timestamps_format,
+            model_flag=options.model is not None,
         )
         job._check_pairing()
         return job
@@ -108,7 +110,10 @@ class SpeechJob:
         from smallest_cli.jobs.voice_catalog import known_pools, load_for
 
         try:
-            voice = load_for(self.obj).find(self.request.voice_id)
+            catalog = load_for(self.obj)
+            voice = catalog.find(self.request.voice_id)
+            if voice is None and catalog.from_cache and self.request.voice_id.startswith("voice_"):
+                voice = load_for(self.obj, refresh=True).find(self.request.voice_id)  # a new clone
         except APIError as error:
             if self.obj.debug:
                 self.obj.output.debug(f"voice pairing not checked: {error.message}")
@@ -123,13 +128,28 @@ class SpeechJob:
                 "or drop --timestamps",
             )
         pools = known_pools(voice)
+        if voice.cloned and pools == frozenset():
+            raise UsageError(
+                f"the clone {voice.voice_id!r} was made for {', '.join(voice.models)}, which "
+                "current models cannot speak (the API would send empty audio)",
+                hint="clone the voice again: smallest clone create NAME FILE",
+            )
+        if voice.cloned and pools and self.request.model not in pools and not self._model_given():
+            from dataclasses import replace
+
+            self.request = replace(self.request, model=sorted(pools)[0])
+            return
         if pools is not None and self.request.model not in pools:
-            other = sorted(pools)[0]
+            other = sorted(pools)[0] if pools else "lightning_v3.1"
             raise UsageError(
                 f"the voice {self.request.voice_id!r} is not in the {self.request.model} pool; "
                 "the API would answer with garbled audio rather than an error",
                 hint=f"use --model {other}, or pick another voice (smallest voices list)",
             )
+
+    def _model_given(self) -> bool:
+        """Whether --model, SMALLEST_MODEL or the config chose the model (not the default)."""
+        return self.model_flag or self.obj.config.resolve("model", None).source != "default"
 
     # -- running ------------------------------------------------------------------------
 

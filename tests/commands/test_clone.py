@@ -1,0 +1,289 @@
+"""`smallest clone` against the emulator over loopback: what the user sees, and what the
+API was sent (the multipart upload the emulator saw)."""
+
+from __future__ import annotations
+
+import io
+import json
+from email.parser import BytesParser
+from email.policy import HTTP
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile
+
+from tests.clone_audio import speechy, write
+from tests.conftest import run
+
+CLONING = "/waves/v1/voice-cloning"
+
+
+def uploads(emulator: Any) -> list[dict[str, Any]]:
+    """The voice-cloning POSTs the emulator saw: form fields, and the file's name, MIME
+    type, bytes."""
+    found = []
+    for exchange in emulator.state.exchanges():
+        if exchange.method != "POST" or exchange.path != CLONING:
+            continue
+        kind = next(v for k, v in exchange.headers.items() if k.lower() == "content-type")
+        message = BytesParser(policy=HTTP).parsebytes(
+            b"Content-Type: " + kind.encode() + b"\r\n\r\n" + exchange.body
+        )
+        fields: dict[str, Any] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            if part.get_filename():
+                fields[name] = {
+                    "filename": part.get_filename(),
+                    "mime": part.get_content_type(),
+                    "data": payload,
+                }
+            else:
+                fields[name] = payload.decode()
+        found.append(fields)
+    return found
+
+
+def api_requests(emulator: Any) -> list[str]:
+    return [f"{e.method} {e.path}" for e in emulator.state.exchanges()]
+
+
+def seconds_of(data: bytes) -> float:
+    info = soundfile.info(io.BytesIO(data))
+    return float(info.frames / info.samplerate)
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> str:
+    return write(tmp_path / "ana.wav", speechy(8))
+
+
+# -- refusals: nothing is sent -------------------------------------------------------------
+
+
+def refusal_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.wav"
+    text.write_text("not audio")
+    short = write(tmp_path / "short.wav", speechy(2, lead=1, tail=1))
+    silent = write(tmp_path / "silent.wav", np.zeros(24000 * 8))
+    t = np.arange(24000 * 10) / 24000
+    sparse = write(tmp_path / "sparse.wav", 0.4 * np.sin(2 * np.pi * 180 * t) * ((t % 2.5) < 0.2))
+    big = tmp_path / "big.webm"
+    big.write_bytes(b"\x1a\x45\xdf\xa3" + b"\0" * (5 * 1024 * 1024))
+    ok = write(tmp_path / "ok.wav", speechy(8))
+    return {
+        "missing": ([str(tmp_path / "nope.wav")], "no such file"),
+        "empty": ([str(empty)], "is empty"),
+        "not audio": ([str(text)], "not an audio file"),
+        "under 3 s": ([short], "only 2"),
+        "silent": ([silent], "is silent"),
+        "mostly silence": ([sparse], "mostly silence"),
+        "over 5 MB unconvertible": ([str(big)], "at most 5 MB"),
+        "lightning-v2": ([ok, "--model", "lightning_v2"], "retired"),
+        "unknown model": ([ok, "--model", "lightning-xl"], "not a cloning model"),
+        "bad language": ([ok, "--language", "xx"], "not one lightning-v3.1 speaks"),
+        "no file": ([], "missing FILE"),
+        "file and record": ([ok, "--record"], "not both"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing",
+        "empty",
+        "not audio",
+        "under 3 s",
+        "silent",
+        "mostly silence",
+        "over 5 MB unconvertible",
+        "lightning-v2",
+        "unknown model",
+        "bad language",
+        "no file",
+        "file and record",
+    ],
+)
+def test_a_bad_sample_or_option_is_refused_before_any_request(
+    api_env: Any, tmp_path: Path, case: str
+) -> None:
+    args, message = refusal_cases(tmp_path)[case]
+    result = run("clone", "create", "Ana", *args)
+    assert result.exit_code == 2, result.stderr
+    assert result.stdout == ""
+    assert message in result.stderr and result.stderr.startswith("Error: ")
+    assert "Hint: " in result.stderr or case in ("file and record",)
+    assert api_requests(api_env) == []
+
+
+def test_record_without_a_terminal_needs_yes(api_env: Any) -> None:
+    result = run("clone", "create", "Me", "--record")
+    assert result.exit_code == 2 and "--yes" in result.stderr
+    assert api_requests(api_env) == []
+
+
+def test_delete_sends_nothing_and_points_to_the_dashboard(api_env: Any) -> None:
+    result = run("clone", "delete", "voice_abc")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "app.smallest.ai/dashboard" in result.stderr
+    assert api_requests(api_env) == []
+
+
+def test_help_lists_delete(api_env: Any) -> None:
+    result = run("clone", "--help")
+    assert "delete" in result.stdout and "dashboard" in result.stdout
+
+
+# -- creating ------------------------------------------------------------------------------
+
+
+def test_create_prints_the_voice_id_alone_and_the_next_step(api_env: Any, sample: str) -> None:
+    result = run(
+        "clone", "create", "Ana", sample, "--language", "en", "--accent", "general",
+        "--description", "my voice", "--tag", "english", "--tag", "calm, warm",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    voice_id = result.stdout.strip()
+    assert voice_id.startswith("voice_") and result.stdout == voice_id + "\n"
+    assert f"smallest tts say --voice {voice_id}" in result.stderr
+    (sent,) = uploads(api_env)
+    assert sent["displayName"] == "Ana" and sent["language"] == "en"
+    assert sent["accent"] == "general" and sent["description"] == "my voice"
+    assert sent["tags"] == "english,calm,warm"
+    assert sent["file"]["mime"] == "audio/wav" and sent["file"]["filename"] == "ana.wav"
+    assert sent["file"]["data"] == Path(sample).read_bytes()
+    assert "model" not in sent
+
+
+def test_a_missing_language_is_a_warning(api_env: Any, sample: str) -> None:
+    result = run("clone", "create", "Ana", sample)
+    assert result.exit_code == 0, result.stderr
+    assert "Warning: no --language" in result.stderr
+
+
+@pytest.mark.parametrize(("given", "sent"), [("lightning_v3.1_pro", "lightning-v3.1-pro")])
+def test_model_underscores_are_accepted(api_env: Any, sample: str, given: str, sent: str) -> None:
+    result = run("clone", "create", "Ana", sample, "--language", "en", "--model", given)
+    assert result.exit_code == 0, result.stderr
+    assert uploads(api_env)[0]["model"] == sent
+    assert "--model lightning_v3.1_pro" in result.stderr  # the next step names the pool
+
+
+def test_an_mp3_is_sent_as_mpeg(api_env: Any, tmp_path: Path) -> None:
+    path = write(tmp_path / "ana.mp3", speechy(8), format="MP3")
+    result = run("clone", "create", "Ana", path, "--language", "en")
+    assert result.exit_code == 0, result.stderr
+    file = uploads(api_env)[0]["file"]
+    assert file["mime"] == "audio/mpeg" and file["data"] == Path(path).read_bytes()
+
+
+@pytest.mark.parametrize("name", ["ana.flac", "ana.ogg"])
+def test_flac_and_ogg_are_converted_and_said(api_env: Any, tmp_path: Path, name: str) -> None:
+    path = write(tmp_path / name, np.column_stack([speechy(8, lead=2, tail=2)] * 2))
+    result = run("clone", "create", "Ana", path, "--language", "en")
+    assert result.exit_code == 0, result.stderr
+    assert "sending it as a mono WAV" in result.stderr and "2 channels" in result.stderr
+    file = uploads(api_env)[0]["file"]
+    assert file["mime"] == "audio/wav" and file["filename"] == "ana.wav"
+    assert 8 <= seconds_of(file["data"]) <= 8.5
+    assert soundfile.info(io.BytesIO(file["data"])).channels == 1
+
+
+def test_an_oversized_wav_is_converted_under_5_mb(api_env: Any, tmp_path: Path) -> None:
+    path = write(tmp_path / "big.wav", np.column_stack([speechy(12, 96000)] * 2), 96000)
+    assert Path(path).stat().st_size > 5 * 1024 * 1024
+    result = run("clone", "create", "Ana", path, "--language", "en")
+    assert result.exit_code == 0, result.stderr
+    assert "over 5 MB" in result.stderr
+    (sent,) = uploads(api_env)
+    assert sent["file"]["mime"] == "audio/wav"
+    assert len(sent["file"]["data"]) < 5 * 1024 * 1024
+    assert seconds_of(sent["file"]["data"]) == pytest.approx(12, abs=0.4)
+
+
+# -- waiting, listing, showing -------------------------------------------------------------
+
+
+def test_wait_follows_the_clone_to_completed(api_env: Any, sample: str) -> None:
+    result = run("clone", "create", "Ana", sample, "--language", "en", "--wait")
+    assert result.exit_code == 0, result.stderr
+    voice_id = result.stdout.strip()
+    shown = run("clone", "show", voice_id, "--json")
+    assert shown.exit_code == 0, shown.stderr
+    clone = json.loads(shown.stdout)
+    assert clone["status"] == "completed" and clone["voice_id"] == voice_id
+    assert clone["pools"] == ["lightning_v3.1"] and clone["usable"] is True
+
+
+def test_wait_ends_with_the_failure_and_its_advice(api_env: Any, tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    noise = write(tmp_path / "noise.wav", 0.3 * rng.standard_normal(24000 * 8))
+    result = run("clone", "create", "Hiss", noise, "--language", "en", "--wait")
+    assert result.exit_code == 1, result.stderr
+    assert result.stdout == ""
+    assert "failed" in result.stderr and "one person speaking clearly" in result.stderr
+
+
+def test_list_and_show(api_env: Any, sample: str) -> None:
+    made = run("clone", "create", "Ana", sample, "--language", "en", "--tag", "calm")
+    voice_id = made.stdout.strip()
+    listed = run("clone", "list", "--json")
+    assert listed.exit_code == 0, listed.stderr
+    (entry,) = [c for c in json.loads(listed.stdout) if c["voice_id"] == voice_id]
+    assert entry["display_name"] == "Ana" and entry["language"] == "en"
+    assert entry["tags"] == ["calm"] and entry["created_at"]
+    plain = run("clone", "list")
+    assert any(line.split("\t")[0] == voice_id for line in plain.stdout.splitlines())
+    missing = run("clone", "show", "voice_nope")
+    assert missing.exit_code == 2 and "clone list" in missing.stderr
+
+
+# -- a clone is a voice --------------------------------------------------------------------
+
+
+def test_a_new_clone_is_a_voice_at_once(api_env: Any, sample: str) -> None:
+    assert run("voices", "list").exit_code == 0  # the cache exists before the clone
+    voice_id = run("clone", "create", "Ana", sample, "--language", "en").stdout.strip()
+    mine = run("voices", "list", "--mine", "--json")
+    assert mine.exit_code == 0, mine.stderr
+    assert [v["voice_id"] for v in json.loads(mine.stdout)] == [voice_id]
+    assert json.loads(mine.stdout)[0]["cloned"] is True
+    shown = run("voices", "show", voice_id, "--json")
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["known_pools"] == ["lightning_v3.1"]
+
+
+def test_tts_speaks_in_a_pro_clone_on_its_own_pool(
+    api_env: Any, sample: str, tmp_path: Path
+) -> None:
+    made = run(
+        "clone", "create", "Ana", sample, "--language", "en", "--model", "lightning-v3.1-pro"
+    )
+    voice_id = made.stdout.strip()
+    api_env.state.clear()
+    out = tmp_path / "hello.wav"
+    result = run("tts", "say", "--voice", voice_id, "Hello there", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert seconds_of(out.read_bytes()) > 0.3
+    bodies = [
+        json.loads(e.body)
+        for e in api_env.state.exchanges()
+        if e.path.endswith(("/tts", "/get_speech"))
+    ]
+    assert bodies and all(b["model"] == "lightning_v3.1_pro" for b in bodies)
+    refused = run(
+        "tts",
+        "say",
+        "--voice",
+        voice_id,
+        "--model",
+        "lightning_v3.1",
+        "Hi",
+        "-o",
+        str(tmp_path / "x.wav"),
+    )
+    assert refused.exit_code == 2 and "lightning_v3.1_pro" in refused.stderr
