@@ -19,6 +19,13 @@ app = typer.Typer(help=GROUPS["clone"], no_args_is_help=True)
 DASHBOARD = "https://app.smallest.ai/dashboard/voices"
 
 
+def _complete_clone(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """The account's clones from the cached voice catalog (no network)."""
+    from smallest_cli.jobs.voice_catalog import complete_voice_id
+
+    return [(i, s) for i, s in complete_voice_id(ctx, incomplete) if i.startswith("voice_")]
+
+
 def _complete_model(incomplete: str) -> list[str]:
     return [m for m in ("lightning-v3.1", "lightning-v3.1-pro") if m.startswith(incomplete)]
 
@@ -53,7 +60,8 @@ def create(
         str | None, typer.Option("--accent", help="Accent label, e.g. general, indian.")
     ] = None,
     tags: Annotated[
-        list[str] | None, typer.Option("--tag", help="A tag (repeatable; commas split too).")
+        list[str] | None,
+        typer.Option("--tag", metavar="TAG", help="A tag (repeatable; commas split too)."),
     ] = None,
     record: Annotated[
         bool, typer.Option("--record", help="Record the sample from the microphone.")
@@ -168,7 +176,9 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 @app.command()
 def show(
     ctx: typer.Context,
-    voice_id: Annotated[str, typer.Argument(help="A clone's voice id (voice_…).")],
+    voice_id: Annotated[
+        str, typer.Argument(help="A clone's voice id (voice_…).", autocompletion=_complete_clone)
+    ],
     as_json: JsonFlag = False,
 ) -> None:
     """Show one clone: its status, pools, language, tags and dates.
@@ -211,7 +221,9 @@ def show(
 @app.command()
 def delete(
     ctx: typer.Context,
-    voice_id: Annotated[str, typer.Argument(help="A clone's voice id (voice_…).")],
+    voice_id: Annotated[
+        str, typer.Argument(help="A clone's voice id (voice_…).", autocompletion=_complete_clone)
+    ],
 ) -> None:
     """Deleting a clone is only possible in the dashboard (Voices → Delete).
 

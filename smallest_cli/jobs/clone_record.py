@@ -73,6 +73,7 @@ def _capture(out: Output, seconds: float, device: str | int | None) -> Any:
     stop = threading.Event()
     mic = MicSource(device=device, rate=RECORD_RATE, note=out.warn)
     meter = _Meter(out, seconds)
+    out.info(f"Recording {seconds:g} s from the {mic.description}; Ctrl-C stops without uploading.")
     try:
         with meter:
             for chunk in mic.chunks(stop):
