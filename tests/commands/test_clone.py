@@ -287,3 +287,21 @@ def test_tts_speaks_in_a_pro_clone_on_its_own_pool(
         str(tmp_path / "x.wav"),
     )
     assert refused.exit_code == 2 and "lightning_v3.1_pro" in refused.stderr
+
+
+def test_an_old_lightning_large_clone_is_refused_before_any_request(
+    api_env: Any, tmp_path: Path
+) -> None:
+    from smallest_cli.api.cloning import Clone
+    from smallest_cli.jobs.voice_catalog import remember_clone
+
+    assert run("voices", "list").exit_code == 0
+    remember_clone(api_env.base_url, Clone("voice_old", "Old", models=("lightning-large",)))
+    listed = run("voices", "list", "--mine")
+    assert listed.stdout.split("\t")[:2] == ["voice_old", "Old"]
+    api_env.state.clear()
+    result = run("tts", "say", "--voice", "voice_old", "Hi", "-o", str(tmp_path / "x.wav"))
+    assert result.exit_code == 2 and "lightning-large" in result.stderr
+    assert "clone create" in result.stderr
+    assert api_requests(api_env) == []
+    assert not (tmp_path / "x.wav").exists()
