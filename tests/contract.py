@@ -342,6 +342,31 @@ ENUM_EXTENSIONS: dict[str, tuple[tuple[tuple[str | int, ...], tuple[str, ...], s
 """Values the live server accepts beyond a spec enum (file → (schema path, values, why)),
 added to the enum in memory."""
 
+SCHEMA_WIDENINGS: dict[str, tuple[tuple[tuple[str | int, ...], dict[str, Any], str], ...]] = {
+    "voice-cloning-openapi.yaml": (
+        (
+            (
+                "paths", "/waves/v1/voice-cloning", "post", "responses", "200", "content",
+                "application/json", "schema", "properties", "data", "properties", "model",
+            ),
+            {
+                "oneOf": [
+                    {"type": "string"},
+                    {
+                        "type": "object",
+                        "properties": {"_id": {"type": "string"}, "modelName": {"type": "string"}},
+                    },
+                ]
+            },
+            "REFERENCE §8.1, §12: the spec types `data.model` as a string, the docs' example "
+            "(voice-cloning_how-to-vc-api.mdx) shows an object {_id, modelName}; either is "
+            "accepted.",
+        ),
+    ),
+}  # fmt: skip
+"""Schemas the reference says the live server answers beside the spec's (file → (schema path,
+schema put in its place, why)), replaced in memory."""
+
 
 # -- errors -------------------------------------------------------------------------------------
 
@@ -489,6 +514,16 @@ def _extend_enums(name: str, document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def _widen_schemas(name: str, document: dict[str, Any]) -> dict[str, Any]:
+    """`document` with the schemas of SCHEMA_WIDENINGS put in place."""
+    for where, schema, _why in SCHEMA_WIDENINGS.get(name, ()):
+        node: Any = document
+        for key in where[:-1]:
+            node = node[key]
+        node[where[-1]] = copy.deepcopy(schema)
+    return document
+
+
 def _fold_split_descriptions(node: Any) -> None:
     """Undo `{ description: a, b }` read as `{description: "a", "b": None}` (SPEC_REPAIRS)."""
     if isinstance(node, dict):
@@ -524,7 +559,8 @@ def _openapi(name: str) -> OpenAPI:
     # `type: string` schema rejects; the SSE responses (text/event-stream) are text.
     config = Config(extra_media_type_deserializers={"text/event-stream": plain_loads})
     try:
-        return OpenAPI.from_dict(_extend_enums(name, spec_document(name)), config=config)
+        document = _widen_schemas(name, _extend_enums(name, spec_document(name)))
+        return OpenAPI.from_dict(document, config=config)
     except OpenAPIValidationError as exc:
         raise SpecLoadError(f"{name} is not a valid OpenAPI document: {exc.message}") from exc
 

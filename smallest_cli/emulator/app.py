@@ -49,6 +49,7 @@ def create_app(state: EmulatorState | None = None) -> EmulatorMiddleware:
             _Deferred("smallest_cli.emulator.tts_ws"),
             _Deferred("smallest_cli.emulator.stt"),
             _Deferred("smallest_cli.emulator.stt_ws"),
+            _Deferred("smallest_cli.emulator.cloning"),
             *retired.routes,
         ],
         exception_handlers={HTTPException: _http_error},
@@ -372,7 +373,8 @@ async def _faults(request: Request) -> Response:
 
 
 async def _limits(request: Request) -> Response:
-    """GET or PUT `tts_concurrency`, `stt_per_minute`, `stt_sessions`, `stt_idle_seconds`."""
+    """GET or PUT `tts_concurrency`, `stt_per_minute`, `stt_sessions`, `stt_idle_seconds`,
+    `clone_limit`."""
     limits = _state(request).limits
     if request.method == "PUT":
         document = await request.json()
@@ -388,6 +390,8 @@ async def _limits(request: Request) -> Response:
                 if not 0 < idle < float("inf"):
                     raise ValueError("stt_idle_seconds must be a positive number")
                 limits.stt_idle_seconds = idle
+            if "clone_limit" in document:
+                limits.clone_limit = max(1, int(document["clone_limit"]))
         except (ValueError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
     return JSONResponse(limits.to_json())
@@ -404,6 +408,7 @@ async def _pacing(request: Request) -> Response:
                 float(document.get("rtf", current.rtf)),
                 float(document.get("stt_ms", current.stt_ms)),
                 float(document.get("stt_rtf", current.stt_rtf)),
+                float(document.get("clone_ms", current.clone_ms)),
             )
         except (ValueError, TypeError, AttributeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
