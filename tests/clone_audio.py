@@ -10,9 +10,9 @@ import soundfile
 
 
 def speechy(seconds: float, rate: int = 24000, lead: float = 0.0, tail: float = 0.0) -> Any:
-    """Syllable-like bursts (a 0.25 s tone, 0.05 s pause) with silence before and after."""
+    """Syllable-like bursts (a 0.22 s tone, 0.13 s pause) with silence before and after."""
     t = np.arange(int(seconds * rate)) / rate
-    voice = 0.4 * np.sin(2 * np.pi * 180 * t) * ((t % 0.3) < 0.25)
+    voice = 0.4 * np.sin(2 * np.pi * 180 * t) * ((t % 0.35) < 0.22)
     return np.concatenate([np.zeros(int(lead * rate)), voice, np.zeros(int(tail * rate))])
 
 

@@ -195,7 +195,9 @@ def test_flac_and_ogg_are_converted_and_said(api_env: Any, tmp_path: Path, name:
 
 
 def test_an_oversized_wav_is_converted_under_5_mb(api_env: Any, tmp_path: Path) -> None:
-    path = write(tmp_path / "big.wav", np.column_stack([speechy(12, 96000)] * 2), 96000)
+    path = write(
+        tmp_path / "big.wav", np.column_stack([speechy(12, 96000)] * 2), 96000, subtype="PCM_24"
+    )
     assert Path(path).stat().st_size > 5 * 1024 * 1024
     result = run("clone", "create", "Ana", path, "--language", "en")
     assert result.exit_code == 0, result.stderr
@@ -305,3 +307,109 @@ def test_an_old_lightning_large_clone_is_refused_before_any_request(
     assert "clone create" in result.stderr
     assert api_requests(api_env) == []
     assert not (tmp_path / "x.wav").exists()
+
+
+@pytest.fixture
+def slow_clones(api_env: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Clones take 0.6 s to make, and --wait polls every 0.1 s."""
+    from dataclasses import replace
+
+    from smallest_cli.jobs import clone
+
+    monkeypatch.setattr(clone, "POLL_SECONDS", 0.1)
+    api_env.state.pacing = replace(api_env.state.pacing, clone_ms=600)
+    return api_env
+
+
+def polls(emulator: Any) -> list[str]:
+    """The statuses the list answered, in order."""
+    seen = []
+    for e in emulator.state.exchanges():
+        if e.method == "GET" and e.path == CLONING:
+            seen += [c["status"] for c in json.loads(e.response_body)["data"]]
+    return seen
+
+
+def test_wait_goes_through_pending_to_completed(slow_clones: Any, sample: str) -> None:
+    result = run("clone", "create", "Ana", sample, "--language", "en", "--wait")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip().startswith("voice_")
+    created = json.loads(
+        next(e for e in slow_clones.state.exchanges() if e.method == "POST").response_body
+    )
+    assert created["data"]["status"] == "pending"
+    seen = polls(slow_clones)
+    assert seen[-1] == "completed" and set(seen) - {"completed"}  # it waited
+    assert "is pending" not in result.stderr
+
+
+def test_no_wait_says_how_to_follow_up(slow_clones: Any, sample: str) -> None:
+    result = run("clone", "create", "Ana", sample, "--language", "en", "--no-wait")
+    voice_id = result.stdout.strip()
+    assert result.exit_code == 0 and f"smallest clone show {voice_id}" in result.stderr
+    assert polls(slow_clones) == []
+
+
+def test_wait_goes_through_pending_to_failed(slow_clones: Any, tmp_path: Path) -> None:
+    noise = write(tmp_path / "noise.wav", 0.3 * np.random.default_rng(7).standard_normal(192000))
+    result = run("clone", "create", "Hiss", noise, "--language", "en", "--wait")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert polls(slow_clones)[-1] == "failed"
+    assert "failed" in result.stderr and "Hint: record 5 to 15 s" in result.stderr
+
+
+def test_wait_gives_up_after_its_timeout(slow_clones: Any, sample: str) -> None:
+    from dataclasses import replace
+
+    slow_clones.state.pacing = replace(slow_clones.state.pacing, clone_ms=60_000)
+    result = run("clone", "create", "Ana", sample, "--wait", "--wait-timeout", "1")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "after 1 s" in result.stderr and "smallest clone show voice_" in result.stderr
+
+
+def test_the_clone_limit_is_one_line_with_a_hint(api_env: Any, sample: str) -> None:
+    api_env.state.limits.clone_limit = 1
+    assert run("clone", "create", "One", sample, "--language", "en").exit_code == 0
+    result = run("clone", "create", "Two", sample, "--language", "en")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "clone limit exceeded" in result.stderr and "dashboard" in result.stderr
+    assert result.stderr.count("Error: ") == 1
+
+
+class _TimingOut:
+    """A client whose first cloning request times out as the API says (then it works)."""
+
+    def __init__(self, fail_times: int) -> None:
+        self.fail_times = fail_times
+        self.calls = 0
+        self.cloning = self
+
+    def create(self, name: str, **_: Any) -> Any:
+        from smallest_cli.api.cloning import Clone
+        from smallest_cli.errors import ServerError
+
+        self.calls += 1
+        if self.calls <= self.fail_times:
+            raise ServerError(
+                "Voice cloning timed out", status_code=500, code="voice_clone_timeout"
+            )
+        return Clone("voice_x", name, status="completed")
+
+
+@pytest.mark.parametrize(("fail_times", "calls", "ok"), [(1, 2, True), (2, 2, False)])
+def test_a_voice_clone_timeout_is_retried_once(fail_times: int, calls: int, ok: bool) -> None:
+    from smallest_cli.audio.sample import Sample
+    from smallest_cli.context import AppContext
+    from smallest_cli.errors import ServerError
+    from smallest_cli.jobs.clone import CloneOptions, _upload
+
+    client = _TimingOut(fail_times)
+    obj = AppContext()
+    sample = Sample("a.wav", b"RIFF", "audio/wav", 8.0)
+    if ok:
+        assert _upload(obj, client, CloneOptions("Ana"), sample).voice_id == "voice_x"  # type: ignore[arg-type]
+    else:
+        with pytest.raises(ServerError) as caught:
+            _upload(obj, client, CloneOptions("Ana"), sample)  # type: ignore[arg-type]
+        assert "timed out twice" in (caught.value.hint or "")
+    assert client.calls == calls
