@@ -151,6 +151,8 @@ def test_the_cache_file_layout(client, tmp_path, monkeypatch: pytest.MonkeyPatch
         "get_voices",
         "get_all_voices",
         "get_all_voices_error",
+        "clones",
+        "clones_error",
     }
     assert (document["format"], document["key"]) == (1, client.base_url)
     assert document["fetched_at"] == 1_800_000_000.0

@@ -185,9 +185,11 @@ def show(
             ("Description", voice.description),
             ("Preview URL", _preview_url(obj, voice, tty)),
             ("Document ID", voice.document_id),
-            ("Clone", "yes (smallest clone show " + voice.voice_id + ")" if tty else True)
-            if voice.cloned
-            else ("Clone", None),
+            *(
+                [("Clone", f"yes (smallest clone show {voice.voice_id})" if tty else "yes")]
+                if voice.cloned
+                else []
+            ),
         ]
     )
     if catalog.partial is not None and voice.description is None:

@@ -18,7 +18,7 @@ CLONES = "/waves/v1/voice-cloning"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 JSON_KEYS = [
     "voice_id", "display_name", "languages", "accent", "gender", "age", "emotions", "usecases",
-    "description", "preview_url", "document_id", "models", "known_pools",
+    "description", "preview_url", "document_id", "models", "cloned", "known_pools",
 ]  # fmt: skip
 
 
@@ -80,6 +80,7 @@ def test_list_json_shape(api_env) -> None:
         "preview_url": f"{api_env.base_url}/_emulator/previews/jasper.wav",  # Get All Voices'
         "document_id": BY_ID["jasper"].document_id,  # its `_id`
         "models": [],
+        "cloned": False,
         "known_pools": ["lightning_v3.1_pro"],
     }
     assert re.fullmatch(r"[0-9a-f]{24}", by_id["jasper"]["document_id"])
@@ -338,7 +339,7 @@ def test_show_ignores_case(api_env) -> None:
         ("magnos", "Hint: did you mean magnus or manon? `smallest voices list`"),
         ("ha", "Hint: did you mean hannah, hazel or hanna?"),
         ("qqqqqq", "Hint: `smallest voices list` shows every voice id"),
-        ("voice_abc123", "Hint: cloned voices (voice_…) are not in the catalog"),
+        ("voice_abc123", "Hint: `smallest clone list` shows the account's clones"),
     ],
 )
 def test_show_unknown_id_is_a_usage_error_with_suggestions(api_env, given: str, hint: str) -> None:
