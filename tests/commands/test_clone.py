@@ -413,3 +413,38 @@ def test_a_voice_clone_timeout_is_retried_once(fail_times: int, calls: int, ok: 
             _upload(obj, client, CloneOptions("Ana"), sample)  # type: ignore[arg-type]
         assert "timed out twice" in (caught.value.hint or "")
     assert client.calls == calls
+
+
+def test_two_clones_of_two_speakers_are_told_apart_by_diarization(
+    api_env: Any, tmp_path: Path
+) -> None:
+    from tests.shared import shared_path
+
+    first = shared_path("audio", "stt-sample-audio.wav")
+    second = shared_path("audio", "pulse-feature-demo.wav")
+    ids = []
+    for name, path in (("First", first), ("Second", second)):
+        made = run("clone", "create", name, str(path), "--language", "en")
+        assert made.exit_code == 0, made.stderr
+        ids.append(made.stdout.strip())
+    lines = [
+        (ids[0], "Hello there, how are you doing today? I hope the weather is fine."),
+        (ids[1], "I am doing well, thank you very much. The weather is lovely here."),
+        (ids[0], "That is good to hear. Shall we go for a walk?"),
+    ]
+    parts = []
+    for number, (voice, text) in enumerate(lines):
+        out = tmp_path / f"line{number}.wav"
+        said = run("tts", "say", "--voice", voice, text, "-o", str(out), "--sample-rate", "24000")
+        assert said.exit_code == 0, said.stderr
+        audio, rate = soundfile.read(str(out))
+        parts += [audio, np.zeros(rate // 2)]
+    dialogue = tmp_path / "dialogue.wav"
+    soundfile.write(str(dialogue), np.concatenate(parts), 24000)
+    result = run("stt", "transcribe", str(dialogue), "--diarize", "--json")
+    assert result.exit_code == 0, result.stderr
+    turns = []
+    for word in json.loads(result.stdout)["words"]:
+        if not turns or turns[-1] != word["speaker"]:
+            turns.append(word["speaker"])
+    assert len(turns) == 3 and turns[0] == turns[2] != turns[1]
