@@ -38,8 +38,9 @@ NORMALISE: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),
     (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:<port>"),
     (re.compile(r"/\S*/\.config/smallest/"), "~/.config/smallest/"),  # the run's home
+    (re.compile(r"\bvoice_[A-Za-z0-9]{10}\b"), "voice_<id>"),  # a new clone's id
 )
-"""What may differ between two runs of one recipe: ids, ports, the home directory."""
+"""What may differ between two runs of one recipe: ids, ports, the home directory, clone ids."""
 
 TOOLS = ("jq", "sox", "file", "truncate", "timeout", "cut", "grep", "sed", "head")
 """Programs recipes call besides `smallest`; a recipe using an absent one is skipped."""
