@@ -231,12 +231,13 @@ def fetch_clones(obj: AppContext) -> list[Clone]:
 def play_sample(obj: AppContext, clone: Clone, device: str | None) -> None:
     """Play the clone's first sample clip (or, without one, a sentence spoken in it)."""
     from smallest_cli.api.voices import Voice
-    from smallest_cli.destinations import Destination
+    from smallest_cli.audio.devices import device_of
     from smallest_cli.jobs.preview import PreviewJob
 
     url = clone.samples[0][1] if clone.samples else None
     voice = Voice(clone.voice_id, clone.display_name, preview_url=url, models=clone.models)
-    PreviewJob.build(obj, Destination(device=device)).run(voice, None)
+    # to the speakers even when stdout is a pipe: stdout holds the voice id alone
+    PreviewJob(obj, None, None, None, True, device_of(device)).run(voice, None)
 
 
 def ask(question: str, default: bool = False) -> bool:

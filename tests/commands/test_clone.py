@@ -257,6 +257,10 @@ def test_a_new_clone_is_a_voice_at_once(api_env: Any, sample: str) -> None:
     assert json.loads(mine.stdout)[0]["cloned"] is True
     shown = run("voices", "show", voice_id, "--json")
     assert shown.exit_code == 0 and json.loads(shown.stdout)["known_pools"] == ["lightning_v3.1"]
+    from smallest_cli.jobs.voice_catalog import complete_voice_id
+
+    offered = complete_voice_id(None, "voice_")
+    assert [i for i, _ in offered] == [voice_id]  # completion reads only the cache
 
 
 def test_tts_speaks_in_a_pro_clone_on_its_own_pool(

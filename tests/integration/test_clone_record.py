@@ -80,3 +80,25 @@ def test_ctrl_c_while_recording_sends_nothing(sd: Any, emulator: Any) -> None:
     assert proc.returncode == 130, err
     assert out == ""
     assert not [e for e in emulator.state.exchanges() if e.path == CLONING]
+
+
+def test_play_sample_plays_the_clip_and_keeps_stdout_for_the_id(
+    sd: Any, emulator: Any, tmp_path
+) -> None:
+    from tests.clone_audio import write
+
+    path = write(tmp_path / "ana.wav", speechy(8))
+    env = {**os.environ, "SMALLEST_BASE_URL": emulator.base_url, "SMALLEST_API_KEY": TEST_KEY}
+    argv = [sys.executable, "-m", "smallest_cli", "clone", "create", "Ana", path]
+    done = subprocess.run(
+        [*argv, "--language", "en", "--play-sample"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith("voice_")  # the clip went to the speakers
+    assert "could not be fetched" not in done.stderr
+    # the clip came from the emulator's sample URL (not recorded), not from a fallback TTS call
+    assert [(e.method, e.path) for e in emulator.state.exchanges()] == [("POST", CLONING)]
