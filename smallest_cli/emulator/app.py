@@ -5,7 +5,7 @@ the configured latency, apply an injected fault, check the bearer key (any key s
 is accepted, as a stand-in cannot know real keys), then hand over to the service route.
 Everything under /_emulator is the control surface: health (with the base URL of each region
 served), faults, limits, pacing, traffic, webhook deliveries, and the voice previews that Get
-All Voices links to (no key needed, like the real CDN).
+All Voices links to and the sample clips of voice clones (no key needed, like the real CDN).
 """
 
 from __future__ import annotations

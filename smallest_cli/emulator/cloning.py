@@ -2,11 +2,12 @@
 
 POST takes `multipart/form-data` with `displayName` and `file` (required) and `model`,
 `language`, `description`, `accent`, `tags` (comma-separated, split and trimmed). Refusals,
-in the order they are checked, each `{"error": …}` (the cloning service's shape, §3):
+in the order they are checked (the live order is UNKNOWN), each `{"error": …}` (the cloning
+service's shape, §3; the wording of the undocumented ones is the emulator's):
 
-* 400 `Invalid file type. …` when the sample is not one of the accepted types;
-* 400 `File too large` over 5 MB (5 × 1024 × 1024 bytes; the words are multer's);
 * 400 `No file provided` without a `file` part;
+* 400 `Invalid file type. Supported types: …` when the sample is not of an accepted type;
+* 400 `File too large` over 5 MB (5 × 1024 × 1024 bytes; the words are multer's);
 * 400 `displayName is required` / `… at most 500 characters`;
 * 400 `Voice cloning for lightning-v2 is deprecated. Please use lightning-v3.1`, and
   `Invalid model. Supported: …` for any other unknown model;
