@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import io
 import json
 import time
@@ -126,6 +127,25 @@ def test_create_from_wav_answers_the_documented_body_and_lists_the_clone(http) -
         "createdAt": data["createdAt"],
     }
     assert len(clone["_id"]) == 24
+
+
+def test_create_and_list_are_checked_against_the_cloning_spec(http, emulator) -> None:
+    from tests import contract
+
+    if not contract.specs_available():
+        pytest.skip("the vendor's spec files (../shared/api/specs) are absent")
+    create(http, voice_audio(140.0), language="en", tags="a,b")
+    listed(http)
+    create(http, voice_audio(140.0), language="xx")  # a documented 400
+
+    exchanges = emulator.state.exchanges()
+
+    assert [(e.method, e.status) for e in exchanges] == [("POST", 200), ("GET", 200), ("POST", 400)]
+    assert exchanges[0].headers["content-type"].startswith("multipart/form-data; boundary=")
+    assert all(contract.validate_exchange(e) for e in exchanges)
+    broken = dataclasses.replace(exchanges[1], response_body=b'{"data": [{"voiceId": 7}]}')
+    with pytest.raises(contract.ContractViolation):
+        contract.validate_exchange(broken)
 
 
 def test_create_from_mp3_and_on_the_pro_pool(http) -> None:
