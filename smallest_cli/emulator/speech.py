@@ -142,7 +142,8 @@ class Synthesis:
     """The audio for one text, produced block by block (one word or pause at a time).
 
     `scramble` makes the audio say nothing intelligible, as the real service does when a
-    voice is used with the other model's pool (REFERENCE §6.1).
+    voice is used with the other model's pool (REFERENCE §6.1); `mute` makes no audio at
+    all, as an old `lightning-large` clone gives on current models (§6.1).
     """
 
     def __init__(
@@ -153,12 +154,14 @@ class Synthesis:
         speed: float = 1.0,
         timbre: VoiceTimbre | None = None,
         scramble: bool = False,
+        mute: bool = False,
     ) -> None:
         self.sample_rate = sample_rate
         self.speed = speed
         self.timbre = timbre or VoiceTimbre(160.0)
         self.scramble = scramble
-        self.words = words_of(text)
+        self.words = [] if mute else words_of(text)
+        self.mute = mute
         self._plan = self._make_plan()
 
     def _seconds(self, base: float) -> float:
@@ -169,6 +172,8 @@ class Synthesis:
 
     def _make_plan(self) -> list[tuple[Word | None, int]]:
         """(word or None for a pause, length in samples), in order."""
+        if self.mute:
+            return []
         plan: list[tuple[Word | None, int]] = [(None, self._samples(LEAD_SECONDS))]
         for word in self.words:
             if word.spoken:

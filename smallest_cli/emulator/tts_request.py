@@ -24,7 +24,8 @@ UNKNOWN, decided here:
 * Voice ids are the catalog's, matched exactly, and the caller's completed clones (`clones`;
   a pending, failed or other key's clone gets "Invalid Voice ID", which is UNKNOWN live). A
   clone speaks with the pitch of its sample. A voice outside the chosen model's pool (for a
-  clone: outside its `modelIds`) is accepted (REFERENCE §6.1) and comes out scrambled.
+  clone: outside its `modelIds`) is accepted (REFERENCE §6.1) and comes out scrambled; an
+  old `lightning-large` clone (in no pool) gives no audio at all (§6.1).
 * `language` is checked against the model (§0.3) after the enum, in the same object-level
   refinement as the voice: `{"code":"custom","path":["language"],"message":"Language 'ja'
   is not supported on the lightning_v3.1 model. Supported languages: en, hi, mr, …"}`. The
@@ -135,6 +136,7 @@ class TtsRequest:
             speed=self.speed,
             timbre=timbre,
             scramble=self.scrambled,
+            mute=self.clone is not None and not self.clone.pools,
         )
 
 

@@ -300,6 +300,8 @@ def test_status_moves_from_pending_through_processing_to_completed(http, emulato
     emulator.state.pacing = Pacing(0, 0, 0, 0, clone_ms=1000)
     created = create(http, voice_audio(140.0))
     assert created.json()["data"]["status"] == "pending"
+    speak = {"text": "Ready?", "voice_id": created.json()["data"]["voiceId"]}
+    assert http.post("/waves/v1/tts", headers=SYNC, json=speak).status_code == 400
 
     seen = [created.json()["data"]["status"]]
     deadline = time.monotonic() + 10
@@ -310,6 +312,7 @@ def test_status_moves_from_pending_through_processing_to_completed(http, emulato
             seen.append(status)
 
     assert seen == ["pending", "processing", "completed"]
+    assert http.post("/waves/v1/tts", headers=SYNC, json=speak).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -470,3 +473,21 @@ def test_the_retired_clone_routes_answer_410_and_delete_nothing(http) -> None:
         assert answer.json()["error_code"] == "MODEL_DEPRECATED"
         assert answer.json()["recommended_endpoint"] == "/waves/v1/lightning-v3.1/get_speech"
     assert [clone["voiceId"] for clone in listed(http)] == [voice]
+
+
+def test_an_old_lightning_large_clone_is_listed_and_gives_no_audio(http, emulator) -> None:
+    seeded = httpx.post(
+        f"{emulator.base_url}/_emulator/clones", headers=AUTH, json={"displayName": "old one"}
+    )
+    assert seeded.status_code == 200
+    voice = seeded.json()["voiceId"]
+
+    [clone] = listed(http)
+    body = {"text": "Anyone there?", "voice_id": voice, "output_format": "wav"}
+    speech = http.post("/waves/v1/tts", headers=SYNC, json=body)
+
+    assert clone["modelIds"] == ["lightning-large"]
+    assert clone["status"] == "completed"
+    assert speech.status_code == 200
+    assert len(speech.content) < 200  # REFERENCE §6.1: "an empty or ~100-200-byte WAV"
+    assert sf.info(io.BytesIO(speech.content)).frames == 0
