@@ -5,6 +5,11 @@ it was when the clone was made), `processing` for the second, then `completed`, 
 when its sample held no voice (`clone_sample`). With no processing time it is finished at
 once, as the documented example answers (`"status": "completed"`). Only a completed clone
 speaks in TTS, in its own pool (`modelIds`) with the pitch of its sample.
+
+An account may also hold clones made by the retired `add_voice` (`modelIds:
+["lightning-large"]`, REFERENCE §8.2): the API can no longer make them, so they are put in
+through the control surface (`POST /_emulator/clones`). They are valid voice ids in TTS but
+give no audio (§6.1: "an empty or ~100–200-byte WAV").
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ CLONE_MODELS: dict[str, Pool] = {
     "lightning-v3.1-pro": "lightning_v3.1_pro",
 }
 """The cloning `model` values and the TTS pool each clone speaks in."""
+LEGACY_MODEL = "lightning-large"  # old clones: listed, accepted by TTS, silent
 SAMPLE_TEXT = "Hello! This is a sample of what I sound like."  # the docs' example sample
 _ID_ALPHABET = string.ascii_letters + string.digits
 
@@ -50,7 +56,8 @@ class Clone:
 
     @property
     def pools(self) -> tuple[Pool, ...]:
-        return (CLONE_MODELS[self.model],)
+        """The TTS pools it speaks in (none for a legacy `lightning-large` clone)."""
+        return (CLONE_MODELS[self.model],) if self.model in CLONE_MODELS else ()
 
     def status(self, now: float | None = None) -> str:
         elapsed = (time.monotonic() if now is None else now) - self.started

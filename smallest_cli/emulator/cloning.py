@@ -2,11 +2,12 @@
 
 POST takes `multipart/form-data` with `displayName` and `file` (required) and `model`,
 `language`, `description`, `accent`, `tags` (comma-separated, split and trimmed). Refusals,
-in the order they are checked, each `{"error": …}` (the cloning service's shape, §3):
+in the order they are checked (the live order is UNKNOWN), each `{"error": …}` (the cloning
+service's shape, §3; the wording of the undocumented ones is the emulator's):
 
-* 400 `Invalid file type. …` when the sample is not one of the accepted types;
-* 400 `File too large` over 5 MB (5 × 1024 × 1024 bytes; the words are multer's);
 * 400 `No file provided` without a `file` part;
+* 400 `Invalid file type. Supported types: …` when the sample is not of an accepted type;
+* 400 `File too large` over 5 MB (5 × 1024 × 1024 bytes; the words are multer's);
 * 400 `displayName is required` / `… at most 500 characters`;
 * 400 `Voice cloning for lightning-v2 is deprecated. Please use lightning-v3.1`, and
   `Invalid model. Supported: …` for any other unknown model;
@@ -27,6 +28,11 @@ the sample sentence in the new voice. A failed clone has no samples. Status over
 pitch and the pools: `clones`, `clone_sample`.
 
 GET answers `{"data": [...]}`, the key's clones oldest first, in the §8.2 shape.
+
+Control surface: `POST /_emulator/clones` with the key's `Authorization` header and JSON
+`{"displayName", "model"}` (`model` defaults to `lightning-large`) puts a finished clone in
+the key's account without a sample, the way an account keeps the clones the retired
+`add_voice` made; it answers the clone's §8.2 entry.
 """
 
 from __future__ import annotations
@@ -42,9 +48,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from smallest_cli.audio.formats import sniff
+from smallest_cli.emulator.catalog import pitch_hz
 from smallest_cli.emulator.clone_sample import analyse
 from smallest_cli.emulator.clones import (
     CLONE_MODELS,
+    LEGACY_MODEL,
     SAMPLE_TEXT,
     Clone,
     CloneLimitReached,
@@ -200,8 +208,29 @@ async def get_sample(request: Request) -> Response:
     return Response(audio, media_type="audio/wav")
 
 
+async def seed_clone(request: Request) -> Response:
+    """POST /_emulator/clones: a finished clone for the key of the Authorization header."""
+    key = bearer_key(request.headers)
+    try:
+        document = await request.json()
+        name = str(document.get("displayName", "legacy clone"))
+        model = str(document.get("model", LEGACY_MODEL))
+    except (ValueError, AttributeError):
+        return JSONResponse({"error": "a JSON object is expected"}, status_code=400)
+    if not key or model not in (*CLONE_MODELS, LEGACY_MODEL):
+        return JSONResponse(
+            {"error": "an Authorization: Bearer key and a known model are required"},
+            status_code=400,
+        )
+    clone = Clone(new_voice_id(), name, model, pitch_hz(name, None), processing_seconds=0.0)
+    state = _state(request)
+    state.clones.add(key, clone, max(state.limits.clone_limit, len(state.clones.of(key)) + 1))
+    return JSONResponse(clone.listed())
+
+
 routes = [
     Route("/waves/v1/voice-cloning", create_clone, methods=["POST"]),
     Route("/waves/v1/voice-cloning", list_clones, methods=["GET"]),
     Route(f"{SAMPLE_PATH}/{{voice_id}}.wav", get_sample, methods=["GET"]),
+    Route("/_emulator/clones", seed_clone, methods=["POST"]),
 ]

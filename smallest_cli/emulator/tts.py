@@ -97,7 +97,7 @@ async def _read(request: Request) -> TtsRequest | Response:
     state = request.app.state.emulator
     assert isinstance(state, EmulatorState)
     key = bearer_key(request.headers)
-    dictionaries = state.dictionaries.ids(key)
+    dictionaries = state.dictionaries.by_id(key)
     try:
         return parse(document, dictionaries=dictionaries, clones=state.clones.speaking(key))
     except Invalid as invalid:

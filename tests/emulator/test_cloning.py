@@ -3,7 +3,11 @@ refusals, the limit, status over time, sample clips, and clones speaking in TTS.
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import dataclasses
 import io
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,9 +16,12 @@ import httpx
 import numpy as np
 import pytest
 import soundfile as sf
+from websockets.exceptions import ConnectionClosedOK
+from websockets.sync.client import connect
 
 from smallest_cli.emulator.speech import Synthesis, VoiceTimbre, listen, spoken_form
 from smallest_cli.emulator.state import Pacing
+from smallest_cli.emulator.stt_audio import pitch_of
 from tests.conftest import TEST_KEY
 from tests.shared import shared_path
 
@@ -72,8 +79,6 @@ def listed(http: httpx.Client) -> list[dict[str, Any]]:
 
 def heard(wav: bytes) -> tuple[str, float]:
     """What the emulator's ear reads in a WAV, and the sound's median pitch."""
-    from smallest_cli.emulator.stt_audio import pitch_of
-
     samples, rate = sf.read(io.BytesIO(wav), dtype="int16")
     words = " ".join(h.text or "?" for h in listen(samples, rate))
     pitch = pitch_of(samples.astype(np.float64) / 32768, rate)
@@ -122,6 +127,25 @@ def test_create_from_wav_answers_the_documented_body_and_lists_the_clone(http) -
         "createdAt": data["createdAt"],
     }
     assert len(clone["_id"]) == 24
+
+
+def test_create_and_list_are_checked_against_the_cloning_spec(http, emulator) -> None:
+    from tests import contract
+
+    if not contract.specs_available():
+        pytest.skip("the vendor's spec files (../shared/api/specs) are absent")
+    create(http, voice_audio(140.0), language="en", tags="a,b")
+    listed(http)
+    create(http, voice_audio(140.0), language="xx")  # a documented 400
+
+    exchanges = emulator.state.exchanges()
+
+    assert [(e.method, e.status) for e in exchanges] == [("POST", 200), ("GET", 200), ("POST", 400)]
+    assert exchanges[0].headers["content-type"].startswith("multipart/form-data; boundary=")
+    assert all(contract.validate_exchange(e) for e in exchanges)
+    broken = dataclasses.replace(exchanges[1], response_body=b'{"data": [{"voiceId": 7}]}')
+    with pytest.raises(contract.ContractViolation):
+        contract.validate_exchange(broken)
 
 
 def test_create_from_mp3_and_on_the_pro_pool(http) -> None:
@@ -276,6 +300,8 @@ def test_status_moves_from_pending_through_processing_to_completed(http, emulato
     emulator.state.pacing = Pacing(0, 0, 0, 0, clone_ms=1000)
     created = create(http, voice_audio(140.0))
     assert created.json()["data"]["status"] == "pending"
+    speak = {"text": "Ready?", "voice_id": created.json()["data"]["voiceId"]}
+    assert http.post("/waves/v1/tts", headers=SYNC, json=speak).status_code == 400
 
     seen = [created.json()["data"]["status"]]
     deadline = time.monotonic() + 10
@@ -286,6 +312,7 @@ def test_status_moves_from_pending_through_processing_to_completed(http, emulato
             seen.append(status)
 
     assert seen == ["pending", "processing", "completed"]
+    assert http.post("/waves/v1/tts", headers=SYNC, json=speak).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -381,3 +408,86 @@ def test_samples_of_two_real_speakers_get_pitches_diarization_tells_apart(http) 
     speakers = [u["speaker"] for u in utterances]
     assert speakers == [0, 1, 0, 1]
     assert [spoken_form(u["text"]) for u in utterances] == [spoken_form(line) for line in lines]
+
+
+def test_a_clone_speaks_over_sse_and_the_websocket(http, emulator) -> None:
+    voice = create(http, voice_audio(120.0)).json()["data"]["voiceId"]
+    body = {"text": "Streams too.", "voice_id": voice, "sample_rate": RATE}
+
+    sse = http.post(
+        "/waves/v1/tts/live", headers={**AUTH, "Accept": "text/event-stream"}, json=body
+    )
+    url = emulator.base_url.replace("http://", "ws://") + "/waves/v1/tts/live"
+    frames = []
+    with connect(url, additional_headers=AUTH) as connection:
+        connection.send(json.dumps(body))
+        with contextlib.suppress(ConnectionClosedOK):
+            while True:
+                frames.append(json.loads(connection.recv(timeout=10)))
+
+    events = [json.loads(line[6:]) for line in sse.text.splitlines() if line.startswith("data: ")]
+    sse_pcm = b"".join(base64.b64decode(e["audio"]) for e in events if "audio" in e)
+    ws_pcm = b"".join(
+        base64.b64decode(f["data"]["audio"]) for f in frames if f["status"] == "chunk"
+    )
+    for pcm in (sse_pcm, ws_pcm):
+        samples = np.frombuffer(pcm, dtype="<i2")
+        assert " ".join(h.text or "?" for h in listen(samples, RATE)) == "streams too"
+        assert pitch_of(samples.astype(np.float64) / 32768, RATE) == pytest.approx(120.0, rel=0.06)
+
+
+@pytest.mark.parametrize(
+    ("head", "mime"),
+    [
+        (b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00", "audio/mp4"),
+        (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01", "video/webm"),
+    ],
+    ids=["m4a", "webm"],
+)
+def test_mp4_and_webm_samples_are_taken_though_the_emulator_cannot_decode_them(
+    http, head, mime
+) -> None:
+    audio = head + bytes(range(256)) * 200
+
+    response = create(http, audio, filename="take.bin", mime=mime)
+
+    assert response.status_code == 200, response.text
+    assert listed(http)[0]["status"] == "completed"
+
+
+# -- the retired cloning routes ---------------------------------------------------------------
+
+
+def test_the_retired_clone_routes_answer_410_and_delete_nothing(http) -> None:
+    voice = create(http, voice_audio(140.0)).json()["data"]["voiceId"]
+    files = {"displayName": (None, "old"), "file": ("sample.wav", voice_audio(140.0), "audio/wav")}
+
+    answers = [
+        http.post("/waves/v1/lightning-large/add_voice", headers=AUTH, files=files),
+        http.get("/waves/v1/lightning-large/get_cloned_voices", headers=AUTH),
+        http.request("DELETE", "/waves/v1/lightning-large", headers=AUTH, json={"voiceId": voice}),
+    ]
+
+    for answer in answers:
+        assert answer.status_code == 410
+        assert answer.json()["error_code"] == "MODEL_DEPRECATED"
+        assert answer.json()["recommended_endpoint"] == "/waves/v1/lightning-v3.1/get_speech"
+    assert [clone["voiceId"] for clone in listed(http)] == [voice]
+
+
+def test_an_old_lightning_large_clone_is_listed_and_gives_no_audio(http, emulator) -> None:
+    seeded = httpx.post(
+        f"{emulator.base_url}/_emulator/clones", headers=AUTH, json={"displayName": "old one"}
+    )
+    assert seeded.status_code == 200
+    voice = seeded.json()["voiceId"]
+
+    [clone] = listed(http)
+    body = {"text": "Anyone there?", "voice_id": voice, "output_format": "wav"}
+    speech = http.post("/waves/v1/tts", headers=SYNC, json=body)
+
+    assert clone["modelIds"] == ["lightning-large"]
+    assert clone["status"] == "completed"
+    assert speech.status_code == 200
+    assert len(speech.content) < 200  # REFERENCE §6.1: "an empty or ~100-200-byte WAV"
+    assert sf.info(io.BytesIO(speech.content)).frames == 0

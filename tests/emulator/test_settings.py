@@ -21,6 +21,8 @@ PACING_OFF = {
     "rtf": 0.0,
     "stt_ms": 0.0,
     "stt_rtf": 0.0,
+    "chat_first_token_ms": 0.0,
+    "chat_token_ms": 0.0,
     "clone_ms": 0.0,
 }
 
