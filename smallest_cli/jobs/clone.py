@@ -10,7 +10,7 @@ completion know it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -109,7 +109,14 @@ def create(
 
         remember_clone(context_key(obj), clone)
         if wait and clone.status not in DONE:
-            clone = wait_for(obj, client, clone, timeout)
+            try:
+                clone = wait_for(obj, client, clone, timeout)
+            except KeyboardInterrupt:
+                out.info(
+                    f"The clone {clone.voice_id} was made; "
+                    f"`smallest clone show {clone.voice_id}` says when it is ready."
+                )
+                raise
     if clone.status == "failed":
         raise APIError(
             f"the clone {clone.voice_id} failed"
@@ -241,9 +248,10 @@ def play_sample(obj: AppContext, clone: Clone, device: str | None) -> None:
 
 
 def ask(question: str, default: bool = False) -> bool:
-    import typer
+    """A yes/no question on the terminal; Ctrl-C there is Ctrl-C (exit 130), not click's Abort."""
+    import click
 
-    return bool(typer.confirm(question, default=default, err=True))
-
-
-Confirm = Callable[[str], bool]
+    try:
+        return bool(click.confirm(question, default=default, err=True))
+    except click.exceptions.Abort:
+        raise KeyboardInterrupt from None

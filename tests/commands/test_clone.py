@@ -295,18 +295,27 @@ def test_tts_speaks_in_a_pro_clone_on_its_own_pool(
     assert refused.exit_code == 2 and "lightning_v3.1_pro" in refused.stderr
 
 
-def test_an_old_lightning_large_clone_is_refused_before_any_request(
+def test_an_old_lightning_large_clone_is_marked_and_refused_before_any_request(
     api_env: Any, tmp_path: Path
 ) -> None:
-    from smallest_cli.api.cloning import Clone
-    from smallest_cli.jobs.voice_catalog import remember_clone
+    import httpx
 
-    assert run("voices", "list").exit_code == 0
-    remember_clone(api_env.base_url, Clone("voice_old", "Old", models=("lightning-large",)))
-    listed = run("voices", "list", "--mine")
-    assert listed.stdout.split("\t")[:2] == ["voice_old", "Old"]
+    from tests.conftest import TEST_KEY
+
+    old = httpx.post(
+        f"{api_env.base_url}/_emulator/clones",
+        json={"displayName": "Old"},
+        headers={"Authorization": f"Bearer {TEST_KEY}"},
+    ).json()["voiceId"]
+    listed = run("clone", "list", "--json")
+    (entry,) = json.loads(listed.stdout)
+    assert entry["voice_id"] == old and entry["usable"] is False and entry["pools"] == []
+    plain = run("clone", "list")
+    assert plain.stdout.split("\t")[3] == "lightning-large:unusable"
+    mine = run("voices", "list", "--mine")
+    assert mine.stdout.split("\t")[:2] == [old, "Old"]
     api_env.state.clear()
-    result = run("tts", "say", "--voice", "voice_old", "Hi", "-o", str(tmp_path / "x.wav"))
+    result = run("tts", "say", "--voice", old, "Hi", "-o", str(tmp_path / "x.wav"))
     assert result.exit_code == 2 and "lightning-large" in result.stderr
     assert "clone create" in result.stderr
     assert api_requests(api_env) == []
