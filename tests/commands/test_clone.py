@@ -338,7 +338,7 @@ def polls(emulator: Any) -> list[str]:
     """The statuses the list answered, in order."""
     seen = []
     for e in emulator.state.exchanges():
-        if e.method == "GET" and e.path == CLONING:
+        if e.method == "GET" and e.path == CLONING and e.status == 200 and e.response_body:
             seen += [c["status"] for c in json.loads(e.response_body)["data"]]
     return seen
 
@@ -461,3 +461,30 @@ def test_two_clones_of_two_speakers_are_told_apart_by_diarization(
         if not turns or turns[-1] != word["speaker"]:
             turns.append(word["speaker"])
     assert len(turns) == 3 and turns[0] == turns[2] != turns[1]
+
+
+def test_ctrl_c_while_waiting_names_the_clone(slow_clones: Any, sample: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from dataclasses import replace
+
+    from tests.conftest import TEST_KEY
+
+    slow_clones.state.pacing = replace(slow_clones.state.pacing, clone_ms=60_000)
+    env = {**os.environ, "SMALLEST_BASE_URL": slow_clones.base_url, "SMALLEST_API_KEY": TEST_KEY}
+    argv = [sys.executable, "-m", "smallest_cli", "clone", "create", "Ana", sample, "--wait"]
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as proc:
+        deadline = time.monotonic() + 20
+        while not polls(slow_clones) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert out == ""
+    (voice_id,) = [c.voice_id for c in slow_clones.state.clones.of(TEST_KEY)]
+    assert f"The clone {voice_id} was made" in err
