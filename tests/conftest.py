@@ -110,6 +110,7 @@ def emulator(
     # tests that time audio or transcription set their own pacing
     state.pacing = Pacing(first_audio_ms=0, rtf=0, stt_ms=0, stt_rtf=0)
     state.clear()
+    state.dictionaries.clear()
     yield emulator_server
     if request.node.get_closest_marker("no_contract") is None:
         check_contract(state.exchanges())

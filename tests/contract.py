@@ -163,6 +163,15 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "retirement: no 410 anywhere. No observed/*.json file covers these routes. (The "
         "model-named v3.1 routes are deprecated but still served, §0.1: no deviation.)",
     ),
+    Deviation(
+        None,
+        r"/waves/v1/pronunciation-dicts",
+        404,
+        "What PUT or DELETE answers for an id the key does not own is UNKNOWN (REFERENCE §9.3, "
+        "§13.2); waves-api.yaml lists only 200, 400, 401 and 500. The emulator answers 404 "
+        "{'error': 'Pronunciation dictionary not found'} (smallest_cli/emulator/"
+        "pronunciation_dicts.py); clients handle a 400 as well.",
+    ),
 )
 """Known, accepted differences between observed server behaviour and the spec files.
 
