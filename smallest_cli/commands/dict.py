@@ -74,16 +74,19 @@ def create(
     file: Annotated[
         str | None,
         typer.Argument(
-            metavar="[FILE|-]",
+            metavar="FILE|-",
             help="Entries: .tsv/.txt (word<TAB>pronunciation), .csv or .json; `-` reads stdin.",
         ),
     ] = None,
     words: Annotated[
-        list[str] | None, typer.Option("--word", help="A word to respell (repeatable).")
+        list[str] | None,
+        typer.Option("--word", metavar="WORD", help="A word to respell (repeatable)."),
     ] = None,
     says: Annotated[
         list[str] | None,
-        typer.Option("--say", help="How to say the --word before it (repeatable)."),
+        typer.Option(
+            "--say", metavar="PRONUNCIATION", help="How to say the --word before it (repeatable)."
+        ),
     ] = None,
     name: NameOption = None,
 ) -> None:
@@ -137,7 +140,7 @@ def add(
 def remove(
     ctx: typer.Context,
     dictionary: DictArg,
-    words: Annotated[list[str], typer.Argument(metavar="WORD...", help="Words to remove.")],
+    words: Annotated[list[str], typer.Argument(metavar="WORD", help="Words to remove.")],
 ) -> None:
     """Remove words from a dictionary.
 
@@ -154,7 +157,7 @@ def delete(
     dictionaries: Annotated[
         list[str],
         typer.Argument(
-            metavar="DICT...",
+            metavar="DICT",
             help="Dictionary ids or local names.",
             autocompletion=complete_dictionary,
         ),
