@@ -457,3 +457,16 @@ def test_completion_offers_names_and_cached_ids_without_a_request(api) -> None:
     modules = json.loads(proc.stderr.split("MODULES ", 1)[1])
     assert not {"httpx", "rich", "uvicorn", "starlette"} & set(modules)
     assert api.state.exchanges() == []
+
+
+def test_round_trip_the_dictionary_is_heard_by_stt(api, tmp_path: Path) -> None:
+    created(api, "infra", "nginx\tengine x\n")
+    with_dict, without = tmp_path / "with.wav", tmp_path / "without.wav"
+    said = run("tts", "say", "Deploy it with nginx", "--dict", "infra", "-o", str(with_dict))
+    assert said.exit_code == 0, said.stderr
+    assert run("tts", "say", "Deploy it with nginx", "-o", str(without)).exit_code == 0
+    heard = run("stt", "transcribe", str(with_dict))
+    assert (heard.exit_code, heard.stdout) == (0, "Deploy it with engine x.\n"), heard.stderr
+    plain = run("stt", "transcribe", str(without))
+    assert plain.exit_code == 0 and "engine" not in plain.stdout
+    assert "nginx" in plain.stdout.lower()
