@@ -42,8 +42,8 @@ ID_SHAPES = (
 FIRST_WORDS = 3
 LIST_HINT = "`smallest dict list` shows the dictionaries and their ids"
 PULL_HEADER = (
-    "Pronunciation dictionary: one `word<TAB>pronunciation` per line; lines starting with # are ignored.",
-    "Matching is case-sensitive. Update the API's copy with `smallest dict push FILE --name NAME`.",
+    "word<TAB>pronunciation per line; # starts a comment; matching is case-sensitive.",
+    "Send changes with: smallest dict push FILE --name NAME",
 )
 
 
