@@ -63,8 +63,9 @@ class Target:
 
 
 def check_name(name: str) -> str:
-    """A local name: a letter, then letters, digits, `_`, `-` or `.`; never shaped like an id."""
-    if not NAME_PATTERN.match(name) or looks_like_id(name):
+    """A local name: a letter, then letters, digits, `_`, `-` or `.`; never an API id's shape
+    (24 hex digits). A name is looked up before any id, so other id-like names still work."""
+    if not NAME_PATTERN.match(name) or ID_SHAPES[0].match(name):
         raise UsageError(
             f"invalid dictionary name {name!r}",
             hint="start with a letter; use letters, digits, '_', '-' or '.' (at most 64)",
@@ -193,7 +194,7 @@ def create(
     client = obj.client()
     created = _sending(lambda: client.dictionaries.create(entries), entries, source)
     if name is not None:
-        obj.config.remember_dictionary(name, created.id)
+        _remember_name(obj, name, created.id)
     _remember_id(obj, created)
     obj.output.data(created.id)
     what = f"{name} ({created.id})" if name else created.id
@@ -326,7 +327,7 @@ def push(obj: AppContext, source: str, name: str | None, dry_run: bool, force: b
         if not entries:
             raise UsageError(f"{source}: no entries", hint="a dictionary needs at least one entry")
         created = _sending(lambda: client.dictionaries.create(entries), entries, source)
-        obj.config.remember_dictionary(name, created.id)
+        _remember_name(obj, name, created.id)
         _remember_id(obj, created)
         obj.output.data(created.id)
         obj.output.info(f"{name}: created {created.id} with {_count(len(entries))}")
@@ -398,6 +399,18 @@ def _locate(issue: Any, entries: list[Entry], source: str | None) -> str | None:
             where = f"{source} line {entry.line}" if source and entry.line else f"entry {index + 1}"
             return f"{where} ({field} of {entry.word!r}): {message}"
     return ".".join(str(p) for p in path) + f": {message}" if path else message
+
+
+def _remember_name(obj: AppContext, name: str, dictionary_id: str) -> None:
+    """NAME → id in the profile's config; not for --emulator, whose in-process emulator
+    (and every dictionary in it) ends with the command."""
+    if obj.emulator:
+        obj.output.warn(
+            f"the name {name!r} is not remembered: --emulator forgets its dictionaries when "
+            "the command ends (use `smallest emulator serve` to keep them)"
+        )
+        return
+    obj.config.remember_dictionary(name, dictionary_id)
 
 
 def _check_together(entries: list[Entry], source: str) -> None:

@@ -470,3 +470,28 @@ def test_round_trip_the_dictionary_is_heard_by_stt(api, tmp_path: Path) -> None:
     plain = run("stt", "transcribe", str(without))
     assert plain.exit_code == 0 and "engine" not in plain.stdout
     assert "nginx" in plain.stdout.lower()
+
+
+def test_the_in_process_emulator_remembers_no_names(isolation, tmp_path: Path) -> None:
+    words = tmp_path / "words.tsv"
+    words.write_text(WORDS)
+    result = run("--emulator", "dict", "push", str(words), "--name", "product")
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.strip()) == 24
+    assert "Warning: the name 'product' is not remembered: --emulator forgets" in result.stderr
+    assert not (Path(os.environ["SMALLEST_CONFIG_DIR"]) / "config.toml").exists()
+
+
+@pytest.mark.parametrize("name", ["0123456789abcdef01234567", "-x", "a b", "9lives"])
+def test_names_that_cannot_be_told_from_ids_or_options_are_refused(api, name: str) -> None:
+    Path("words.tsv").write_text(WORDS)
+    result = push("words.tsv", "--name", name)
+    assert result.exit_code == 2
+    assert f"Error: invalid dictionary name {name!r}" in result.stderr
+    assert requests(api) == []
+
+
+def test_a_long_name_with_digits_is_still_a_name(api) -> None:
+    dict_id = created(api, "release-words-2026")
+    assert run("dict", "show", "release-words-2026").exit_code == 0
+    assert run("dict", "list").stdout.startswith(f"{dict_id}\trelease-words-2026\t")
