@@ -107,8 +107,13 @@ def emulator(
     state.limits.stt_rate.reset()  # one session emulator: no test inherits another's count
     state.limits.set_stt_sessions(100)
     state.limits.stt_idle_seconds = 60.0
+    state.limits.set_chat_per_minute(10)
+    state.limits.chat_rate.reset()
+    state.limits.set_chat_concurrency(3)
     # tests that time audio or transcription set their own pacing
-    state.pacing = Pacing(first_audio_ms=0, rtf=0, stt_ms=0, stt_rtf=0)
+    state.pacing = Pacing(
+        first_audio_ms=0, rtf=0, stt_ms=0, stt_rtf=0, chat_first_token_ms=0, chat_token_ms=0
+    )
     state.clear()
     state.dictionaries.clear()
     yield emulator_server

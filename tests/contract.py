@@ -19,7 +19,8 @@ How the spec files are read
   REFERENCE §14 lists a wrong enum in it).
 * Known defects of the delivered files are handled as documented in `SPEC_REPAIRS` (fixed in
   memory) and `MERGE_FALLBACKS` (the override breaks the document, so the base file is used).
-  Enum values the live server accepts beyond a spec's are added in memory (`ENUM_EXTENSIONS`).
+  Enum values the live server accepts beyond a spec's are added in memory (`ENUM_EXTENSIONS`),
+  and schemas the documented responses fill with null are made nullable (`NULLABLE_EXTENSIONS`).
 * When several files document the same path, a current file wins over a `legacy-*` one; a
   legacy file only covers paths no current file has.
 
@@ -351,6 +352,18 @@ ENUM_EXTENSIONS: dict[str, tuple[tuple[tuple[str | int, ...], tuple[str, ...], s
 """Values the live server accepts beyond a spec enum (file → (schema path, values, why)),
 added to the enum in memory."""
 
+NULLABLE_EXTENSIONS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
+    "electron-openapi.yaml": (
+        (
+            ("components", "schemas", "ElectronMessage", "properties", "tool_calls"),
+            "REFERENCE §11 and docs/llm_chat-completions.mdx show the assistant message of a "
+            'completion without tool calls as `"tool_calls": null`; the schema says array.',
+        ),
+    ),
+}
+"""Schemas the documented responses fill with null though the spec does not allow it
+(file → (schema path, why)), made nullable in memory."""
+
 
 # -- errors -------------------------------------------------------------------------------------
 
@@ -498,6 +511,16 @@ def _extend_enums(name: str, document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def _allow_nulls(name: str, document: dict[str, Any]) -> dict[str, Any]:
+    """`document` with the schemas of NULLABLE_EXTENSIONS made nullable."""
+    for where, _why in NULLABLE_EXTENSIONS.get(name, ()):
+        node: Any = document
+        for key in where:
+            node = node[key]
+        node["nullable"] = True
+    return document
+
+
 def _fold_split_descriptions(node: Any) -> None:
     """Undo `{ description: a, b }` read as `{description: "a", "b": None}` (SPEC_REPAIRS)."""
     if isinstance(node, dict):
@@ -533,7 +556,8 @@ def _openapi(name: str) -> OpenAPI:
     # `type: string` schema rejects; the SSE responses (text/event-stream) are text.
     config = Config(extra_media_type_deserializers={"text/event-stream": plain_loads})
     try:
-        return OpenAPI.from_dict(_extend_enums(name, spec_document(name)), config=config)
+        document = _allow_nulls(name, _extend_enums(name, spec_document(name)))
+        return OpenAPI.from_dict(document, config=config)
     except OpenAPIValidationError as exc:
         raise SpecLoadError(f"{name} is not a valid OpenAPI document: {exc.message}") from exc
 

@@ -906,3 +906,30 @@ def test_importing_the_harness_is_cheap() -> None:
     repo = Path(contract.__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-c", code], cwd=repo, check=False, timeout=60)
     assert done.returncode == 0, "tests.contract imports openapi-core or yaml at import time"
+
+
+def chat_exchange(message: dict[str, Any]) -> Exchange:
+    completion = {
+        "id": "chatcmpl-a670053f3ab2ed8f",
+        "object": "chat.completion",
+        "created": 1740000000,
+        "model": "electron",
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29},
+    }
+    return exchange(
+        "POST",
+        "/waves/v1/chat/completions",
+        headers={**AUTH, "content-type": "application/json"},
+        body={"model": "electron", "messages": [{"role": "user", "content": "Hi"}]},
+        status=200,
+        response_headers={"content-type": "application/json", "x-request-id": "r"},
+        response_body=completion,
+    )
+
+
+def test_documented_null_tool_calls_pass_thanks_to_a_nullable_extension() -> None:
+    documented = {"role": "assistant", "content": "Hi!", "tool_calls": None}
+    assert validate_exchange(chat_exchange(documented)) is True
+    with pytest.raises(ContractViolation, match="content"):
+        validate_exchange(chat_exchange({"role": "assistant", "content": 5}))

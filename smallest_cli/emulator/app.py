@@ -49,6 +49,7 @@ def create_app(state: EmulatorState | None = None) -> EmulatorMiddleware:
             _Deferred("smallest_cli.emulator.tts_ws"),
             _Deferred("smallest_cli.emulator.stt"),
             _Deferred("smallest_cli.emulator.stt_ws"),
+            _Deferred("smallest_cli.emulator.chat"),
             _Deferred("smallest_cli.emulator.pronunciation_dicts"),
             *retired.routes,
         ],
@@ -373,7 +374,8 @@ async def _faults(request: Request) -> Response:
 
 
 async def _limits(request: Request) -> Response:
-    """GET or PUT `tts_concurrency`, `stt_per_minute`, `stt_sessions`, `stt_idle_seconds`."""
+    """GET or PUT `tts_concurrency`, `stt_per_minute`, `stt_sessions`, `stt_idle_seconds`,
+    `chat_per_minute`, `chat_concurrency`."""
     limits = _state(request).limits
     if request.method == "PUT":
         document = await request.json()
@@ -384,6 +386,10 @@ async def _limits(request: Request) -> Response:
                 limits.set_stt_per_minute(max(1, int(document["stt_per_minute"])))
             if "stt_sessions" in document:
                 limits.set_stt_sessions(max(1, int(document["stt_sessions"])))
+            if "chat_per_minute" in document:
+                limits.set_chat_per_minute(max(1, int(document["chat_per_minute"])))
+            if "chat_concurrency" in document:
+                limits.set_chat_concurrency(max(1, int(document["chat_concurrency"])))
             if "stt_idle_seconds" in document:
                 idle = float(document["stt_idle_seconds"])
                 if not 0 < idle < float("inf"):
@@ -405,6 +411,8 @@ async def _pacing(request: Request) -> Response:
                 float(document.get("rtf", current.rtf)),
                 float(document.get("stt_ms", current.stt_ms)),
                 float(document.get("stt_rtf", current.stt_rtf)),
+                float(document.get("chat_first_token_ms", current.chat_first_token_ms)),
+                float(document.get("chat_token_ms", current.chat_token_ms)),
             )
         except (ValueError, TypeError, AttributeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)

@@ -21,7 +21,13 @@ from smallest_cli.emulator.limits import Limits
 from smallest_cli.emulator.state import EmulatorState, Pacing
 
 ENV_PREFIX = "SMALLEST_EMULATOR_"
-COUNTS = ("tts_concurrency", "stt_per_minute", "stt_sessions")
+COUNTS = (
+    "tts_concurrency",
+    "stt_per_minute",
+    "stt_sessions",
+    "chat_per_minute",
+    "chat_concurrency",
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,10 @@ class EmulatorSettings:
     rtf: float = 0.2
     stt_ms: float = 150.0
     stt_rtf: float = 1 / 30
+    chat_per_minute: int = 10
+    chat_concurrency: int = 3
+    chat_first_token_ms: float = 200.0
+    chat_token_ms: float = 15.0
     transcripts: Path | None = None  # recordings with known transcripts (DIR/name.wav + .txt)
 
     @classmethod
@@ -62,8 +72,15 @@ class EmulatorSettings:
 
     @classmethod
     def unpaced(cls) -> EmulatorSettings:
-        """The defaults with pacing off: audio and transcripts at once."""
-        return cls(first_audio_ms=0.0, rtf=0.0, stt_ms=0.0, stt_rtf=0.0)
+        """The defaults with pacing off: audio, transcripts and chat replies at once."""
+        return cls(
+            first_audio_ms=0.0,
+            rtf=0.0,
+            stt_ms=0.0,
+            stt_rtf=0.0,
+            chat_first_token_ms=0.0,
+            chat_token_ms=0.0,
+        )
 
     def state(self) -> EmulatorState:
         """A fresh emulator state with these settings."""
@@ -71,8 +88,17 @@ class EmulatorSettings:
             tts_concurrency=self.tts_concurrency,
             stt_per_minute=self.stt_per_minute,
             stt_session_limit=self.stt_sessions,
+            chat_per_minute=self.chat_per_minute,
+            chat_concurrency=self.chat_concurrency,
         )
-        pacing = Pacing(self.first_audio_ms, self.rtf, self.stt_ms, self.stt_rtf)
+        pacing = Pacing(
+            self.first_audio_ms,
+            self.rtf,
+            self.stt_ms,
+            self.stt_rtf,
+            self.chat_first_token_ms,
+            self.chat_token_ms,
+        )
         plan = FaultPlan.from_specs(list(self.faults), self.latency_ms)
         try:
             return EmulatorState(plan, limits, pacing, self.transcripts)

@@ -16,7 +16,14 @@ from smallest_cli.context import AppContext
 from smallest_cli.emulator.settings import EmulatorSettings
 from tests.conftest import run
 
-PACING_OFF = {"first_audio_ms": 0.0, "rtf": 0.0, "stt_ms": 0.0, "stt_rtf": 0.0}
+PACING_OFF = {
+    "first_audio_ms": 0.0,
+    "rtf": 0.0,
+    "stt_ms": 0.0,
+    "stt_rtf": 0.0,
+    "chat_first_token_ms": 0.0,
+    "chat_token_ms": 0.0,
+}
 
 
 @pytest.fixture
