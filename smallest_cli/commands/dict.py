@@ -181,14 +181,22 @@ def pull(
         str | None,
         output_option("Write the listing to FILE (whole or not at all); default stdout."),
     ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", help="Also remember DICT under this local name (so `push --name` updates it)."
+        ),
+    ] = None,
 ) -> None:
     """Write a dictionary as a sorted TSV listing, for a file kept in git.
 
-    Example:
+    Examples:
 
         $ smallest dict pull product -o words.tsv
+
+        $ smallest dict pull 64f1234567890abcdef12345 -o words.tsv --name product
     """
-    _jobs().pull(ctx.obj, dictionary, output)
+    _jobs().pull(ctx.obj, dictionary, output, name)
 
 
 @app.command()

@@ -279,14 +279,25 @@ def delete(obj: AppContext, values: list[str], yes: bool) -> None:
         obj.output.info(f"Deleted {target.label}.")
 
 
-def pull(obj: AppContext, value: str, output: str | None) -> None:
-    """The sorted listing, to a file (whole or not at all) or stdout."""
+def pull(obj: AppContext, value: str, output: str | None, name: str | None = None) -> None:
+    """The sorted listing, to a file (whole or not at all) or stdout; `name` adopts the
+    dictionary under that local name, so `push --name` updates it rather than making one."""
     from smallest_cli.files import check_output, write_output
 
+    if name is not None:
+        check_name(name)
+        known = obj.config.dictionary_names().get(name)
+        if known is not None and known != resolve(obj, value).id:
+            raise UsageError(
+                f"the name {name!r} already stands for {known}",
+                hint="pick another name, or `smallest dict delete` that one first",
+            )
     if output is not None and output != "-":
         check_output(output)
     target = resolve(obj, value)
     current = fetch(obj.client().dictionaries, target)
+    if name is not None and target.name != name:
+        _remember_name(obj, name, current.id)
     text = listing(current.entries, PULL_HEADER)
     if output is None or output == "-":
         obj.output.stdout.write(text)

@@ -495,3 +495,17 @@ def test_a_long_name_with_digits_is_still_a_name(api) -> None:
     dict_id = created(api, "release-words-2026")
     assert run("dict", "show", "release-words-2026").exit_code == 0
     assert run("dict", "list").stdout.startswith(f"{dict_id}\trelease-words-2026\t")
+
+
+def test_pull_with_a_name_adopts_a_dictionary_so_push_updates_it(api) -> None:
+    dict_id = run("dict", "create", "--word", "nginx", "--say", "engine x").stdout.strip()
+    pulled = run("dict", "pull", dict_id, "-o", "words.tsv", "--name", "infra")
+    assert pulled.exit_code == 0, pulled.stderr
+    assert f'infra = "{dict_id}"' in config_text()
+    with Path("words.tsv").open("a") as handle:
+        handle.write("Redis\tred iss\n")
+    api.state.clear()
+    pushed = push("words.tsv", "--name", "infra")
+    assert (pushed.exit_code, pushed.stdout) == (0, dict_id + "\n")
+    [put] = writes(api)
+    assert put.method == "PUT"
