@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from websockets.sync.client import ClientConnection
 
     from smallest_cli.api.cloning import CloningAPI
+    from smallest_cli.api.dictionaries import DictionariesAPI
     from smallest_cli.api.ratelimit import AdaptiveSlots
     from smallest_cli.api.stt import SttAPI
     from smallest_cli.api.stt_live import SttLiveAPI
@@ -105,6 +106,12 @@ class SmallestClient:
         from smallest_cli.api.cloning import CloningAPI
 
         return CloningAPI(self)
+
+    @property
+    def dictionaries(self) -> DictionariesAPI:
+        from smallest_cli.api.dictionaries import DictionariesAPI
+
+        return DictionariesAPI(self)
 
     @property
     def stt(self) -> SttAPI:

@@ -11,6 +11,7 @@ GROUPS: dict[str, str] = {
     "tts": "Speech from text with the Lightning models.",
     "voices": "Browse the voices for text to speech (the catalog is cached for 24 hours).",
     "clone": "Clone voices from a sample or the microphone; list and inspect your clones.",
+    "dict": "Pronunciation dictionaries: how brand names and jargon are said.",
     "stt": "Transcripts from speech with the Pulse models.",
     "config": "Show and change settings (per profile). Flags and SMALLEST_* variables win over them.",
     "emulator": "Run a local emulator of the Waves API (synthetic, deterministic audio and transcripts).",
