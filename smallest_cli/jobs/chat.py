@@ -185,7 +185,7 @@ class ChatSession:
                 if piece and not self.as_json:
                     self._write(piece)
             if self.as_json:
-                self.obj.output.data(json.dumps(chunk, ensure_ascii=False))
+                self.obj.output.data(json.dumps(chunk, ensure_ascii=False, separators=(",", ":")))
 
     def _write(self, text: str) -> None:
         sys.stdout.write(text)
