@@ -348,11 +348,29 @@ def test_a_key_without_electron_exits_4_with_the_plan_hint(
     assert len(chat_requests(chat_env)) == 1  # not retried
 
 
-def test_a_rejected_key_exits_4(chat_env: InProcessEmulator) -> None:
-    chat_env.state.faults.replace([f"401*1@{CHAT}"], 0)
+def test_a_rejected_key_exits_4(
+    chat_env: InProcessEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMALLEST_API_KEY", "not-a-key")
     result = run("chat", "say hi")
     assert result.exit_code == 4
     assert "HTTP 401" in result.stderr
+    assert "smallest auth login" in result.stderr
+    assert len(chat_requests(chat_env)) == 1  # not retried
+
+
+def test_a_reply_that_is_not_the_json_asked_for_exits_1(chat_env: InProcessEmulator) -> None:
+    result = run("chat", "--json-object", "--stop", '"', "Give me a colour")
+    assert sent(chat_env)["stop"] == ['"']
+    assert result.exit_code == 1
+    assert "not valid JSON" in result.stderr
+    assert result.stdout.strip() == "{"  # shown as it arrived
+
+
+def test_chat_history_is_a_prompt_not_the_history_group(chat_env: InProcessEmulator) -> None:
+    result = run("chat", "history")
+    assert result.exit_code == 0, result.stderr
+    assert sent(chat_env)["messages"] == [{"role": "user", "content": "history"}]
 
 
 @pytest.mark.parametrize("fault", ["429*2", "502*1", "503*2"])
@@ -411,6 +429,23 @@ def test_a_dropped_connection_exits_1_with_a_hint(chat_env: InProcessEmulator) -
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: ")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.no_contract
+def test_a_stalled_reply_times_out_with_exit_1(chat_env: InProcessEmulator) -> None:
+    chat_env.state.faults.replace([f"stall-body*1@{CHAT}"], 0)
+    result = run("--timeout", "1", "chat", "say hi")
+    assert result.exit_code == 1
+    assert "stopped sending" in result.stderr
+
+
+@pytest.mark.no_contract
+def test_a_malformed_whole_reply_exits_1(chat_env: InProcessEmulator) -> None:
+    chat_env.state.faults.replace([f"malformed-json*1@{CHAT}"], 0)
+    result = run("chat", "--no-stream", "say hi")
+    assert result.exit_code == 1
+    assert "not JSON" in result.stderr
+    assert result.stdout == ""
 
 
 @pytest.mark.no_contract
