@@ -116,6 +116,7 @@ def emulator(
         first_audio_ms=0, rtf=0, stt_ms=0, stt_rtf=0, chat_first_token_ms=0, chat_token_ms=0
     )
     state.clear()
+    state.dictionaries.clear()
     yield emulator_server
     if request.node.get_closest_marker("no_contract") is None:
         check_contract(state.exchanges())

@@ -19,7 +19,8 @@ How the spec files are read
   REFERENCE §14 lists a wrong enum in it).
 * Known defects of the delivered files are handled as documented in `SPEC_REPAIRS` (fixed in
   memory) and `MERGE_FALLBACKS` (the override breaks the document, so the base file is used).
-  Enum values the live server accepts beyond a spec's are added in memory (`ENUM_EXTENSIONS`).
+  Enum values the live server accepts beyond a spec's are added in memory (`ENUM_EXTENSIONS`),
+  and schemas the documented responses fill with null are made nullable (`NULLABLE_EXTENSIONS`).
 * When several files document the same path, a current file wins over a `legacy-*` one; a
   legacy file only covers paths no current file has.
 
@@ -162,6 +163,15 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "§13.1). Only the legacy-* specs document these routes, and they predate the "
         "retirement: no 410 anywhere. No observed/*.json file covers these routes. (The "
         "model-named v3.1 routes are deprecated but still served, §0.1: no deviation.)",
+    ),
+    Deviation(
+        None,
+        r"/waves/v1/pronunciation-dicts",
+        404,
+        "What PUT or DELETE answers for an id the key does not own is UNKNOWN (REFERENCE §9.3, "
+        "§13.2); waves-api.yaml lists only 200, 400, 401 and 500. The emulator answers 404 "
+        "{'error': 'Pronunciation dictionary not found'} (smallest_cli/emulator/"
+        "pronunciation_dicts.py); clients handle a 400 as well.",
     ),
 )
 """Known, accepted differences between observed server behaviour and the spec files.

@@ -50,6 +50,7 @@ def create_app(state: EmulatorState | None = None) -> EmulatorMiddleware:
             _Deferred("smallest_cli.emulator.stt"),
             _Deferred("smallest_cli.emulator.stt_ws"),
             _Deferred("smallest_cli.emulator.chat"),
+            _Deferred("smallest_cli.emulator.pronunciation_dicts"),
             *retired.routes,
         ],
         exception_handlers={HTTPException: _http_error},

@@ -157,7 +157,11 @@ def _unquote(text: str) -> str:
 
 
 def _count(question: str) -> str | None:
-    match = re.search(r"(?i)\bcount\s+(?:from\s+(-?\d+)\s+)?(?:up\s+)?to\s+(-?\d+)", question)
+    match = re.match(
+        r"(?i)\s*(?:(?:please|can you|could you|now)\s+)*count\s+"
+        r"(?:from\s+(-?\d+)\s+)?(?:up\s+)?to\s+(-?\d+)",
+        question,
+    )
     if match is None:
         return None
     start, end = int(match.group(1) or 1), int(match.group(2))
@@ -177,7 +181,13 @@ _WORD_OPERATORS = (
     (r"÷", "/"),
     (r"\^", "**"),
 )
-_EXPRESSION = re.compile(r"[-(]*\s*\d[\d.\s()+\-*/%]*")
+_EXPRESSION = re.compile(r"[-(\s]*\d[\d.\s()+\-*/%]*")
+_ASKING = re.compile(
+    r"^\s*(?:(?:please|can you|could you|tell me)\s+)?"
+    r"(?:what\s+is|what's|whats|calculate|compute|evaluate|how\s+much\s+is|solve)?\s*[:,]?"
+    r"(?P<expression>.*?)[\s?=.!]*$",
+    re.DOTALL,
+)
 _OPERATORS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -190,21 +200,24 @@ _OPERATORS: dict[type, Callable[[Any, Any], Any]] = {
 
 
 def _arithmetic(question: str) -> str | None:
+    """The value of a question that is an expression, asked ("What is 12*7?") or bare; a
+    longer text that merely holds numbers and dashes (a diff, a date range) is not one."""
     text = question.lower()
     for pattern, symbol in _WORD_OPERATORS:
         text = re.sub(pattern, f" {symbol} ", text)
-    for candidate in sorted(_EXPRESSION.findall(text), key=len, reverse=True):
-        candidate = candidate.strip().rstrip(".")
-        if not re.search(r"\d\s*(?:\*\*|[-+*/%])\s*[-(]*\s*\d", candidate):
-            continue
-        try:
-            value = _evaluate(ast.parse(candidate, mode="eval").body)
-        except ZeroDivisionError:
-            return "Division by zero is undefined."
-        except (SyntaxError, ValueError, OverflowError, TypeError):
-            continue
-        return _format_number(value)
-    return None
+    asked = _ASKING.match(text)
+    expression = asked.group("expression").strip() if asked else ""
+    if not _EXPRESSION.fullmatch(expression):
+        return None
+    if not re.search(r"\d\s*[)]*\s*(?:\*\*|[-+*/%])\s*[-(]*\s*\d", expression):
+        return None
+    try:
+        value = _evaluate(ast.parse(expression, mode="eval").body)
+    except ZeroDivisionError:
+        return "Division by zero is undefined."
+    except (SyntaxError, ValueError, OverflowError, TypeError):
+        return None
+    return _format_number(value)
 
 
 def _evaluate(node: ast.AST) -> float | int:

@@ -96,7 +96,7 @@ async def _read(request: Request) -> TtsRequest | Response:
         document = {}
     state = request.app.state.emulator
     assert isinstance(state, EmulatorState)
-    dictionaries = state.dictionaries.ids(bearer_key(request.headers))
+    dictionaries = state.dictionaries.by_id(bearer_key(request.headers))
     try:
         return parse(document, dictionaries=dictionaries)
     except Invalid as invalid:

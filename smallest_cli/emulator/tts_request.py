@@ -35,8 +35,13 @@ UNKNOWN, decided here:
   `{"code":"custom","path":["pronunciation_dicts"],"message":"Invalid input data"}`, on
   every transport: the WebSocket, whose schema lacks the field, checks it too, since the
   model card calls dictionaries "WebSocket only".
-* `language`, `number_pronunciation_language`, `math_notation` and `pronunciation_dicts` do
-  not change the synthetic audio.
+* Known `pronunciation_dicts` are applied (`speech.Synthesis`: the voice says the
+  pronunciation's words instead of a word it matches, case-sensitive, whole words). With
+  several dictionaries, the first id listed wins a word they both define; within one
+  dictionary, its first entry for the word. On the WebSocket the first message of a request
+  fixes its dictionaries, like its voice.
+* `language`, `number_pronunciation_language` and `math_notation` do not change the
+  synthetic audio.
 * Other unknown fields are ignored (zod strips them), so `output_format` on the WebSocket is too.
 """
 
@@ -44,11 +49,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from smallest_cli.emulator.catalog import BY_ID, Pool
+from smallest_cli.emulator.dictionaries import Dictionary, pronunciations
 from smallest_cli.emulator.speech import Synthesis, VoiceTimbre
 
 MODELS: tuple[Pool, ...] = ("lightning_v3.1", "lightning_v3.1_pro")
@@ -95,6 +101,7 @@ class TtsRequest:
     word_timestamps: bool = False
     session_id: str | None = None
     request_id: str | None = None
+    pronunciations: tuple[tuple[str, str], ...] = ()  # word → pronunciation, merged
     # WebSocket only (REFERENCE §6.4)
     continue_: bool = False
     flush: bool = False
@@ -118,16 +125,18 @@ class TtsRequest:
             speed=self.speed,
             timbre=VoiceTimbre.for_voice(voice.voice_id, voice.gender),
             scramble=self.scrambled,
+            pronunciations=dict(self.pronunciations),
         )
 
 
 def parse(
-    body: Any, *, websocket: bool = False, dictionaries: Collection[str] = frozenset()
+    body: Any, *, websocket: bool = False, dictionaries: Mapping[str, Dictionary] | None = None
 ) -> TtsRequest:
     """Validate a decoded JSON body; Invalid (with zod's issues) if it does not pass.
 
-    `dictionaries` are the ids of the caller's pronunciation dictionaries.
+    `dictionaries` are the caller's pronunciation dictionaries, by id.
     """
+    dictionaries = dictionaries or {}
     check = _Checker()
     if not isinstance(body, dict):
         check.wrong_type([], "object", body)
@@ -171,6 +180,9 @@ def parse(
         raise Invalid(check.issues)
     assert isinstance(text, str) and isinstance(voice_id, str)
     given = {k: v for k, v in fields.items() if v is not None}
+    if dicts:
+        chosen = [dictionaries[d] for d in dicts]
+        given["pronunciations"] = tuple(pronunciations(chosen).items())
     if "max_buffer_flush_ms" in given:
         given["max_buffer_flush_ms"] = int(given["max_buffer_flush_ms"])
     return TtsRequest(text=text, voice_id=voice_id, **given)

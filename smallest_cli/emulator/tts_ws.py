@@ -227,7 +227,7 @@ class _Session:
             message = parse(
                 json.loads(raw),
                 websocket=True,
-                dictionaries=self.state.dictionaries.ids(self.key),
+                dictionaries=self.state.dictionaries.by_id(self.key),
             )
         except ValueError:
             return error_frame("Invalid JSON.", "400")
