@@ -9,7 +9,6 @@ import select
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -84,7 +83,19 @@ def test_the_first_words_arrive_while_the_emulator_is_still_sending(tmp_path: Pa
     emulator seconds more to finish, and the rest follows."""
     env = {**os.environ, "SMALLEST_DATA_DIR": str(tmp_path)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "smallest_cli", "emulator", "serve", "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "smallest_cli",
+            "emulator",
+            "serve",
+            "--port",
+            "0",
+            "--chat-first-token-ms",
+            "0",
+            "--chat-token-ms",
+            "400",
+        ],  # fmt: skip
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -93,10 +104,6 @@ def test_the_first_words_arrive_while_the_emulator_is_still_sending(tmp_path: Pa
     try:
         assert server.stdout is not None
         url = server.stdout.readline().strip()
-        pacing = json.dumps({"chat_first_token_ms": 0, "chat_token_ms": 400}).encode()
-        urllib.request.urlopen(
-            urllib.request.Request(f"{url}/_emulator/pacing", pacing, method="PUT")
-        ).close()
         client = subprocess.Popen(
             [sys.executable, "-m", "smallest_cli", "chat", "count to 12"],
             stdout=subprocess.PIPE,
