@@ -13,7 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from smallest_cli.errors import AuthError, PermissionDeniedError, SmallestError, UsageError
+from smallest_cli.errors import (
+    AuthError,
+    PermissionDeniedError,
+    SmallestError,
+    Terminated,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from smallest_cli.jobs.chat import ChatSession
@@ -56,6 +62,8 @@ class Repl:
             while True:
                 try:
                     text = self._read()
+                except Terminated:
+                    raise
                 except KeyboardInterrupt:
                     self.output.stderr.write("\n")
                     continue
@@ -91,6 +99,8 @@ class Repl:
     def _ask(self, text: str) -> None:
         try:
             self.session.ask(text)
+        except Terminated:
+            raise  # SIGTERM or SIGHUP (the terminal closed) ends the chat
         except KeyboardInterrupt:
             self.output.info("(reply stopped; the conversation goes on)")
         except (AuthError, PermissionDeniedError):

@@ -126,6 +126,32 @@ def test_the_first_words_arrive_while_the_emulator_is_still_sending(tmp_path: Pa
             server.stdout.close()
 
 
+def test_ctrl_c_keeps_the_words_that_arrived_and_exits_130(chat_env: InProcessEmulator) -> None:
+    import signal
+
+    chat_env.state.pacing = Pacing(chat_first_token_ms=0, chat_token_ms=300)
+    client = subprocess.Popen(
+        [sys.executable, "-m", "smallest_cli", "chat", "count to 40"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert client.stdout is not None
+    first = os.read(client.stdout.fileno(), 4096)
+    client.send_signal(signal.SIGINT)
+    rest, errors = client.communicate(timeout=30)
+    assert client.returncode == 130
+    assert b"Interrupted." in errors
+    shown = (first + rest).decode()
+    assert shown.startswith("1") and shown.endswith("\n")
+    with History() as history:
+        cid = history.latest()
+        assert cid is not None
+        kept = history.messages(cid)[-1]
+    assert kept.role == "assistant"
+    assert kept.content == shown.rstrip("\n")
+    assert not kept.content.endswith("40")  # stopped midway
+
+
 # -- 2. pipes ----------------------------------------------------------------------------
 
 
@@ -496,9 +522,22 @@ class Terminal:
         found, _, self.seen = self.seen.partition(text.encode())
         return found.decode(errors="replace")
 
-    def exit_code(self) -> int:
-        _, status = os.waitpid(self.pid, 0)
-        return os.waitstatus_to_exitcode(status)
+    def exit_code(self, timeout: float = 30) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._drain()  # a child blocked on a full terminal would never end
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                return os.waitstatus_to_exitcode(status)
+        raise AssertionError(f"still running after {timeout} s; the terminal shows {self.seen!r}")
+
+    def _drain(self) -> None:
+        ready, _, _ = select.select([self.fd], [], [], 0.1)
+        if ready:
+            try:
+                self.seen += os.read(self.fd, 4096)
+            except OSError:
+                pass
 
 
 @pytest.fixture
@@ -566,3 +605,17 @@ def test_ctrl_c_stops_a_reply_and_keeps_the_session(
         assert cid is not None
         stopped = history.messages(cid)[-1]
     assert stopped.role == "assistant" and stopped.content.startswith("1")
+
+
+def test_sigterm_ends_the_repl_even_during_a_reply(
+    terminal: Terminal, chat_env: InProcessEmulator
+) -> None:
+    import signal
+
+    chat_env.state.pacing = Pacing(chat_first_token_ms=0, chat_token_ms=500)
+    terminal.wait_for("Ctrl-D to leave.")
+    terminal.wait_for("> ")
+    terminal.type("count to 30\n")
+    terminal.wait_for("1")
+    os.kill(terminal.pid, signal.SIGTERM)
+    assert terminal.exit_code() == 143
