@@ -317,6 +317,26 @@ def test_every_exchange_is_stored_and_continue_sends_it_back(chat_env: InProcess
         assert conversation.messages == 5
 
 
+def test_a_continued_conversation_keeps_its_system_prompt_unless_told(
+    chat_env: InProcessEmulator,
+) -> None:
+    run("chat", "-s", "Be kind.", "say one")
+    run("config", "set", "chat_system", "Be terse.")  # for new conversations only
+    run("chat", "-c", "say two")
+    assert sent(chat_env)["messages"][0] == {"role": "system", "content": "Be kind."}
+    run("chat", "-c", "-s", "Be loud.", "say three")
+    run("chat", "-c", "say four")
+    assert sent(chat_env)["messages"][0] == {"role": "system", "content": "Be loud."}
+    run("chat", "say five")
+    assert sent(chat_env)["messages"][0] == {"role": "system", "content": "Be terse."}
+
+
+def test_piped_material_is_named_by_its_instruction(chat_env: InProcessEmulator) -> None:
+    run("chat", "Summarise this", input="a long text\n")
+    with History() as history:
+        assert [c.title for c in history.conversations()] == ["Summarise this"]
+
+
 def test_cid_continues_a_given_conversation(chat_env: InProcessEmulator) -> None:
     run("chat", "say alpha")
     with History() as history:
