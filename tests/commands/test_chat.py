@@ -443,6 +443,42 @@ def test_the_concurrency_limit_is_waited_out(chat_env: InProcessEmulator) -> Non
     assert "waiting for a free slot" in result.stderr
 
 
+def test_over_the_minute_limit_with_no_wait_exits_1_with_a_hint(
+    chat_env: InProcessEmulator,
+) -> None:
+    chat_env.state.limits.set_chat_per_minute(1)
+    assert run("chat", "say one").exit_code == 0
+    result = run("--max-wait", "0", "chat", "say two")
+    assert result.exit_code == 1
+    assert "HTTP 429" in result.stderr
+    assert "--max-wait" in result.stderr
+    assert result.stdout == ""
+
+
+def test_two_terminals_at_once_on_one_slot_both_get_their_reply_and_are_stored(
+    chat_env: InProcessEmulator,
+) -> None:
+    chat_env.state.limits.set_chat_concurrency(1)
+    chat_env.state.pacing = Pacing(chat_first_token_ms=0, chat_token_ms=100)
+    clients = [
+        subprocess.Popen(
+            [sys.executable, "-m", "smallest_cli", "chat", f"count to {n}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in (8, 9)
+    ]
+    outputs = [client.communicate(timeout=60) for client in clients]
+    assert [client.returncode for client in clients] == [0, 0], outputs
+    assert sorted(out.strip()[-1] for out, _ in outputs) == ["8", "9"]
+    statuses = [e.status for e in chat_requests(chat_env)]
+    assert statuses.count(200) == 2
+    assert 429 in statuses  # one waited for the other's slot
+    with History() as history:
+        assert sorted(c.title for c in history.conversations()) == ["count to 8", "count to 9"]
+
+
 def test_a_bad_request_names_the_field(chat_env: InProcessEmulator) -> None:
     chat_env.state.faults.replace([f"400*1@{CHAT}"], 0)
     result = run("chat", "say hi")
