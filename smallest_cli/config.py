@@ -30,6 +30,8 @@ from smallest_cli.errors import UsageError
 
 DEFAULT_PROFILE = "default"
 PROFILE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+DICTS_TABLE = "dicts"
+"""The table in a profile's that maps local dictionary names to ids (`smallest dict`)."""
 AUDIO_FORMATS = ("wav", "mp3", "flac", "ogg", "pcm", "raw", "ulaw", "alaw")
 
 Source = Literal["flag", "env", "config", "default"]
@@ -274,6 +276,31 @@ class Config:
         self._write()
         return True
 
+    # -- pronunciation dictionaries' local names (a `[<profile>.dicts]` table) -----------
+
+    def dictionary_names(self) -> dict[str, str]:
+        """NAME → id of the dictionaries this profile knows by a local name."""
+        table = self.document.get(self.profile, {}).get(DICTS_TABLE)
+        if not isinstance(table, dict):
+            return {}
+        return {str(k): str(v) for k, v in table.items() if isinstance(v, str)}
+
+    def remember_dictionary(self, name: str, dictionary_id: str) -> None:
+        table = self.document.setdefault(self.profile, {}).setdefault(DICTS_TABLE, {})
+        table[name] = dictionary_id
+        self._write()
+
+    def forget_dictionary(self, name: str) -> None:
+        profile = self.document.get(self.profile, {})
+        table = profile.get(DICTS_TABLE, {})
+        if name in table:
+            del table[name]
+            if not table:
+                del profile[DICTS_TABLE]
+            if not profile:
+                self.document.pop(self.profile, None)
+            self._write()
+
     def _write(self) -> None:
         from smallest_cli.files import write_atomically
 
@@ -294,13 +321,23 @@ def _parse(setting: Setting, raw: str, where: str) -> Any:
 
 
 def dump_toml(document: dict[str, dict[str, Any]]) -> str:
-    """Serialise profile tables of strings and integers (all config.toml ever holds)."""
+    """Serialise profile tables of strings and integers (all config.toml ever holds), and
+    their sub-tables of the same (`[default.dicts]`)."""
     lines = ["# smallest-cli settings; edit with `smallest config set KEY VALUE`."]
     for profile, table in document.items():
         lines += ["", f"[{profile}]"]
+        subtables = {k: v for k, v in table.items() if isinstance(v, dict)}
         for key, value in table.items():
-            lines.append(f"{key} = {_toml_value(value)}")
+            if key not in subtables:
+                lines.append(f"{key} = {_toml_value(value)}")
+        for name, subtable in subtables.items():
+            lines += ["", f"[{profile}.{name}]"]
+            lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in subtable.items()]
     return "\n".join(lines) + "\n"
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
 
 
 def _toml_value(value: Any) -> str:

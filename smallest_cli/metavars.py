@@ -22,7 +22,7 @@ METAVARS = {
     "base_url": "URL",
     "webhook": "URL",
     "webhook_extra": "KEY:VALUE",
-    "dicts": "ID",
+    "dicts": "DICT",
     "request_id": "ID",
     "session_id": "ID",
     "number_language": "LANGUAGE",

@@ -37,6 +37,7 @@ README = REPO / "README.md"
 NORMALISE: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),
     (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:<port>"),
+    (re.compile(r"\b[0-9a-f]{24}\b"), "<id>"),  # pronunciation dictionaries (Mongo ids)
     (re.compile(r"/\S*/\.config/smallest/"), "~/.config/smallest/"),  # the run's home
 )
 """What may differ between two runs of one recipe: ids, ports, the home directory."""

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from websockets.sync.client import ClientConnection
 
     from smallest_cli.api.chat import ChatAPI
+    from smallest_cli.api.dictionaries import DictionariesAPI
     from smallest_cli.api.ratelimit import AdaptiveSlots
     from smallest_cli.api.stt import SttAPI
     from smallest_cli.api.stt_live import SttLiveAPI
@@ -99,6 +100,12 @@ class SmallestClient:
         from smallest_cli.api.voices import VoicesAPI
 
         return VoicesAPI(self)
+
+    @property
+    def dictionaries(self) -> DictionariesAPI:
+        from smallest_cli.api.dictionaries import DictionariesAPI
+
+        return DictionariesAPI(self)
 
     @property
     def stt(self) -> SttAPI:

@@ -147,6 +147,7 @@ class SpeechJob:
         except BaseException as error:
             sink.abort()
             _explain_voice(error)
+            _explain_dictionaries(error, self.request.pronunciation_dicts)
             raise
         self._write_timestamps()
         note_headerless(self.obj, self.file_output, self.file_format, self.request.sample_rate)
@@ -316,6 +317,14 @@ def _explain_voice(error: BaseException) -> None:
         error.explain("see `smallest voices list` for the voice ids")
 
 
+def _explain_dictionaries(error: BaseException, dictionaries: tuple[str, ...]) -> None:
+    """An unknown dictionary id answers 400 `Invalid input data` (REFERENCE §0.4)."""
+    from smallest_cli.errors import BadRequestError
+
+    if dictionaries and isinstance(error, BadRequestError):
+        error.explain("is every --dict id still there? `smallest dict list` shows them")
+
+
 def _over_websocket(
     open_session: Callable[..., LiveSession], request: SpeechRequest, word_timestamps: bool
 ) -> Fetched:
@@ -376,6 +385,7 @@ def speech_request(obj: AppContext, options: SpeechOptions) -> SpeechRequest:
     """The request (without its text), every setting resolved (flag > env > config >
     default) and checked before anything is sent."""
     from smallest_cli.api.tts import SpeechRequest
+    from smallest_cli.jobs.dicts import resolve_ids
 
     voice = obj.setting("voice", _checked("voice", options.voice, "--voice"))
     model = options.model
@@ -395,7 +405,7 @@ def speech_request(obj: AppContext, options: SpeechOptions) -> SpeechRequest:
         language=_language(obj, _checked("language", options.language, "--language"), model_name),
         number_language=_checked("language", options.number_language, "--number-language"),
         math_notation=options.math,
-        pronunciation_dicts=tuple(options.dicts or ()),
+        pronunciation_dicts=resolve_ids(obj, options.dicts),
         session_id=options.session_id,
         request_id=options.request_id,
         expire_content=options.expire_content,

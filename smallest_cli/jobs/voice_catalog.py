@@ -424,8 +424,20 @@ def _completion_key(ctx: Any) -> str:
         return EMULATOR_KEY
     from smallest_cli.config import Config
 
-    profile = params.get("profile") or os.environ.get("SMALLEST_PROFILE") or "default"
+    profile = completion_profile(ctx)
     return str(Config(profile).get("base_url", params.get("base_url"))).rstrip("/")
+
+
+def completion_key(ctx: Any) -> str:
+    """The cache key of the API a command line being completed points at (no network)."""
+    return _completion_key(ctx)
+
+
+def completion_profile(ctx: Any) -> str:
+    """The profile a command line being completed uses (--profile, SMALLEST_PROFILE)."""
+    root = ctx.find_root() if hasattr(ctx, "find_root") else None
+    params: Mapping[str, Any] = getattr(root, "params", None) or {}
+    return str(params.get("profile") or os.environ.get("SMALLEST_PROFILE") or "default")
 
 
 def _summary(voice: Voice) -> str:
