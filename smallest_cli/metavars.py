@@ -47,6 +47,8 @@ METAVARS = {
     "tts_concurrency": "N",
     "stt_per_minute": "N",
     "stt_sessions": "N",
+    "clone_limit": "N",
+    "clone_ms": "MS",
     "max_rpm": "N",
     "max_words": "N",
     "max_line_chars": "N",
