@@ -97,6 +97,32 @@ def _voice(raw: str) -> str:
     return raw
 
 
+def _number(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        value = float(raw)
+        if not low <= value <= high:
+            raise ValueError(f"give a number from {low:g} to {high:g}")
+        return value
+
+    return parse
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("give a whole number of at least 1")
+    return value
+
+
+def _switch(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("true", "yes", "on", "1"):
+        return True
+    if value in ("false", "no", "off", "0"):
+        return False
+    raise ValueError("give true or false")
+
+
 @dataclass(frozen=True)
 class Setting:
     """One configurable value: its name, help line, parser and built-in default."""
@@ -129,6 +155,11 @@ SETTINGS: dict[str, Setting] = {
             _choice(*constants.STT_LANGUAGES, *_streaming_only()),
             "en",
         ),
+        Setting("chat_system", "default system prompt for `smallest chat`", str, None),
+        Setting("chat_temperature", "default chat temperature (0-2)", _number(0, 2), None),
+        Setting("chat_top_p", "default chat top_p (0-1)", _number(0, 1), None),
+        Setting("chat_max_tokens", "default chat reply limit in tokens", _positive_int, None),
+        Setting("chat_log", "store chats in the history (true or false)", _switch, True),
     )
 }
 

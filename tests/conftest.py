@@ -75,6 +75,7 @@ def isolation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Memor
             monkeypatch.delenv(name)
     monkeypatch.setenv("SMALLEST_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("SMALLEST_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SMALLEST_DATA_DIR", str(tmp_path / "data"))
     # Subprocesses get no keyring at all; integration tests opt back in to the real one.
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     memory = MemoryKeyring()

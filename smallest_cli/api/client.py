@@ -23,6 +23,7 @@ from smallest_cli.errors import APIConnectionError, APIError, APITimeoutError
 if TYPE_CHECKING:
     from websockets.sync.client import ClientConnection
 
+    from smallest_cli.api.chat import ChatAPI
     from smallest_cli.api.cloning import CloningAPI
     from smallest_cli.api.dictionaries import DictionariesAPI
     from smallest_cli.api.ratelimit import AdaptiveSlots
@@ -124,6 +125,12 @@ class SmallestClient:
         from smallest_cli.api.stt_live import SttLiveAPI
 
         return SttLiveAPI(self)
+
+    @property
+    def chat(self) -> ChatAPI:
+        from smallest_cli.api.chat import ChatAPI
+
+        return ChatAPI(self)
 
     # -- HTTP -----------------------------------------------------------------------
 

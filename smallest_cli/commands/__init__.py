@@ -1,7 +1,8 @@
 """One module per command group, each defining `app`; `GROUPS` says what is where.
 
 The root command (app.py) loads a group's module only when that group is used, so
-`smallest --help` lists the groups from this table without importing them.
+`smallest --help` lists the groups from this table without importing them. `COMMANDS` does
+the same for single commands (`smallest chat`): their module's `app` holds one command.
 """
 
 from __future__ import annotations
@@ -15,4 +16,9 @@ GROUPS: dict[str, str] = {
     "stt": "Transcripts from speech with the Pulse models.",
     "config": "Show and change settings (per profile). Flags and SMALLEST_* variables win over them.",
     "emulator": "Run a local emulator of the Waves API (synthetic, deterministic audio and transcripts).",
+    "history": "The chat history: list, show, delete and export conversations.",
+}
+
+COMMANDS: dict[str, str] = {
+    "chat": "Chat with Electron, the LLM: prompts, pipes, conversations.",
 }
