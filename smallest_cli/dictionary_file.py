@@ -76,10 +76,10 @@ def sniff_format(text: str) -> str:
 
 
 def parse(text: str, fmt: str = "tsv") -> tuple[list[Entry], list[Problem]]:
-    """The entries of a file's text and every problem found (shape, then `check`)."""
+    """The entries of a file's text and every problem found, in the order of the lines."""
     reader = {"tsv": _parse_tsv, "csv": _parse_csv, "json": _parse_json}[fmt]
-    entries, problems = reader(text)
-    return entries, problems + check(entries)
+    entries, problems = reader(text.removeprefix("\ufeff"))  # Excel's "CSV UTF-8" has a BOM
+    return entries, sorted(problems + check(entries), key=lambda p: p.line)
 
 
 def load(text: str, source: str, fmt: str = "tsv") -> list[Entry]:

@@ -75,7 +75,8 @@ def create(
         str | None,
         typer.Argument(
             metavar="FILE|-",
-            help="Entries: .tsv/.txt (word<TAB>pronunciation), .csv or .json; `-` reads stdin.",
+            help="Entries: .tsv/.txt (word<TAB>pronunciation), .csv or .json; `-` (or none, "
+            "when piped) reads stdin.",
         ),
     ] = None,
     words: Annotated[

@@ -150,8 +150,9 @@ def list_dictionaries(obj: AppContext, as_json: bool) -> None:
         shown: Any = (
             ", ".join(first) + (", …" if len(words) > FIRST_WORDS else "") if tty else first
         )
-        rows.append((d.id, names.get(d.id), len(d.entries), d.created_at, shown or None))
-    obj.output.table(["ID", "NAME", "WORDS", "CREATED", "FIRST WORDS"], rows)
+        created = _minutes(d.created_at) if tty else d.created_at
+        rows.append((d.id, names.get(d.id), len(d.entries), created, shown or None))
+    obj.output.table(["ID", "NAME", "WORDS", "CREATED", "FIRST WORDS"], rows, whole=["ID"])
 
 
 def show(obj: AppContext, value: str, as_json: bool) -> None:
@@ -180,7 +181,10 @@ def create(
                 f"the name {name!r} already stands for {known}",
                 hint=f"update it with `smallest dict push FILE --name {name}`, or pick another name",
             )
-    entries = read_entries(obj, source) if source is not None else []
+    if source is None and not words and not says and not obj.output.stdin_isatty:
+        source = "-" if (entries := read_entries(obj, "-")) else None  # piped, as `tts say` reads
+    else:
+        entries = read_entries(obj, source) if source is not None else []
     pairs = from_pairs(words, says)
     if not entries and not pairs and source is None:
         raise UsageError(
@@ -203,8 +207,14 @@ def create(
 
 def edit(obj: AppContext, value: str) -> None:
     """Open the listing in the editor until it parses; one PUT if anything changed."""
-    from smallest_cli.editor import edit_until_valid
+    from smallest_cli.editor import edit_until_valid, editor_chosen
 
+    if not editor_chosen() and not obj.output.stdin_isatty:
+        raise UsageError(  # the default vi would fail, or wait on a pipe, off a terminal
+            "no editor: VISUAL and EDITOR are unset and stdin is not a terminal",
+            hint="set EDITOR, or change words from a script with `smallest dict add`, "
+            "`dict remove` or `dict push FILE`",
+        )
     target = resolve(obj, value)
     client = obj.client()
     current = fetch(client.dictionaries, target)
@@ -407,7 +417,8 @@ def _locate(issue: Any, entries: list[Entry], source: str | None) -> str | None:
         index, field = path[1], ".".join(str(p) for p in path[2:]) or "entry"
         if 0 <= index < len(entries):
             entry = entries[index]
-            where = f"{source} line {entry.line}" if source and entry.line else f"entry {index + 1}"
+            named = "stdin" if source == "-" else source
+            where = f"{named} line {entry.line}" if named and entry.line else f"entry {index + 1}"
             return f"{where} ({field} of {entry.word!r}): {message}"
     return ".".join(str(p) for p in path) + f": {message}" if path else message
 
@@ -430,6 +441,13 @@ def _check_together(entries: list[Entry], source: str) -> None:
     problems = check(entries)
     if problems:
         raise DictionaryFileError(source, problems)
+
+
+def _minutes(created_at: str | None) -> str | None:
+    """`2026-12-03T06:55:19.578Z` as `2026-12-03 06:55` (UTC), for a table that fits."""
+    if created_at and re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d", created_at):
+        return created_at[:16].replace("T", " ")
+    return created_at
 
 
 def _count(n: int) -> str:

@@ -197,6 +197,39 @@ def test_create_refuses_bad_input_with_exit_2(api, args, stdin, message) -> None
     assert requests(api) == []
 
 
+def test_create_reads_piped_stdin_without_a_file(api) -> None:
+    result = run("dict", "create", input="nginx\tengine x\n")
+    assert result.exit_code == 0, result.stderr
+    [post] = writes(api)
+    assert json.loads(post.body)["items"] == [{"word": "nginx", "pronunciation": "engine x"}]
+    assert result.stdout == json.loads(post.response_body)["id"] + "\n"
+
+
+def test_an_excel_csv_with_a_byte_order_mark_reads_its_header(api) -> None:
+    Path("words.csv").write_text("\ufeffword,pronunciation\r\nnginx,engine x\r\n")
+    result = run("dict", "create", "words.csv")
+    assert result.exit_code == 0, result.stderr
+    [post] = writes(api)
+    assert json.loads(post.body)["items"] == [{"word": "nginx", "pronunciation": "engine x"}]
+
+
+def test_problems_are_named_in_the_order_of_the_lines(api) -> None:
+    Path("bad.tsv").write_text("a\t\nb\tc\td\n")
+    result = run("dict", "create", "bad.tsv")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: bad.tsv: line 1: empty pronunciation (and 1 more)\n")
+
+
+def test_delete_several_at_once(api) -> None:
+    first = created(api)
+    second = run("dict", "create", "--word", "x", "--say", "ex").stdout.strip()
+    result = run("dict", "delete", "product", second, "--yes")
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert result.stderr == f"Deleted product ({first}).\nDeleted {second}.\n"
+    assert [json.loads(e.body) for e in writes(api)][-2:] == [{"id": first}, {"id": second}]
+    assert run("dict", "list").stdout == ""
+
+
 # -- list, show ------------------------------------------------------------------------------
 
 
@@ -214,6 +247,8 @@ def test_list_piped_terminal_and_json(api) -> None:
     plain = re.sub(r"\x1b\[[0-9;]*m", "", table.stdout)
     assert plain.split()[:5] == ["ID", "NAME", "WORDS", "CREATED", "FIRST"]
     assert "API, nginx, SQL" in plain
+    assert dict_id in plain.split() and unnamed in plain.split()  # ids whole, to copy
+    assert re.search(r"  \d{4}-\d\d-\d\d \d\d:\d\d  ", plain)  # created, to the minute
     data = json.loads(run("dict", "list", "--json").stdout)
     assert data[0]["id"] == dict_id and data[0]["name"] == "product"
     assert data[0]["word_count"] == 3 and data[1]["name"] is None
@@ -246,6 +281,26 @@ def test_a_rejected_key_exits_4(api, monkeypatch: pytest.MonkeyPatch) -> None:
     result = run("dict", "list")
     assert (result.exit_code, result.stdout) == (4, "")
     assert result.stderr.startswith("Error: ")
+
+
+@pytest.mark.no_contract  # the request breaks the schema on purpose
+def test_the_emulators_zod_400_names_the_line_of_the_file(api) -> None:
+    """The API's own 400 body (an entry our checks would have refused, sent anyway) comes
+    back naming the line of the user's file and the field."""
+    from smallest_cli.context import AppContext
+
+    context = AppContext()
+    client = context.client()
+    entries = [Entry("nginx", "engine x", 2), Entry("SQL", "", 7)]
+    with pytest.raises(Exception) as caught:
+        _sending(lambda: client.dictionaries.create(entries), entries, "words.tsv")
+    context.close()
+    assert str(caught.value) == (
+        "Invalid request body: words.tsv line 7 (pronunciation of 'SQL'): "
+        "String must contain at least 1 character(s) (HTTP 400)"
+    )
+    [post] = writes(api)
+    assert post.status == 400
 
 
 def test_the_apis_400_names_the_line_of_the_file() -> None:
@@ -317,6 +372,26 @@ def test_edit_emptied_file_cancels_and_no_change_sends_nothing(api, editor: Path
     unchanged = run("dict", "edit", "product")  # step 2: the editor saves nothing new
     assert unchanged.stderr == "product: no changes; nothing was sent.\n"
     assert writes(api) == []
+
+
+def test_edit_without_an_editor_or_a_terminal_refuses_before_any_request(
+    api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created(api)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for default in ("vi", "notepad"):  # stand-ins that would show they were run
+        fake = bin_dir / default
+        fake.write_text(f"#!/bin/sh\ntouch {tmp_path / 'ran'}\n")
+        fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.delenv("EDITOR", raising=False)
+    result = run("dict", "edit", "product")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith("Error: no editor: VISUAL and EDITOR are unset")
+    assert "`smallest dict add`" in result.stderr
+    assert not (tmp_path / "ran").exists() and requests(api) == []
 
 
 def test_add_and_remove_send_the_complete_list(api) -> None:
