@@ -110,8 +110,10 @@ def check(entries: Iterable[Entry]) -> list[Problem]:
     return problems
 
 
-def from_pairs(words: Sequence[str], says: Sequence[str]) -> list[Entry]:
-    """Entries from repeated --word/--say options, checked (a UsageError names the pair)."""
+def from_pairs(
+    words: Sequence[str], says: Sequence[str], source: str = "--word/--say"
+) -> list[Entry]:
+    """Entries from repeated --word/--say options (or `source`'s arguments), checked."""
     if len(words) != len(says):
         raise UsageError(
             f"{len(words)} --word but {len(says)} --say",
@@ -120,7 +122,7 @@ def from_pairs(words: Sequence[str], says: Sequence[str]) -> list[Entry]:
     entries = [Entry(w, s) for w, s in zip(words, says, strict=True)]
     problems = check(entries)
     if problems:
-        raise UsageError(f"--word/--say: {problems[0].message}")
+        raise UsageError(f"{source}: {problems[0].message}")
     return entries
 
 

@@ -236,7 +236,7 @@ def edit(obj: AppContext, value: str) -> None:
 
 
 def add(obj: AppContext, value: str, word: str, pronunciation: str) -> None:
-    new = from_pairs([word], [pronunciation])[0]
+    new = from_pairs([word], [pronunciation], "dict add")[0]
     target = resolve(obj, value)
     client = obj.client()
     current = fetch(client.dictionaries, target)

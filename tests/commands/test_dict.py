@@ -394,6 +394,18 @@ def test_edit_without_an_editor_or_a_terminal_refuses_before_any_request(
     assert not (tmp_path / "ran").exists() and requests(api) == []
 
 
+@pytest.mark.parametrize(
+    ("word", "say", "problem"),
+    [("", "x", "empty word"), ("a\tb", "x", "a tab or newline inside the word")],
+)
+def test_add_refuses_a_bad_pair_naming_its_arguments(api, word, say, problem) -> None:
+    created(api)
+    result = run("dict", "add", "product", word, say)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"Error: dict add: {problem}\n")
+    assert requests(api) == []
+
+
 def test_add_and_remove_send_the_complete_list(api) -> None:
     created(api)
     added = run("dict", "add", "product", "Redis", "red iss")
@@ -514,7 +526,10 @@ def test_try_speaks_with_the_dictionary_to_a_file(api, tmp_path: Path) -> None:
 # -- completion ------------------------------------------------------------------------------------
 
 
-def test_completion_offers_names_and_cached_ids_without_a_request(api) -> None:
+@pytest.mark.parametrize(
+    "words", ["smallest dict show ", "smallest tts say Hi --dict ", "smallest dict delete x "]
+)
+def test_completion_offers_names_and_cached_ids_without_a_request(api, words: str) -> None:
     dict_id = created(api)
     unnamed = run("dict", "create", "--word", "x", "--say", "ex").stdout.strip()
     run("dict", "list")  # fills the cache
@@ -522,8 +537,8 @@ def test_completion_offers_names_and_cached_ids_without_a_request(api) -> None:
     env = {
         **os.environ,
         "_SMALLEST_COMPLETE": "complete_bash",
-        "COMP_WORDS": "smallest dict show ",
-        "COMP_CWORD": "3",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split())),
     }
     proc = subprocess.run(
         [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True
