@@ -25,7 +25,7 @@ from smallest_cli.dictionary_file import (
     sniff_format,
     sorted_entries,
 )
-from smallest_cli.errors import APIError, UsageError
+from smallest_cli.errors import APIError, SmallestError, UsageError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -232,7 +232,26 @@ def edit(obj: AppContext, value: str) -> None:
     if edited is None:
         obj.output.info("Edit cancelled: the file was emptied; nothing was sent.")
         return
-    _update(obj, client, target, current, edited, "the edited file")
+    try:
+        _update(obj, client, target, current, edited, "the edited file")
+    except SmallestError as error:  # like `kubectl edit`: the work is not lost with the request
+        kept = _keep_edit(listing(edited, header))
+        again = (
+            f"; `smallest dict push {kept} --name {target.name}` sends it" if target.name else ""
+        )
+        error.hint = f"your edit is kept in {kept}{again}"
+        raise
+
+
+def _keep_edit(text: str) -> str:
+    """An edit that could not be sent, saved in a file of its own; its path."""
+    import os
+    import tempfile
+
+    handle, path = tempfile.mkstemp(prefix="smallest-dict-edit-", suffix=".tsv")
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file.write(text)
+    return path
 
 
 def add(obj: AppContext, value: str, word: str, pronunciation: str) -> None:

@@ -363,6 +363,21 @@ def test_edit_an_invalid_change_reopens_until_fixed(api, editor: Path) -> None:
     assert len(writes(api)) == 1
 
 
+@pytest.mark.no_contract  # the fault's 400 has no zod body
+def test_edit_a_failed_put_keeps_the_edit_in_a_file(api, editor: Path) -> None:
+    created(api)
+    (editor / "1.txt").write_text("nginx\tengine ex\nKafka\tcaf ka\n")
+    api.state.faults.replace([f"400*1+1@{PATH}"], 0)  # the GET goes through, the PUT fails
+    result = run("dict", "edit", "product")
+    assert (result.exit_code, result.stdout) == (1, "")
+    found = re.search(r"your edit is kept in (\S+\.tsv)", result.stderr)
+    assert found, result.stderr
+    assert "`smallest dict push " + found.group(1) + " --name product`" in result.stderr
+    kept = Path(found.group(1))
+    assert kept.read_text().endswith("Kafka\tcaf ka\nnginx\tengine ex\n")
+    kept.unlink()
+
+
 def test_edit_emptied_file_cancels_and_no_change_sends_nothing(api, editor: Path) -> None:
     created(api)
     (editor / "1.txt").write_text("# nothing left\n")
