@@ -138,6 +138,32 @@ def listing(entries: Iterable[Entry], header: Sequence[str] = ()) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
+def render(entries: Iterable[Entry], fmt: str, header: Sequence[str] = ()) -> str:
+    """A sorted listing in a file format `parse` reads back: TSV (with the `header`
+    comments), CSV (with a `word,pronunciation` row) or JSON (the API's item list, one item
+    a line, so diffs stay clean)."""
+    import json
+
+    ordered = sorted_entries(entries)
+    if fmt == "json":
+        items = [json.dumps(e.to_api(), ensure_ascii=False) for e in ordered]
+        return "[\n" + ",\n".join(f"  {item}" for item in items) + "\n]\n" if items else "[]\n"
+    if fmt == "csv":
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerows([("word", "pronunciation"), *((e.word, e.pronunciation) for e in ordered)])
+        return buffer.getvalue()
+    return listing(ordered, header)
+
+
+def read_as_comments(entries: Iterable[Entry]) -> list[str]:
+    """Words a TSV or CSV file cannot hold: they start with `#`, so they read as comments."""
+    return [e.word for e in sorted_entries(entries) if e.word.lstrip().startswith("#")]
+
+
 def has_content(text: str) -> bool:
     """Whether a file has anything besides comments and blank lines (an emptied file has not)."""
     return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())

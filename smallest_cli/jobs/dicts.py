@@ -22,6 +22,8 @@ from smallest_cli.dictionary_file import (
     listing,
     load,
     parse,
+    read_as_comments,
+    render,
     sniff_format,
     sorted_entries,
 )
@@ -327,7 +329,15 @@ def pull(obj: AppContext, value: str, output: str | None, name: str | None = Non
     current = fetch(obj.client().dictionaries, target)
     if name is not None and target.name != name:
         _remember_name(obj, name, current.id)
-    text = listing(current.entries, PULL_HEADER)
+    fmt = "tsv" if output is None or output == "-" else file_format(output)
+    lost = read_as_comments(current.entries) if fmt != "json" else []
+    if lost:
+        obj.output.warn(
+            f"the word {lost[0]!r} starts with '#', which a {fmt.upper()} file reads as a "
+            "comment (pushing it would remove the word); pull to a .json file, e.g. "
+            "-o words.json, to keep it"
+        )
+    text = render(current.entries, fmt, PULL_HEADER)
     if output is None or output == "-":
         obj.output.stdout.write(text)
         obj.output.stdout.flush()

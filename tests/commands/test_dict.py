@@ -484,6 +484,39 @@ def test_pull_writes_a_sorted_listing_that_pushes_unchanged(api) -> None:
     assert push("pulled.tsv", "--name", "product").stderr == "product: unchanged\n"
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("words.csv", 'word,pronunciation\n"a,b",c\nAPI,ay pee eye\nnginx,engine x\nSQL,sequel\n'),
+        (
+            "words.json",
+            '[\n  {"word": "a,b", "pronunciation": "c"},\n'
+            '  {"word": "API", "pronunciation": "ay pee eye"},\n'
+            '  {"word": "nginx", "pronunciation": "engine x"},\n'
+            '  {"word": "SQL", "pronunciation": "sequel"}\n]\n',
+        ),
+    ],
+)
+def test_pull_writes_the_format_of_the_extension_so_push_reads_it(api, name, expected) -> None:
+    created(api, text=WORDS + "a,b\tc\n")
+    result = run("dict", "pull", "product", "-o", name)
+    assert (result.exit_code, result.stdout) == (0, ""), result.stderr
+    assert Path(name).read_text() == expected
+    assert push(name, "--name", "product").stderr == "product: unchanged\n"
+
+
+def test_pull_warns_of_a_word_a_tsv_file_reads_as_a_comment(api) -> None:
+    made = run("dict", "create", "--word", "#1", "--say", "number one", "--name", "product")
+    assert made.exit_code == 0, made.stderr
+    result = run("dict", "pull", "product", "-o", "words.tsv")
+    assert result.exit_code == 0
+    assert "Warning: the word '#1' starts with '#'" in result.stderr
+    assert "words.json" in result.stderr
+    kept = run("dict", "pull", "product", "-o", "words.json")
+    assert "Warning" not in kept.stderr
+    assert push("words.json", "--name", "product").stderr == "product: unchanged\n"
+
+
 def test_pull_to_a_missing_directory_fails_before_any_request(api) -> None:
     created(api)
     result = run("dict", "pull", "product", "-o", "no/such/dir/words.tsv")
