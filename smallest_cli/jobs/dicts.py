@@ -220,22 +220,30 @@ def edit(obj: AppContext, value: str) -> None:
     target = resolve(obj, value)
     client = obj.client()
     current = fetch(client.dictionaries, target)
-    header = (
+    header: tuple[str, ...] = (
         f"Pronunciation dictionary {target.label}.",
         "One `word<TAB>pronunciation` per line; lines starting with # are ignored.",
         "Matching is case-sensitive. Save and quit to apply; empty the file to cancel.",
     )
+    hidden_words = read_as_comments(current.entries)  # a line starting with # is a comment
+    hidden = [e for e in current.entries if e.word in hidden_words]
+    if hidden:
+        header += (
+            f"Not shown, kept as they are: {', '.join(map(repr, hidden_words))} (a line "
+            "starting with # is a comment); change them with `smallest dict add` or `remove`.",
+        )
 
     def check(saved: str, offset: int) -> tuple[list[Entry] | None, list[str]]:
         entries, problems = parse(saved)
         return entries, [p.text(offset) for p in problems]
 
-    edited = edit_until_valid(listing(current.entries, header), check, has_content=has_content)
+    shown = [e for e in current.entries if e.word not in hidden_words]
+    edited = edit_until_valid(listing(shown, header), check, has_content=has_content)
     if edited is None:
         obj.output.info("Edit cancelled: the file was emptied; nothing was sent.")
         return
     try:
-        _update(obj, client, target, current, edited, "the edited file")
+        _update(obj, client, target, current, edited + hidden, "the edited file")
     except SmallestError as error:  # like `kubectl edit`: the work is not lost with the request
         kept = _keep_edit(listing(edited, header))
         again = (

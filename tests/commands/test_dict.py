@@ -378,6 +378,30 @@ def test_edit_a_failed_put_keeps_the_edit_in_a_file(api, editor: Path) -> None:
     kept.unlink()
 
 
+def test_edit_keeps_a_word_starting_with_hash_that_the_listing_cannot_hold(
+    api, editor: Path
+) -> None:
+    made = run("dict", "create", "--word", "#1", "--say", "number one", "--name", "product")
+    dict_id = made.stdout.strip()
+    run("dict", "add", "product", "nginx", "engine x")
+    api.state.clear()
+    unchanged = run("dict", "edit", "product")  # step 1: saved as it was shown
+    assert unchanged.stderr == "product: no changes; nothing was sent.\n"
+    assert writes(api) == []
+    assert "'#1'" in (editor / "seen-1.txt").read_text().split("\nnginx")[0]
+    (editor / "2.txt").write_text("nginx\tengine ex\n")
+    changed = run("dict", "edit", "product")
+    assert changed.stderr == "product: +0 added, -0 removed, ~1 changed\n"
+    [put] = writes(api)
+    assert json.loads(put.body) == {
+        "id": dict_id,
+        "items": [
+            {"word": "nginx", "pronunciation": "engine ex"},
+            {"word": "#1", "pronunciation": "number one"},
+        ],
+    }
+
+
 def test_edit_emptied_file_cancels_and_no_change_sends_nothing(api, editor: Path) -> None:
     created(api)
     (editor / "1.txt").write_text("# nothing left\n")
