@@ -16,6 +16,7 @@ import soundfile as sf
 from smallest_cli.api.errors import status_error
 from smallest_cli.dictionary_file import Entry
 from smallest_cli.jobs.dicts import _sending
+from tests.commands.test_tts import no_sound_device  # noqa: F401 (a fixture)
 from tests.conftest import run
 from tests.test_voice_catalog import PROBE
 
@@ -593,6 +594,18 @@ def test_try_speaks_with_the_dictionary_to_a_file(api, tmp_path: Path) -> None:
     [tts] = [e for e in requests(api) if e.path.startswith("/waves/v1/tts")]
     body = json.loads(tts.body)
     assert (body["text"], body["pronunciation_dicts"]) == ("Deploy it with nginx", [dict_id])
+
+
+@pytest.mark.usefixtures("no_sound_device")
+def test_try_plays_on_a_terminal_and_pipes_audio_otherwise(api) -> None:
+    created(api)
+    speakers = run("dict", "try", "product", "Deploy it with nginx", stdout_isatty=True)
+    assert speakers.exit_code == 1
+    assert "cannot play audio: no output device" in speakers.stderr
+    assert [e for e in requests(api) if e.path.startswith("/waves/v1/tts")] == []
+    piped = run("dict", "try", "product", "Deploy it with nginx")
+    assert piped.exit_code == 0, piped.stderr
+    assert piped.stdout_bytes[:4] == b"RIFF"
 
 
 # -- completion ------------------------------------------------------------------------------------
