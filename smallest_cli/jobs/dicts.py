@@ -305,17 +305,25 @@ def delete(obj: AppContext, values: list[str], yes: bool) -> None:
             return
     client = obj.client()
     for target in targets:
+        gone = False
         try:
             client.dictionaries.delete(target.id)
         except APIError as error:
-            if getattr(error, "status_code", None) in (400, 404):
-                error.explain(f"is {target.id} still there? {LIST_HINT}")
-            raise
+            if getattr(error, "status_code", None) not in (400, 404):
+                raise
+            if not target.name:
+                raise error.explain(f"is {target.id} still there? {LIST_HINT}") from None
+            gone = True  # a name left behind: what was asked for holds once it is forgotten
         for name, known in obj.config.dictionary_names().items():
             if known == target.id:
                 obj.config.forget_dictionary(name)
         _forget_id(obj, target.id)
-        obj.output.info(f"Deleted {target.label}.")
+        if gone:
+            obj.output.warn(
+                f"{target.label} was already gone from the API; forgot the name {target.name!r}"
+            )
+        else:
+            obj.output.info(f"Deleted {target.label}.")
 
 
 def pull(obj: AppContext, value: str, output: str | None, name: str | None = None) -> None:

@@ -487,6 +487,18 @@ def test_delete_asks_on_a_terminal(api) -> None:
     assert "product" not in config_text()
 
 
+def test_delete_of_a_name_whose_dictionary_is_gone_forgets_the_name(api) -> None:
+    dict_id = created(api)
+    api.state.dictionaries.clear()  # deleted elsewhere
+    result = run("dict", "delete", "product", "--yes")
+    assert (result.exit_code, result.stdout) == (0, ""), result.stderr
+    assert result.stderr == (
+        f"Warning: product ({dict_id}) was already gone from the API; forgot the name 'product'\n"
+    )
+    assert "product" not in config_text()
+    assert run("dict", "show", "product").exit_code == 2
+
+
 def test_delete_yes_and_an_unknown_id(api) -> None:
     dict_id = created(api)
     assert run("dict", "delete", dict_id, "--yes").exit_code == 0
