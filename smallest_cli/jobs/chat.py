@@ -217,10 +217,11 @@ class ChatSession:
         self.history.add(self.conversation_id, *self.messages[-2:])
 
     def set_system(self, system: str | None) -> None:
-        """A new system prompt, stored with the conversation from here on."""
+        """A new system prompt, stored with the conversation from here on (an empty one
+        is stored too: it clears the prompt for -c and --cid as well)."""
         self.system = system or None
-        if self.history is not None and self.conversation_id is not None and system:
-            self.history.add(self.conversation_id, Message("system", system))
+        if self.history is not None and self.conversation_id is not None:
+            self.history.add(self.conversation_id, Message("system", system or ""))
 
     def reset(self) -> None:
         """Start a new conversation (the old one stays in the history)."""

@@ -250,6 +250,23 @@ def test_out_of_range_values_exit_2_with_no_request(
     assert chat_requests(chat_env) == []
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--temperature", "3"), "--temperature must be between 0 and 2 (got 3)"),
+        (("--top-p", "-0.5"), "--top-p must be between 0 and 1 (got -0.5)"),
+        (("--max-tokens", "40000"), "--max-tokens must be between 1 and 32768 (got 40000)"),
+    ],
+)
+def test_an_out_of_range_value_is_told_with_its_documented_range(
+    chat_env: InProcessEmulator, args: tuple[str, ...], message: str
+) -> None:
+    result = run("chat", *args, "say hi")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == f"Error: {message}"
+    assert chat_requests(chat_env) == []
+
+
 def test_usage_goes_to_stderr_from_include_usage(chat_env: InProcessEmulator) -> None:
     result = run("chat", "--usage", "say hi")
     assert result.exit_code == 0, result.stderr
@@ -329,6 +346,17 @@ def test_a_continued_conversation_keeps_its_system_prompt_unless_told(
     assert sent(chat_env)["messages"][0] == {"role": "system", "content": "Be loud."}
     run("chat", "say five")
     assert sent(chat_env)["messages"][0] == {"role": "system", "content": "Be terse."}
+
+
+def test_a_system_prompt_cleared_stays_cleared_when_continued(
+    chat_env: InProcessEmulator,
+) -> None:
+    run("chat", "-s", "Be kind.", "say one")
+    run("chat", "-c", "-s", "", "say two")
+    assert sent(chat_env)["messages"][0] == {"role": "user", "content": "say one"}
+    run("chat", "-c", "say three")
+    roles = [m["role"] for m in sent(chat_env)["messages"]]
+    assert roles == ["user", "assistant", "user", "assistant", "user"]  # no system prompt
 
 
 def test_piped_material_is_named_by_its_instruction(chat_env: InProcessEmulator) -> None:
@@ -644,6 +672,27 @@ def test_the_repl_chats_remembers_and_leaves_on_ctrl_d(
     with History() as history:
         (conversation,) = history.conversations()
         assert conversation.messages == 5  # two exchanges and the system prompt
+
+
+def test_system_alone_in_the_repl_clears_the_prompt_for_later_continuing(
+    terminal: Terminal, chat_env: InProcessEmulator
+) -> None:
+    terminal.wait_for("> ")
+    terminal.type("/system Be brief.\n")
+    terminal.wait_for("> ")
+    terminal.type("say first\n")
+    terminal.wait_for("> ")
+    terminal.type("/system\n")
+    terminal.wait_for("System prompt cleared.")
+    terminal.wait_for("> ")
+    terminal.type("say second\n")
+    terminal.wait_for("> ")
+    terminal.type("\x04")
+    assert terminal.exit_code() == 0
+    assert sent(chat_env)["messages"][0] == {"role": "user", "content": "say first"}
+    result = run("chat", "-c", "say third")
+    assert result.exit_code == 0, result.stderr
+    assert [m["role"] for m in sent(chat_env)["messages"]] == ["user", "assistant"] * 2 + ["user"]
 
 
 def test_ctrl_c_stops_a_reply_and_keeps_the_session(
