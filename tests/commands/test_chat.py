@@ -514,11 +514,28 @@ def test_a_bad_request_names_the_field(chat_env: InProcessEmulator) -> None:
     assert "HTTP 400" in result.stderr
 
 
+@pytest.mark.no_contract  # the request is the invalid one the spec refuses
+def test_a_field_the_api_refuses_is_named_in_the_error(
+    chat_env: InProcessEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # five stops get past a CLI that no longer counts them, as a field it does not know would
+    monkeypatch.setattr("smallest_cli.jobs.chat.check_stops", tuple)
+    result = run("chat", *("--stop", "x") * 5, "say hi")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "Error: Invalid input data: stop: Array must contain at most 4 element(s) (HTTP 400)"
+    )
+    assert result.stdout == ""
+
+
 def test_a_context_overflow_says_how_to_trim(chat_env: InProcessEmulator) -> None:
     prompt = "word " * 40_000  # more tokens than the window, in one message
     result = run("chat", "--no-log", input=prompt)
     assert result.exit_code == 1
-    assert "HTTP 400" in result.stderr
+    error = result.stderr.splitlines()[0]
+    assert error.startswith("Error: messages: This model's maximum context length is 32768")
+    assert error.endswith("(HTTP 400)")
+    assert error.count("maximum context length") == 1  # said once, not again as a detail
     assert "start a new one" in result.stderr
 
 
