@@ -392,12 +392,12 @@ def run_chat(obj: AppContext, options: Any) -> None:
         obj, sampling, request, as_json=options.as_json, stream=not options.no_stream
     )
     try:
+        obj.api_key()  # a missing key is said before anything else, the REPL's prompt too
         if prompt is None:
             from smallest_cli.jobs.chat_repl import Repl
 
             Repl(session).run()
         else:
-            obj.api_key()  # a missing key is said before anything else
             session.ask(prompt)
     finally:
         if session.history is not None:

@@ -654,6 +654,16 @@ def terminal(chat_env: InProcessEmulator, tmp_path: Path) -> Iterator[Terminal]:
     os.close(screen.fd)
 
 
+def test_without_a_key_the_repl_does_not_open(
+    chat_env: InProcessEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SMALLEST_API_KEY")
+    result = run("chat", stdin_isatty=True, stdout_isatty=True)
+    assert result.exit_code == 4
+    assert result.stderr.startswith("Error: not logged in")
+    assert "Chatting with Electron" not in result.stderr
+
+
 def test_the_repl_chats_remembers_and_leaves_on_ctrl_d(
     terminal: Terminal, chat_env: InProcessEmulator, tmp_path: Path
 ) -> None:
