@@ -722,6 +722,23 @@ def test_system_alone_in_the_repl_clears_the_prompt_for_later_continuing(
     assert [m["role"] for m in sent(chat_env)["messages"]] == ["user", "assistant"] * 2 + ["user"]
 
 
+def test_save_refuses_a_directory_and_prints_on_a_dash(
+    terminal: Terminal, chat_env: InProcessEmulator, tmp_path: Path
+) -> None:
+    terminal.wait_for("> ")
+    terminal.type("say saved words\n")
+    terminal.wait_for("> ")
+    terminal.type(f"/save {tmp_path}\n")
+    terminal.wait_for(f"Error: /save {tmp_path} is a directory")
+    terminal.wait_for("> ")
+    terminal.type("/save -\n")
+    shown = terminal.wait_for("> ")
+    assert "**You:** say saved words" in shown and "**Electron:** saved words" in shown
+    terminal.type("\x04")
+    assert terminal.exit_code() == 0
+    assert not (Path.cwd() / "-").exists()
+
+
 def test_ctrl_c_stops_a_reply_and_keeps_the_session(
     terminal: Terminal, chat_env: InProcessEmulator
 ) -> None:
