@@ -226,6 +226,27 @@ def test_defaults_come_from_the_profile_config(chat_env: InProcessEmulator) -> N
     assert body["messages"][0] == {"role": "system", "content": "Answer in French."}
     run("chat", "--temperature", "1.5", "say non")
     assert sent(chat_env)["temperature"] == 1.5  # the flag wins
+    assert run("--profile", "work", "config", "set", "chat_temperature", "0.2").exit_code == 0
+    assert run("--profile", "work", "chat", "say ja").exit_code == 0
+    assert sent(chat_env)["temperature"] == 0.2
+    assert sent(chat_env)["messages"][0]["role"] == "user"  # work has no system prompt
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("chat_temperature", "2.5"), ("chat_top_p", "1.5"), ("chat_max_tokens", "40000")],
+)
+def test_a_default_out_of_range_is_refused_from_the_config_and_the_environment(
+    chat_env: InProcessEmulator, monkeypatch: pytest.MonkeyPatch, setting: str, value: str
+) -> None:
+    refused = run("config", "set", setting, value)
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith(f"Error: invalid '{value}' for {setting}")
+    monkeypatch.setenv(f"SMALLEST_{setting.upper()}", value)
+    result = run("chat", "say hi")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert chat_requests(chat_env) == []
 
 
 @pytest.mark.parametrize(
