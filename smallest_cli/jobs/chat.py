@@ -189,8 +189,15 @@ class ChatSession:
                 self.obj.output.data(json.dumps(chunk, ensure_ascii=False, separators=(",", ":")))
 
     def _write(self, text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # a full disk behind `>`
+            from smallest_cli.files import cannot_write
+
+            raise cannot_write("stdout", exc) from None
 
     def _end_line(self, reply: Reply) -> None:
         if not self.as_json and not reply.content.endswith("\n"):

@@ -578,6 +578,24 @@ def test_a_stream_cut_mid_reply_keeps_what_arrived_and_exits_1(
 
 
 @pytest.mark.no_contract
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_a_full_disk_behind_stdout_is_said_and_exits_1(
+    chat_env: InProcessEmulator, tmp_path: Path
+) -> None:
+    env = {**os.environ, "SMALLEST_BASE_URL": chat_env.base_url, "SMALLEST_DATA_DIR": str(tmp_path)}
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "smallest_cli", "chat", "say hi"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == "Error: cannot write stdout: No space left on device"
+
+
 def test_a_dropped_connection_exits_1_with_a_hint(chat_env: InProcessEmulator) -> None:
     chat_env.state.faults.replace([f"drop*1@{CHAT}"], 0)
     result = run("--retries", "0", "chat", "say hi")
