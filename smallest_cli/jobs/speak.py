@@ -9,13 +9,12 @@ arrives; on any failure the sinks are aborted, so no partial file is left behind
 from __future__ import annotations
 
 import codecs
-import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from smallest_cli.audio.devices import device_of
 from smallest_cli.audio.sinks import open_sinks
@@ -25,6 +24,8 @@ from smallest_cli.destinations import Destination, destinations, note_headerless
 from smallest_cli.errors import UsageError
 
 if TYPE_CHECKING:
+    from io import BufferedReader
+
     from smallest_cli.api.client import SmallestClient
     from smallest_cli.api.ratelimit import AdaptiveSlots
     from smallest_cli.api.tts import LiveSession, SpeechRequest
@@ -346,11 +347,11 @@ class _StdinFeeder(threading.Thread):
         from smallest_cli.text import sentence_complete
 
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        fd = sys.stdin.fileno()
         pending = ""
         try:
+            stdin = cast("BufferedReader", sys.stdin.buffer)
             while True:
-                data = os.read(fd, 4096)
+                data = stdin.read1(4096)  # what has arrived, without waiting for more
                 pending += decoder.decode(data, final=not data)
                 if pending.strip():
                     flush = sentence_complete(pending)
