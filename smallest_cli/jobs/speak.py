@@ -12,7 +12,6 @@ import codecs
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -24,6 +23,7 @@ from smallest_cli.destinations import Destination, destinations, note_headerless
 from smallest_cli.errors import UsageError
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
     from io import BufferedReader
 
     from smallest_cli.api.client import SmallestClient
@@ -109,7 +109,8 @@ class SpeechJob:
         from smallest_cli.jobs.voice_catalog import known_pools, load_for
 
         try:
-            voice = load_for(self.obj).find(self.request.voice_id)
+            voice_id = self.request.voice_id
+            voice = load_for(self.obj, voice=voice_id).find(voice_id)
         except APIError as error:
             if self.obj.debug:
                 self.obj.output.debug(f"voice pairing not checked: {error.message}")
@@ -295,6 +296,8 @@ def _in_background(
 ) -> Future[Fetched]:
     """`work(request)` in a daemon thread: on Ctrl-C the command ends at once, abandoning the
     chunks still in flight instead of waiting for them (as a thread pool would)."""
+    from concurrent.futures import Future
+
     future: Future[Fetched] = Future()
 
     def run() -> None:
