@@ -205,6 +205,8 @@ class SpeechJob:
         return lambda r: _over_websocket(tts.live, r, self.timestamps is not None)
 
     def _run_live(self, client: SmallestClient, sink: Sink) -> None:
+        from smallest_cli.errors import APIError
+
         session = client.tts.live(
             self.request,
             word_timestamps=self.timestamps is not None,
@@ -213,13 +215,15 @@ class SpeechJob:
         with session:
             reader = _StdinFeeder(session)
             reader.start()
-            written = 0
-            for event in session.events():
-                if event.audio:
-                    sink.write(event.audio)
-                    written += len(event.audio)
-                if event.word is not None:
-                    self._keep_words([event.word], 0.0)
+            try:
+                for event in session.events():
+                    if event.audio:
+                        sink.write(event.audio)
+                    if event.word is not None:
+                        self._keep_words([event.word], 0.0)
+            except APIError:
+                reader.raise_error()  # the reader's failure is why the session ended
+                raise
             reader.raise_error()
 
     def _keep_words(self, words: list[Word], offset: float) -> None:
@@ -349,13 +353,16 @@ class _StdinFeeder(threading.Thread):
     def run(self) -> None:
         from smallest_cli.text import sentence_complete
 
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        decoder = codecs.getincrementaldecoder("utf-8")()
         pending = ""
         try:
             stdin = cast("BufferedReader", sys.stdin.buffer)
             while True:
                 data = stdin.read1(4096)  # what has arrived, without waiting for more
-                pending += decoder.decode(data, final=not data)
+                try:
+                    pending += decoder.decode(data, final=not data)
+                except UnicodeDecodeError:
+                    raise UsageError("stdin is not UTF-8 text") from None
                 if pending.strip():
                     flush = sentence_complete(pending)
                     self.session.send(pending, flush=flush)
