@@ -121,7 +121,7 @@ def test_live_text_that_comes_after_the_timeout_is_still_spoken(api_env, tmp_pat
         proc.wait(timeout=3)  # the socket is open and stdin too, for longer than --timeout
     _, stderr = proc.communicate(" The second one much later.", timeout=60)
     assert proc.returncode == 0, stderr
-    assert stderr == ""
+    assert len(stderr.splitlines()) <= 1 and "Error" not in stderr, stderr  # a slot note at most
     assert sf.info(target).duration > 2
 
 
