@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from smallest_cli import __version__
-from smallest_cli.commands import GROUPS
+from smallest_cli.commands import COMMANDS, GROUPS
 from smallest_cli.context import AppContext
 from smallest_cli.errors import ExitCode, SmallestError
 from smallest_cli.plain_values import convert_plainly
@@ -37,12 +37,15 @@ class SmallestGroup(TyperGroup):
         return name_values(super().get_params(ctx))
 
     def list_commands(self, ctx: Any) -> list[str]:
-        return [*super().list_commands(ctx), *GROUPS]
+        return [*super().list_commands(ctx), *GROUPS, *COMMANDS]
 
     def get_command(self, ctx: Any, name: str) -> Any:
         command = super().get_command(ctx, name)
         if command is None and name in GROUPS:
             command = self.commands[name] = _load_group(name)
+            convert_plainly(command, ctx)
+        elif command is None and name in COMMANDS:
+            command = self.commands[name] = _load_command(name)
             convert_plainly(command, ctx)
         return command
 
@@ -50,12 +53,13 @@ class SmallestGroup(TyperGroup):
         """The command list, from GROUPS: `--help` imports none of the groups."""
         from typer.core import TyperCommand
 
-        limit = formatter.width - 6 - max(len(name) for name in GROUPS)
+        listed = {**GROUPS, **COMMANDS}
+        limit = formatter.width - 6 - max(len(name) for name in listed)
         with formatter.section("Commands"):
             formatter.write_dl(
                 [
                     (name, TyperCommand(name, help=text).get_short_help_str(limit))
-                    for name, text in GROUPS.items()
+                    for name, text in listed.items()
                 ]
             )
 
@@ -163,6 +167,20 @@ def _load_group(name: str) -> Any:
     for command in group.commands.values():
         name_values(command.params)
     return group
+
+
+def _load_command(name: str) -> Any:
+    """The click command for `smallest NAME`, from its module's one-command Typer app."""
+    import importlib
+
+    from typer.main import get_command
+
+    from smallest_cli.metavars import name_values
+
+    command = get_command(importlib.import_module(f"smallest_cli.commands.{name}").app)
+    command.name = name
+    name_values(command.params)
+    return command
 
 
 def _say(text: str) -> None:

@@ -202,7 +202,7 @@ def unreadable(path: str | Path, exc: OSError) -> UsageError:
     return UsageError(f"cannot read {path}: {exc.strerror or exc}")
 
 
-def user_dir(kind: Literal["config", "cache"], *, override: str) -> Path:
+def user_dir(kind: Literal["config", "cache", "data"], *, override: str) -> Path:
     """The user's `kind` directory for smallest, the same way for each kind: the directory in
     the environment variable `override` when it is set, else the platform's own."""
     given = os.environ.get(override)
@@ -210,5 +210,9 @@ def user_dir(kind: Literal["config", "cache"], *, override: str) -> Path:
         return Path(given).expanduser()
     import platformdirs
 
-    find = platformdirs.user_config_dir if kind == "config" else platformdirs.user_cache_dir
+    find = {
+        "config": platformdirs.user_config_dir,
+        "cache": platformdirs.user_cache_dir,
+        "data": platformdirs.user_data_dir,
+    }[kind]
     return Path(find("smallest", appauthor=False))

@@ -75,6 +75,7 @@ def isolation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Memor
             monkeypatch.delenv(name)
     monkeypatch.setenv("SMALLEST_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("SMALLEST_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SMALLEST_DATA_DIR", str(tmp_path / "data"))
     # Subprocesses get no keyring at all; integration tests opt back in to the real one.
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     memory = MemoryKeyring()
@@ -107,9 +108,23 @@ def emulator(
     state.limits.stt_rate.reset()  # one session emulator: no test inherits another's count
     state.limits.set_stt_sessions(100)
     state.limits.stt_idle_seconds = 60.0
+    state.limits.set_chat_per_minute(10)
+    state.limits.chat_rate.reset()
+    state.limits.set_chat_concurrency(3)
+    state.limits.clone_limit = 10
+    state.clones.clear()
     # tests that time audio or transcription set their own pacing
-    state.pacing = Pacing(first_audio_ms=0, rtf=0, stt_ms=0, stt_rtf=0)
+    state.pacing = Pacing(
+        first_audio_ms=0,
+        rtf=0,
+        stt_ms=0,
+        stt_rtf=0,
+        chat_first_token_ms=0,
+        chat_token_ms=0,
+        clone_ms=0,
+    )
     state.clear()
+    state.dictionaries.clear()
     yield emulator_server
     if request.node.get_closest_marker("no_contract") is None:
         check_contract(state.exchanges())

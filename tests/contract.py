@@ -19,7 +19,8 @@ How the spec files are read
   REFERENCE §14 lists a wrong enum in it).
 * Known defects of the delivered files are handled as documented in `SPEC_REPAIRS` (fixed in
   memory) and `MERGE_FALLBACKS` (the override breaks the document, so the base file is used).
-  Enum values the live server accepts beyond a spec's are added in memory (`ENUM_EXTENSIONS`).
+  Enum values the live server accepts beyond a spec's are added in memory (`ENUM_EXTENSIONS`),
+  and schemas the documented responses fill with null are made nullable (`NULLABLE_EXTENSIONS`).
 * When several files document the same path, a current file wins over a `legacy-*` one; a
   legacy file only covers paths no current file has.
 
@@ -162,6 +163,15 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "§13.1). Only the legacy-* specs document these routes, and they predate the "
         "retirement: no 410 anywhere. No observed/*.json file covers these routes. (The "
         "model-named v3.1 routes are deprecated but still served, §0.1: no deviation.)",
+    ),
+    Deviation(
+        None,
+        r"/waves/v1/pronunciation-dicts",
+        404,
+        "What PUT or DELETE answers for an id the key does not own is UNKNOWN (REFERENCE §9.3, "
+        "§13.2); waves-api.yaml lists only 200, 400, 401 and 500. The emulator answers 404 "
+        "{'error': 'Pronunciation dictionary not found'} (smallest_cli/emulator/"
+        "pronunciation_dicts.py); clients handle a 400 as well.",
     ),
 )
 """Known, accepted differences between observed server behaviour and the spec files.
@@ -342,6 +352,43 @@ ENUM_EXTENSIONS: dict[str, tuple[tuple[tuple[str | int, ...], tuple[str, ...], s
 """Values the live server accepts beyond a spec enum (file → (schema path, values, why)),
 added to the enum in memory."""
 
+NULLABLE_EXTENSIONS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
+    "electron-openapi.yaml": (
+        (
+            ("components", "schemas", "ElectronMessage", "properties", "tool_calls"),
+            "REFERENCE §11 and docs/llm_chat-completions.mdx show the assistant message of a "
+            'completion without tool calls as `"tool_calls": null`; the schema says array.',
+        ),
+    ),
+}
+"""Schemas the documented responses fill with null though the spec does not allow it
+(file → (schema path, why)), made nullable in memory."""
+
+SCHEMA_WIDENINGS: dict[str, tuple[tuple[tuple[str | int, ...], dict[str, Any], str], ...]] = {
+    "voice-cloning-openapi.yaml": (
+        (
+            (
+                "paths", "/waves/v1/voice-cloning", "post", "responses", "200", "content",
+                "application/json", "schema", "properties", "data", "properties", "model",
+            ),
+            {
+                "oneOf": [
+                    {"type": "string"},
+                    {
+                        "type": "object",
+                        "properties": {"_id": {"type": "string"}, "modelName": {"type": "string"}},
+                    },
+                ]
+            },
+            "REFERENCE §8.1, §12: the spec types `data.model` as a string, the docs' example "
+            "(voice-cloning_how-to-vc-api.mdx) shows an object {_id, modelName}; either is "
+            "accepted.",
+        ),
+    ),
+}  # fmt: skip
+"""Schemas the reference says the live server answers beside the spec's (file → (schema path,
+schema put in its place, why)), replaced in memory."""
+
 
 # -- errors -------------------------------------------------------------------------------------
 
@@ -489,6 +536,26 @@ def _extend_enums(name: str, document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def _allow_nulls(name: str, document: dict[str, Any]) -> dict[str, Any]:
+    """`document` with the schemas of NULLABLE_EXTENSIONS made nullable."""
+    for where, _why in NULLABLE_EXTENSIONS.get(name, ()):
+        node: Any = document
+        for key in where:
+            node = node[key]
+        node["nullable"] = True
+    return document
+
+
+def _widen_schemas(name: str, document: dict[str, Any]) -> dict[str, Any]:
+    """`document` with the schemas of SCHEMA_WIDENINGS put in place."""
+    for where, schema, _why in SCHEMA_WIDENINGS.get(name, ()):
+        node: Any = document
+        for key in where[:-1]:
+            node = node[key]
+        node[where[-1]] = copy.deepcopy(schema)
+    return document
+
+
 def _fold_split_descriptions(node: Any) -> None:
     """Undo `{ description: a, b }` read as `{description: "a", "b": None}` (SPEC_REPAIRS)."""
     if isinstance(node, dict):
@@ -524,7 +591,10 @@ def _openapi(name: str) -> OpenAPI:
     # `type: string` schema rejects; the SSE responses (text/event-stream) are text.
     config = Config(extra_media_type_deserializers={"text/event-stream": plain_loads})
     try:
-        return OpenAPI.from_dict(_extend_enums(name, spec_document(name)), config=config)
+        document = _widen_schemas(
+            name, _allow_nulls(name, _extend_enums(name, spec_document(name)))
+        )
+        return OpenAPI.from_dict(document, config=config)
     except OpenAPIValidationError as exc:
         raise SpecLoadError(f"{name} is not a valid OpenAPI document: {exc.message}") from exc
 

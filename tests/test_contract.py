@@ -401,6 +401,108 @@ def test_deviations_are_documented() -> None:
     assert not any(d.matches("GET", VOICES, 404) for d in contract.DEVIATIONS)
 
 
+# -- pronunciation dictionaries (REFERENCE §9) ---------------------------------------------------
+
+DICTS = "/waves/v1/pronunciation-dicts"
+DICT_HEADERS = {**AUTH, "content-type": "application/json"}
+DICT_ID = "64f1234567890abcdef12345"
+DICT_ITEMS = [{"word": "nginx", "pronunciation": "engine x"}]
+DICT = {"id": DICT_ID, "items": DICT_ITEMS, "createdAt": "2026-12-01T12:00:00.000Z"}
+
+
+def dict_exchange(method: str, body: Any, status: int, response_body: Any) -> Exchange:
+    return exchange(
+        method,
+        DICTS,
+        headers=DICT_HEADERS if body != b"" else AUTH,
+        body=body,
+        status=status,
+        response_headers=JSON,
+        response_body=response_body,
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "response_body"),
+    [
+        ("GET", b"", [DICT]),
+        ("POST", {"items": DICT_ITEMS}, DICT),
+        ("PUT", {"id": DICT_ID, "items": DICT_ITEMS}, {"id": DICT_ID, "items": DICT_ITEMS}),
+        ("DELETE", {"id": DICT_ID}, {"id": DICT_ID, "deleted": True}),
+    ],
+)
+def test_dictionary_exchanges_pass(method: str, body: Any, response_body: Any) -> None:
+    assert spec_for(method, DICTS) == "waves-api.yaml"
+    assert validate_exchange(dict_exchange(method, body, 200, response_body)) is True
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "status", "response_body", "found"),
+    [
+        ("GET", b"", 200, [{"id": DICT_ID, "items": []}], "'createdAt' is a required property"),
+        ("GET", b"", 200, DICT, "is not of type 'array'"),
+        ("POST", {"items": []}, 200, DICT, "request body"),
+        ("POST", {"items": [{"word": "nginx"}]}, 200, DICT, "'pronunciation' is a required"),
+        ("PUT", {"items": DICT_ITEMS}, 200, DICT, "'id' is a required property"),
+        ("PUT", {"id": DICT_ID, "items": DICT_ITEMS}, 200, {"id": DICT_ID}, "'items' is a requ"),
+        ("DELETE", {"id": DICT_ID}, 200, {"id": DICT_ID}, "'deleted' is a required property"),
+        ("DELETE", {"id": DICT_ID}, 400, {"details": []}, "'error' is a required property"),
+    ],
+)
+def test_dictionary_exchanges_that_break_the_contract(
+    method: str, body: Any, status: int, response_body: Any, found: str
+) -> None:
+    with pytest.raises(ContractViolation, match=found):
+        validate_exchange(dict_exchange(method, body, status, response_body))
+
+
+def test_zod_400_on_dictionaries_is_documented() -> None:
+    details = [
+        {
+            "code": "invalid_type",
+            "expected": "string",
+            "received": "undefined",
+            "path": ["items", 0, "word"],
+            "message": "Required",
+        }
+    ]
+    rejected = dict_exchange(
+        "POST", {"items": DICT_ITEMS}, 400, {"error": "Invalid request body", "details": details}
+    )
+    assert validate_exchange(rejected, deviations=()) is True
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_dictionary_404_for_an_unknown_id_passes_thanks_to_a_deviation(method: str) -> None:
+    body = {"id": DICT_ID, "items": DICT_ITEMS} if method == "PUT" else {"id": DICT_ID}
+    missing = dict_exchange(method, body, 404, {"error": "Pronunciation dictionary not found"})
+    assert validate_exchange(missing) is True
+    with pytest.raises(ContractViolation, match="Unknown response http status: 404"):
+        validate_exchange(missing, deviations=())
+
+
+def test_recorded_dictionary_traffic(emulator: Any) -> None:
+    """The emulator's answers to all four operations, as recorded, match waves-api.yaml."""
+    import httpx
+
+    key = {"Authorization": "Bearer sk_test_0123456789abcdef"}
+    with httpx.Client(base_url=emulator.base_url, headers=key) as client:
+        created = client.post(DICTS, json={"items": DICT_ITEMS}).json()
+        client.get(DICTS)
+        client.put(DICTS, json={"id": created["id"], "items": DICT_ITEMS})
+        client.request("DELETE", DICTS, json={"id": created["id"]})
+        client.request("DELETE", DICTS, json={"id": created["id"]})
+    recorded = emulator.state.exchanges()
+    assert [(e.method, e.status) for e in recorded] == [
+        ("POST", 200),
+        ("GET", 200),
+        ("PUT", 200),
+        ("DELETE", 200),
+        ("DELETE", 404),
+    ]
+    assert all(validate_exchange(e) for e in recorded)
+
+
 # -- what is not checked -----------------------------------------------------------------------
 
 
@@ -804,3 +906,30 @@ def test_importing_the_harness_is_cheap() -> None:
     repo = Path(contract.__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-c", code], cwd=repo, check=False, timeout=60)
     assert done.returncode == 0, "tests.contract imports openapi-core or yaml at import time"
+
+
+def chat_exchange(message: dict[str, Any]) -> Exchange:
+    completion = {
+        "id": "chatcmpl-a670053f3ab2ed8f",
+        "object": "chat.completion",
+        "created": 1740000000,
+        "model": "electron",
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29},
+    }
+    return exchange(
+        "POST",
+        "/waves/v1/chat/completions",
+        headers={**AUTH, "content-type": "application/json"},
+        body={"model": "electron", "messages": [{"role": "user", "content": "Hi"}]},
+        status=200,
+        response_headers={"content-type": "application/json", "x-request-id": "r"},
+        response_body=completion,
+    )
+
+
+def test_documented_null_tool_calls_pass_thanks_to_a_nullable_extension() -> None:
+    documented = {"role": "assistant", "content": "Hi!", "tool_calls": None}
+    assert validate_exchange(chat_exchange(documented)) is True
+    with pytest.raises(ContractViolation, match="content"):
+        validate_exchange(chat_exchange({"role": "assistant", "content": 5}))

@@ -23,6 +23,9 @@ from smallest_cli.errors import APIConnectionError, APIError, APITimeoutError
 if TYPE_CHECKING:
     from websockets.sync.client import ClientConnection
 
+    from smallest_cli.api.chat import ChatAPI
+    from smallest_cli.api.cloning import CloningAPI
+    from smallest_cli.api.dictionaries import DictionariesAPI
     from smallest_cli.api.ratelimit import AdaptiveSlots
     from smallest_cli.api.stt import SttAPI
     from smallest_cli.api.stt_live import SttLiveAPI
@@ -100,6 +103,18 @@ class SmallestClient:
         return VoicesAPI(self)
 
     @property
+    def cloning(self) -> CloningAPI:
+        from smallest_cli.api.cloning import CloningAPI
+
+        return CloningAPI(self)
+
+    @property
+    def dictionaries(self) -> DictionariesAPI:
+        from smallest_cli.api.dictionaries import DictionariesAPI
+
+        return DictionariesAPI(self)
+
+    @property
     def stt(self) -> SttAPI:
         from smallest_cli.api.stt import SttAPI
 
@@ -110,6 +125,12 @@ class SmallestClient:
         from smallest_cli.api.stt_live import SttLiveAPI
 
         return SttLiveAPI(self)
+
+    @property
+    def chat(self) -> ChatAPI:
+        from smallest_cli.api.chat import ChatAPI
+
+        return ChatAPI(self)
 
     # -- HTTP -----------------------------------------------------------------------
 

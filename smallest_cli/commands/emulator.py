@@ -83,6 +83,35 @@ def serve(
             "[env SMALLEST_EMULATOR_STT_SESSIONS; default 100]",
         ),
     ] = None,
+    chat_per_minute: Annotated[
+        int | None,
+        typer.Option(
+            "--chat-per-minute",
+            metavar="N",
+            min=1,
+            help="Chat completions a minute per key, 429 beyond "
+            "[env SMALLEST_EMULATOR_CHAT_PER_MINUTE; default 10]",
+        ),
+    ] = None,
+    chat_concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--chat-concurrency",
+            metavar="N",
+            min=1,
+            help="Chat completions in flight per key, 429 beyond "
+            "[env SMALLEST_EMULATOR_CHAT_CONCURRENCY; default 3]",
+        ),
+    ] = None,
+    clone_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--clone-limit",
+            min=1,
+            help="Voice clones per key, 400 'clone limit exceeded' beyond "
+            "[env SMALLEST_EMULATOR_CLONE_LIMIT; default 10]",
+        ),
+    ] = None,
     first_audio_ms: Annotated[
         float | None,
         typer.Option(
@@ -120,6 +149,36 @@ def serve(
             "seconds [env SMALLEST_EMULATOR_STT_RTF; default 1/30; 0 under --emulator]",
         ),
     ] = None,
+    chat_first_token_ms: Annotated[
+        float | None,
+        typer.Option(
+            "--chat-first-token-ms",
+            metavar="MS",
+            min=0,
+            help="Time to the first token of every chat completion, in milliseconds "
+            "[env SMALLEST_EMULATOR_CHAT_FIRST_TOKEN_MS; default 200; 0 under --emulator]",
+        ),
+    ] = None,
+    chat_token_ms: Annotated[
+        float | None,
+        typer.Option(
+            "--chat-token-ms",
+            metavar="MS",
+            min=0,
+            help="Time between the streamed pieces (a word or so) of a chat reply, in "
+            "milliseconds [env SMALLEST_EMULATOR_CHAT_TOKEN_MS; default 15; 0 under --emulator]",
+        ),
+    ] = None,
+    clone_ms: Annotated[
+        float | None,
+        typer.Option(
+            "--clone-ms",
+            min=0,
+            help="Time a voice clone takes from pending through processing to completed, in "
+            "milliseconds "
+            "[env SMALLEST_EMULATOR_CLONE_MS; default 3000; 0 under --emulator]",
+        ),
+    ] = None,
     transcripts: Annotated[
         Path | None,
         typer.Option(
@@ -145,11 +204,16 @@ def serve(
     Pre-recorded transcripts take --stt-ms plus --stt-rtf seconds per second of audio.
     Transcripts are synthetic (the emulator's own speech reads back, other speech gives
     stand-in words) except for the recordings given with --transcripts.
+    Chat (Electron) replies are deterministic: arithmetic ("What is 12*7?"), counting
+    ("count to 5"), "say X", "repeat after me: X", tool calls when a message names a tool,
+    else a short sentence quoting the question. They stream a piece every --chat-token-ms
+    after --chat-first-token-ms. A key starting with sk_no_electron stands for a plan
+    without Electron (403).
     Every option can also be set by its SMALLEST_EMULATOR_* variable (the flag wins);
     `smallest --emulator ...` reads the same variables, with pacing off by default.
     Faults, limits and pacing can also be changed while it runs: PUT /_emulator/faults,
     /_emulator/limits and /_emulator/pacing; GET /_emulator/requests shows the traffic it
-    has seen.
+    has seen. A voice clone is pending, then processing, and done after --clone-ms.
 
     Faults, WHAT[:ARG][*TIMES][+AFTER][@PATH] (*2: the next two only; +3: after three
     went through; @/waves/v1/tts: only paths starting so):
@@ -157,10 +221,11 @@ def serve(
     \b
         503, 429:1.5        answer with the status (and Retry-After); on a WebSocket,
                             refuse the handshake with it
-        drop                headers and half the first body chunk, then close
-        reset               the same, then reset the connection (TCP RST)
+        drop[:N]            headers and half the first body chunk, then close; with
+                            N, N chunks (SSE events) whole first: a reply cut midway
+        reset[:N]           the same, then reset the connection (TCP RST)
         stall               headers, then nothing until the client gives up
-        stall-body          headers and part of the body, then nothing
+        stall-body[:N]      headers and part of the body, then nothing
         truncate-sse        an SSE stream ends cleanly without its final frame
         malformed-json      200 with a JSON body cut off halfway
                             (on a WebSocket: the first text frame, cut)
@@ -178,6 +243,8 @@ def serve(
 
         $ smallest emulator serve --first-audio-ms 0 --rtf 0
 
+        $ smallest emulator serve --fault drop:5*1@/waves/v1/chat --chat-per-minute 100
+
         $ smallest emulator serve --transcripts tests/recordings
     """
     from smallest_cli.emulator.server import serve as run
@@ -194,6 +261,12 @@ def serve(
         "rtf": rtf,
         "stt_ms": stt_ms,
         "stt_rtf": stt_rtf,
+        "chat_per_minute": chat_per_minute,
+        "chat_concurrency": chat_concurrency,
+        "chat_first_token_ms": chat_first_token_ms,
+        "chat_token_ms": chat_token_ms,
+        "clone_limit": clone_limit,
+        "clone_ms": clone_ms,
         "transcripts": transcripts,
     }
     try:

@@ -4,10 +4,11 @@ A fault is written `WHAT[:ARG[:ARG]][*TIMES][+AFTER][@PATH]`. WHAT is one of:
 
     STATUS[:RETRY_AFTER]    answer with that status (a WebSocket handshake is refused with
                             it), with `Retry-After` if given: 503, 429:1.5
-    drop                    send the headers and half the first body chunk, then close
-    reset                   the same, then reset the connection (TCP RST)
+    drop[:N]                send the headers and half the first body chunk, then close;
+                            with N, the first N body chunks (SSE events) go out whole first
+    reset[:N]               the same, then reset the connection (TCP RST)
     stall                   send the headers, then nothing, until the client gives up
-    stall-body              send the headers and half the first body chunk, then nothing
+    stall-body[:N]          send the headers and half the first body chunk, then nothing
     truncate-sse            end an SSE response cleanly but without its final frame
     malformed-json          answer 200 with a JSON body cut off halfway
     html                    answer 200 with an HTML page, as a captive portal or proxy does
@@ -24,10 +25,11 @@ and then:
     drop*1@/waves  the next request under /waves is cut off halfway through its body
     500*1+3        let three requests through, then fail the fourth
     ws-close:1011:2@/waves/v1/tts/live   TTS sockets close with 1011 after two frames
+    drop:4*1@/waves/v1/chat        a chat reply is cut after four events (mid-reply)
 
 `truncate-sse` applies to HTTP only and `ws-close` to WebSockets only; the others to both
 (on a WebSocket, `html` refuses the handshake with the page, `malformed-json` cuts the
-first text frame, and the stalls and cuts happen at the first frame out).
+first text frame, and the stalls and cuts happen at the first frame out, or after N frames).
 Latency (`latency_ms`) delays every request before it is handled.
 """
 
@@ -38,6 +40,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+CUTS = ("drop", "reset", "stall-body")  # these take a number of body chunks let through
 SABOTAGE = (
     "drop",
     "reset",
@@ -68,7 +71,7 @@ class Fault:
     path: str = "/"
     after: int = 0  # matching requests let through before the fault starts
     close_code: int | None = None  # ws-close
-    frames: int = 0  # ws-close: frames sent before the close
+    frames: int = 0  # ws-close, and CUTS: frames (body chunks) sent before the fault acts
     used: int = field(default=0, compare=False)
     passed: int = field(default=0, compare=False)
 
@@ -92,6 +95,8 @@ class Fault:
             text += f":{self.retry_after}"
         if self.close_code is not None:
             text += f":{self.close_code}" + (f":{self.frames}" if self.frames else "")
+        elif self.what in CUTS and self.frames:
+            text += f":{self.frames}"
         if self.times is not None:
             text += f"*{self.times}"
         if self.after:
@@ -121,6 +126,10 @@ def parse_fault(spec: str) -> Fault:
             codes = ", ".join(str(code) for code in sorted(CLOSE_CODES))
             raise ValueError(f"bad fault {spec!r}: ws-close needs a close code: {codes}")
         fault.close_code, fault.frames = int(arg), int(frames or 0)
+    elif what in CUTS and arg is not None and frames is None:
+        if not arg.isdigit():
+            raise ValueError(f"bad fault {spec!r}: {what} takes a whole number of body chunks")
+        fault.frames = int(arg)
     elif arg is not None and fault.status is None:
         raise ValueError(f"bad fault {spec!r}: only a status code takes a Retry-After")
     elif frames is not None:

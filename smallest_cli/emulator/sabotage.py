@@ -16,7 +16,7 @@ import struct
 import weakref
 from typing import Any, Protocol
 
-from smallest_cli.emulator.faults import Fault
+from smallest_cli.emulator.faults import CUTS, Fault
 from smallest_cli.emulator.handshake import Message, Receive, Scope, Send
 
 HTML_PAGE = (
@@ -77,17 +77,23 @@ def canned(fault: Fault) -> tuple[bytes, bytes] | None:
 
 def http_send(fault: Fault, scope: Scope, receive: Receive, send: Send) -> Send:
     """`send` for a route whose answer `fault` spoils (drop, reset, stall, stall-body,
-    truncate-sse)."""
+    truncate-sse); the cuts act after `fault.frames` whole body chunks."""
     if fault.what == "truncate-sse":
         return _truncating_sse(send)
+    passed = 0
 
     async def wrapped(message: Message) -> None:
+        nonlocal passed
         if message["type"] != "http.response.body":
             await send(message)
             return
         if fault.what == "stall":
             await _until_gone(receive)
             raise Cut()
+        if passed < fault.frames and message.get("more_body", False):
+            passed += 1  # drop:N and the like: these chunks go out whole
+            await send(message)
+            return
         body = message.get("body", b"")
         await send({"type": message["type"], "body": body[: len(body) // 2], "more_body": True})
         if fault.what == "stall-body":
@@ -116,6 +122,10 @@ def websocket_send(fault: Fault, scope: Scope, receive: Receive, send: Send) -> 
             await send(message)
             return
         if kind != "websocket.send":
+            await send(message)
+            return
+        if fault.what in CUTS and sent < fault.frames:
+            sent += 1
             await send(message)
             return
         if fault.what == "malformed-json":

@@ -3,8 +3,8 @@
 `smallest emulator serve` and the in-process emulator of `--emulator` take the same
 settings under the same names (the variable of `first_audio_ms` is
 SMALLEST_EMULATOR_FIRST_AUDIO_MS, and so on). Their defaults differ only in pacing: `serve`
-paces audio and transcripts like the real service, while `--emulator`, made for tests and
-CI, answers at once.
+paces audio, transcripts and voice clones like the real service, while `--emulator`, made
+for tests and CI, answers at once.
 """
 
 from __future__ import annotations
@@ -21,7 +21,14 @@ from smallest_cli.emulator.limits import Limits
 from smallest_cli.emulator.state import EmulatorState, Pacing
 
 ENV_PREFIX = "SMALLEST_EMULATOR_"
-COUNTS = ("tts_concurrency", "stt_per_minute", "stt_sessions")
+COUNTS = (
+    "tts_concurrency",
+    "stt_per_minute",
+    "stt_sessions",
+    "chat_per_minute",
+    "chat_concurrency",
+    "clone_limit",
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,12 @@ class EmulatorSettings:
     rtf: float = 0.2
     stt_ms: float = 150.0
     stt_rtf: float = 1 / 30
+    chat_per_minute: int = 10
+    chat_concurrency: int = 3
+    chat_first_token_ms: float = 200.0
+    chat_token_ms: float = 15.0
+    clone_limit: int = 10
+    clone_ms: float = 3000.0
     transcripts: Path | None = None  # recordings with known transcripts (DIR/name.wav + .txt)
 
     @classmethod
@@ -62,8 +75,16 @@ class EmulatorSettings:
 
     @classmethod
     def unpaced(cls) -> EmulatorSettings:
-        """The defaults with pacing off: audio and transcripts at once."""
-        return cls(first_audio_ms=0.0, rtf=0.0, stt_ms=0.0, stt_rtf=0.0)
+        """The defaults with pacing off: audio, transcripts, chat replies and clones at once."""
+        return cls(
+            first_audio_ms=0.0,
+            rtf=0.0,
+            stt_ms=0.0,
+            stt_rtf=0.0,
+            chat_first_token_ms=0.0,
+            chat_token_ms=0.0,
+            clone_ms=0.0,
+        )
 
     def state(self) -> EmulatorState:
         """A fresh emulator state with these settings."""
@@ -71,8 +92,19 @@ class EmulatorSettings:
             tts_concurrency=self.tts_concurrency,
             stt_per_minute=self.stt_per_minute,
             stt_session_limit=self.stt_sessions,
+            chat_per_minute=self.chat_per_minute,
+            chat_concurrency=self.chat_concurrency,
+            clone_limit=self.clone_limit,
         )
-        pacing = Pacing(self.first_audio_ms, self.rtf, self.stt_ms, self.stt_rtf)
+        pacing = Pacing(
+            self.first_audio_ms,
+            self.rtf,
+            self.stt_ms,
+            self.stt_rtf,
+            self.chat_first_token_ms,
+            self.chat_token_ms,
+            self.clone_ms,
+        )
         plan = FaultPlan.from_specs(list(self.faults), self.latency_ms)
         try:
             return EmulatorState(plan, limits, pacing, self.transcripts)

@@ -8,6 +8,13 @@ by 2 + value (mod 19) from the previous one, so two symbols in a row are never t
 neighbouring tones and the listener needs no clock. A word's symbols are the nibbles of its UTF-8 bytes followed by a
 checksum byte.
 
+A pronunciation dictionary (`pronunciations`, word as written → respelling) makes the voice
+say the respelling's words instead of a word it matches: case-sensitive, the whole word (as
+written, or without its edge punctuation: `nginx,` matches `nginx`). "engine x" for `nginx`
+is spoken, and heard, as the two words "engine" "x"; word timings still name the word as
+written, spanning everything spoken for it. An entry of several words ("New York") never
+matches, since the text is matched word by word.
+
 This survives what audio goes through between our TTS and our STT: resampling down to
 8 kHz, 16-bit PCM, μ-law and A-law, MP3, Vorbis and Opus. The listener (`listen`) finds words
 by energy, reads each burst's tones, and keeps a word only when its checksum holds; any other
@@ -22,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +75,17 @@ def words_of(text: str) -> list[Word]:
         spoken = unicodedata.normalize("NFC", written.strip(_EDGE_PUNCTUATION).lower())
         words.append(Word(index, written, spoken, bool(_SENTENCE_END.search(written))))
     return words
+
+
+def _spoken(word: Word, pronunciations: Mapping[str, str]) -> list[str]:
+    """What is said for `word`: its spoken form, or the words of its pronunciation."""
+    for form in (word.written, word.written.strip(_EDGE_PUNCTUATION)):
+        respelling = pronunciations.get(unicodedata.normalize("NFC", form))
+        if respelling is not None:
+            parts = [w.spoken for w in words_of(respelling) if w.spoken]
+            if parts:
+                return parts
+    return [word.spoken] if word.spoken else []
 
 
 def spoken_form(text: str) -> str:
@@ -142,7 +160,8 @@ class Synthesis:
     """The audio for one text, produced block by block (one word or pause at a time).
 
     `scramble` makes the audio say nothing intelligible, as the real service does when a
-    voice is used with the other model's pool (REFERENCE §6.1).
+    voice is used with the other model's pool (REFERENCE §6.1); `mute` makes no audio at
+    all, as an old `lightning-large` clone gives on current models (§6.1).
     """
 
     def __init__(
@@ -153,12 +172,16 @@ class Synthesis:
         speed: float = 1.0,
         timbre: VoiceTimbre | None = None,
         scramble: bool = False,
+        mute: bool = False,
+        pronunciations: Mapping[str, str] | None = None,
     ) -> None:
         self.sample_rate = sample_rate
         self.speed = speed
         self.timbre = timbre or VoiceTimbre(160.0)
         self.scramble = scramble
-        self.words = words_of(text)
+        self.words = [] if mute else words_of(text)
+        self.mute = mute
+        self.pronunciations = pronunciations or {}
         self._plan = self._make_plan()
 
     def _seconds(self, base: float) -> float:
@@ -167,56 +190,64 @@ class Synthesis:
     def _samples(self, seconds: float) -> int:
         return int(round(seconds * self.sample_rate))
 
-    def _make_plan(self) -> list[tuple[Word | None, int]]:
-        """(word or None for a pause, length in samples), in order."""
-        plan: list[tuple[Word | None, int]] = [(None, self._samples(LEAD_SECONDS))]
+    def _make_plan(self) -> list[tuple[Word | None, str, int]]:
+        """(word or None for a pause, what is said, length in samples), in order."""
+        if self.mute:
+            return []
+        plan: list[tuple[Word | None, str, int]] = [(None, "", self._samples(LEAD_SECONDS))]
+        word_gap = self._samples(self._seconds(WORD_GAP_SECONDS))
         for word in self.words:
-            if word.spoken:
-                symbols = len(encode_word(word.spoken))
+            for number, spoken in enumerate(_spoken(word, self.pronunciations)):
+                if number:
+                    plan.append((None, "", word_gap))
+                symbols = len(encode_word(spoken))
                 symbol = max(MIN_SYMBOL_SECONDS, self._seconds(SYMBOL_SECONDS))
-                plan.append((word, self._samples(symbol) * symbols))
+                plan.append((word, spoken, self._samples(symbol) * symbols))
             gap = SENTENCE_GAP_SECONDS if word.ends_sentence else WORD_GAP_SECONDS
-            plan.append((None, self._samples(self._seconds(gap))))
+            plan.append((None, "", self._samples(self._seconds(gap))))
         if len(plan) > 1 and plan[-1][0] is None:
             plan.pop()
-        plan.append((None, self._samples(TAIL_SECONDS)))
+        plan.append((None, "", self._samples(TAIL_SECONDS)))
         return plan
 
     @property
     def frames(self) -> int:
         """Total length in samples."""
-        return sum(length for _, length in self._plan)
+        return sum(length for _, _, length in self._plan)
 
     @property
     def duration(self) -> float:
         return self.frames / self.sample_rate
 
     def timings(self) -> list[Timed]:
-        """When each spoken word starts and ends (exact: the bursts are placed by plan)."""
-        timed, position = [], 0
-        for word, length in self._plan:
+        """When each spoken word starts and ends (exact: the bursts are placed by plan); a
+        word said as several (a pronunciation) spans them all."""
+        timed: list[Timed] = []
+        position = 0
+        for word, _, length in self._plan:
             if word is not None:
-                timed.append(
-                    Timed(word, position / self.sample_rate, (position + length) / self.sample_rate)
-                )
+                start, end = position / self.sample_rate, (position + length) / self.sample_rate
+                if timed and timed[-1].word is word:
+                    start = timed.pop().start
+                timed.append(Timed(word, start, end))
             position += length
         return timed
 
     def blocks(self) -> Iterator[np.ndarray]:
         """int16 mono blocks: a pause or a word each, in order."""
-        for word, length in self._plan:
+        for word, spoken, length in self._plan:
             if word is None:
                 yield np.zeros(length, dtype=np.int16)
             else:
-                yield self._burst(word, length)
+                yield self._burst(spoken, length)
 
     def pcm(self) -> bytes:
         return b"".join(block.tobytes() for block in self.blocks())
 
-    def _burst(self, word: Word, length: int) -> np.ndarray:
-        tones = encode_word(word.spoken)
+    def _burst(self, spoken: str, length: int) -> np.ndarray:
+        tones = encode_word(spoken)
         if self.scramble:
-            digest = hashlib.sha256(word.spoken.encode()).digest()
+            digest = hashlib.sha256(spoken.encode()).digest()
             tones = [(t * 7 + digest[i % len(digest)]) % TONE_COUNT for i, t in enumerate(tones)]
         per_symbol = length // len(tones)
         frequencies = np.repeat(TONES_HZ[tones], per_symbol)
@@ -227,7 +258,7 @@ class Synthesis:
         pitch = self.timbre.pitch_hz * (1 + 0.04 * np.sin(2 * np.pi * 3.0 * t))
         hum_phase = 2 * np.pi * np.cumsum(pitch) / self.sample_rate
         hum = np.sin(hum_phase) + 0.5 * np.sin(2 * hum_phase)
-        loudness = 0.85 + 0.15 * (hashlib.md5(word.spoken.encode()).digest()[0] / 255)
+        loudness = 0.85 + 0.15 * (hashlib.md5(spoken.encode()).digest()[0] / 255)
         signal = loudness * (TONE_LEVEL * carrier + HUM_LEVEL * hum)
         ramp = min(self._samples(RAMP_SECONDS), length // 2)
         if ramp:

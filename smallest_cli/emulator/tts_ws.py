@@ -227,7 +227,8 @@ class _Session:
             message = parse(
                 json.loads(raw),
                 websocket=True,
-                dictionaries=self.state.dictionaries.ids(self.key),
+                dictionaries=self.state.dictionaries.by_id(self.key),
+                clones=self.state.clones.speaking(self.key),
             )
         except ValueError:
             return error_frame("Invalid JSON.", "400")

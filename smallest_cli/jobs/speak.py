@@ -56,6 +56,7 @@ class SpeechJob:
     timestamps: str | None
     timestamps_format: str | None
     words: list[Word] = field(default_factory=list)
+    model_flag: bool = False  # --model was given
 
     # -- resolving and checking the options ---------------------------------------------
 
@@ -94,6 +95,7 @@ class SpeechJob:
             live=options.live,
             timestamps=options.timestamps,
             timestamps_format=timestamps_format,
+            model_flag=options.model is not None,
         )
         job._check_pairing()
         return job
@@ -110,7 +112,12 @@ class SpeechJob:
 
         try:
             voice_id = self.request.voice_id
-            voice = load_for(self.obj, voice=voice_id).find(voice_id)
+            catalog = load_for(self.obj, voice=voice_id)
+            voice = catalog.find(voice_id)
+            if voice is None and catalog.from_cache and voice_id.startswith("voice_"):
+                voice = load_for(self.obj, refresh=True, voice=voice_id).find(
+                    voice_id
+                )  # a new clone
         except APIError as error:
             if self.obj.debug:
                 self.obj.output.debug(f"voice pairing not checked: {error.message}")
@@ -125,13 +132,28 @@ class SpeechJob:
                 "or drop --timestamps",
             )
         pools = known_pools(voice)
+        if voice.cloned and pools == frozenset():
+            raise UsageError(
+                f"the clone {voice.voice_id!r} was made for {', '.join(voice.models)}, which "
+                "current models cannot speak (the API would send empty audio)",
+                hint="clone the voice again: smallest clone create NAME FILE",
+            )
+        if voice.cloned and pools and self.request.model not in pools and not self._model_given():
+            from dataclasses import replace
+
+            self.request = replace(self.request, model=sorted(pools)[0])
+            return
         if pools is not None and self.request.model not in pools:
-            other = sorted(pools)[0]
+            other = sorted(pools)[0] if pools else "lightning_v3.1"
             raise UsageError(
                 f"the voice {self.request.voice_id!r} is not in the {self.request.model} pool; "
                 "the API would answer with garbled audio rather than an error",
                 hint=f"use --model {other}, or pick another voice (smallest voices list)",
             )
+
+    def _model_given(self) -> bool:
+        """Whether --model, SMALLEST_MODEL or the config chose the model (not the default)."""
+        return self.model_flag or self.obj.config.resolve("model", None).source != "default"
 
     # -- running ------------------------------------------------------------------------
 
@@ -149,6 +171,7 @@ class SpeechJob:
         except BaseException as error:
             sink.abort()
             _explain_voice(error)
+            _explain_dictionaries(error, self.request.pronunciation_dicts)
             raise
         self._write_timestamps()
         note_headerless(self.obj, self.file_output, self.file_format, self.request.sample_rate)
@@ -324,6 +347,14 @@ def _explain_voice(error: BaseException) -> None:
         error.explain("see `smallest voices list` for the voice ids")
 
 
+def _explain_dictionaries(error: BaseException, dictionaries: tuple[str, ...]) -> None:
+    """An unknown dictionary id answers 400 `Invalid input data` (REFERENCE §0.4)."""
+    from smallest_cli.errors import BadRequestError
+
+    if dictionaries and isinstance(error, BadRequestError):
+        error.explain("is every --dict id still there? `smallest dict list` shows them")
+
+
 def _over_websocket(
     open_session: Callable[..., LiveSession], request: SpeechRequest, word_timestamps: bool
 ) -> Fetched:
@@ -387,6 +418,7 @@ def speech_request(obj: AppContext, options: SpeechOptions) -> SpeechRequest:
     """The request (without its text), every setting resolved (flag > env > config >
     default) and checked before anything is sent."""
     from smallest_cli.api.tts import SpeechRequest
+    from smallest_cli.jobs.dicts import resolve_ids
 
     voice = obj.setting("voice", _checked("voice", options.voice, "--voice"))
     model = options.model
@@ -406,7 +438,7 @@ def speech_request(obj: AppContext, options: SpeechOptions) -> SpeechRequest:
         language=_language(obj, _checked("language", options.language, "--language"), model_name),
         number_language=_checked("language", options.number_language, "--number-language"),
         math_notation=options.math,
-        pronunciation_dicts=tuple(options.dicts or ()),
+        pronunciation_dicts=resolve_ids(obj, options.dicts),
         session_id=options.session_id,
         request_id=options.request_id,
         expire_content=options.expire_content,

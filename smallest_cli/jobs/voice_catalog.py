@@ -13,7 +13,13 @@ changes on every run but its catalog does not):
 
     {"format": 1, "key": "https://api.smallest.ai", "fetched_at": 1755000000.0,
      "get_voices": [<entries>], "get_all_voices": [<entries>] | null,
-     "get_all_voices_error": null | "<why it failed>"}
+     "get_all_voices_error": null | "<why it failed>",
+     "clones": [<entries>] | null, "clones_error": null | "<why it failed>"}
+
+The account's voice clones (REFERENCE §8.2) join the catalog as entries with `cloned: true`,
+their `modelIds`, and `tags` holding their language and accent; `clone create` adds a new
+one to the cache at once (`remember_clone`). A cache written before clones were kept has
+no `clones` key and reads as none.
 
 Entries keep the API's own fields (`voiceId`, `displayName`, `tags`, `description`,
 `audioPreview`, `_id` and any `model`/`models`/`modelIds`/`pool`) and are merged when read,
@@ -42,6 +48,7 @@ from smallest_cli.errors import APIError
 
 if TYPE_CHECKING:
     from smallest_cli.api.client import SmallestClient
+    from smallest_cli.api.cloning import Clone
     from smallest_cli.context import AppContext
 
 FORMAT = 1
@@ -51,7 +58,7 @@ PARTIAL_TTL = 3600.0
 """Seconds a catalog without Get All Voices (no descriptions or previews) stays fresh."""
 CLOCK_SKEW = 300.0
 EMULATOR_KEY = "emulator"
-KEEP_FIELDS = ("voiceId", "displayName", "tags", "description", "audioPreview", "_id")
+KEEP_FIELDS = ("voiceId", "displayName", "tags", "description", "audioPreview", "_id", "cloned")
 
 STANDARD = "lightning_v3.1"
 PRO = "lightning_v3.1_pro"
@@ -306,6 +313,12 @@ def _fetch(client: SmallestClient, key: str) -> dict[str, Any]:
         error = None
     except APIError as exc:
         catalog, error = None, str(exc)
+    clones: list[dict[str, Any]] | None
+    try:
+        clones = [clone_entry(c) for c in client.cloning.list()]
+        clones_error = None
+    except APIError as exc:
+        clones, clones_error = None, str(exc)
     return {
         "format": FORMAT,
         "key": key,
@@ -313,7 +326,48 @@ def _fetch(client: SmallestClient, key: str) -> dict[str, Any]:
         "get_voices": [_keep(e) for e in entries],
         "get_all_voices": None if catalog is None else [_keep(e) for e in catalog],
         "get_all_voices_error": error,
+        "clones": clones,
+        "clones_error": clones_error,
     }
+
+
+def clone_entry(clone: Clone) -> dict[str, Any]:
+    """A clone as a catalog entry (the shape Get Voices gives, marked `cloned`)."""
+    tags: dict[str, Any] = {}
+    if clone.language:
+        tags["language"] = [language_name(clone.language) or clone.language]
+    if clone.accent:
+        tags["accent"] = clone.accent
+    entry: dict[str, Any] = {
+        "voiceId": clone.voice_id,
+        "displayName": clone.display_name,
+        "tags": tags,
+        "modelIds": list(clone.models),
+        "cloned": True,
+    }
+    if clone.description:
+        entry["description"] = clone.description
+    return entry
+
+
+def remember_clone(key: str, clone: Clone) -> None:
+    """Add (or update) one clone in the cached catalog for `key`, if there is one."""
+    remember_clones(key, [clone], replace_all=False)
+
+
+def remember_clones(key: str, clones: Iterable[Clone], *, replace_all: bool = True) -> None:
+    """Put the account's clones into the cached catalog for `key` (all of them, or, with
+    `replace_all=False`, these in addition); no cache, nothing to do."""
+    path = cache_path(key)
+    if _read(path, key) is None:
+        return
+    document = json.loads(path.read_text(encoding="utf-8"))
+    known = {} if replace_all else {e["voiceId"]: e for e in document.get("clones") or []}
+    for clone in clones:
+        known[clone.voice_id] = clone_entry(clone)
+    document["clones"] = list(known.values())
+    document["clones_error"] = None
+    _write(path, document, None)
 
 
 def _keep(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -333,6 +387,7 @@ def _read(path: Path, key: str, voice: str | None = None) -> Catalog | None:
         and isinstance(document.get("fetched_at"), int | float)
         and _entries_ok(document.get("get_voices"))
         and (document.get("get_all_voices") is None or _entries_ok(document["get_all_voices"]))
+        and (document.get("clones") is None or _entries_ok(document["clones"]))
     ):
         return None
     try:
@@ -371,9 +426,13 @@ def _catalog(
     if catalog is None:
         partial = str(document.get("get_all_voices_error") or "Get All Voices failed")
     primary, extra = document["get_voices"], catalog or []
+    clones = document.get("clones") or []
     if voice is not None:
-        primary, extra = _named(primary, voice), _named(extra, voice)
-    voices = tuple(Voice.from_api(e) for e in _merge(primary, extra))
+        primary, extra, clones = (_named(e, voice) for e in (primary, extra, clones))
+    merged = _merge(primary, extra)
+    ids = {e["voiceId"] for e in merged}
+    merged += [dict(e) for e in clones if e["voiceId"] not in ids]
+    voices = tuple(Voice.from_api(e) for e in merged)
     return Catalog(key, voices, float(document["fetched_at"]), from_cache, partial)
 
 
@@ -440,8 +499,20 @@ def _completion_key(ctx: Any) -> str:
         return EMULATOR_KEY
     from smallest_cli.config import Config
 
-    profile = params.get("profile") or os.environ.get("SMALLEST_PROFILE") or "default"
+    profile = completion_profile(ctx)
     return str(Config(profile).get("base_url", params.get("base_url"))).rstrip("/")
+
+
+def completion_key(ctx: Any) -> str:
+    """The cache key of the API a command line being completed points at (no network)."""
+    return _completion_key(ctx)
+
+
+def completion_profile(ctx: Any) -> str:
+    """The profile a command line being completed uses (--profile, SMALLEST_PROFILE)."""
+    root = ctx.find_root() if hasattr(ctx, "find_root") else None
+    params: Mapping[str, Any] = getattr(root, "params", None) or {}
+    return str(params.get("profile") or os.environ.get("SMALLEST_PROFILE") or "default")
 
 
 def _summary(voice: Voice) -> str:

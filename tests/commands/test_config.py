@@ -38,6 +38,11 @@ def test_list_piped_is_tab_separated_without_header(monkeypatch: pytest.MonkeyPa
         "format\twav\tdefault",
         "stt_model\tpulse\tdefault",
         "stt_language\ten\tdefault",
+        "chat_system\t-\tdefault",
+        "chat_temperature\t-\tdefault",
+        "chat_top_p\t-\tdefault",
+        "chat_max_tokens\t-\tdefault",
+        "chat_log\tyes\tdefault",
     ]
 
 

@@ -175,7 +175,15 @@ def test_emulator_env_switch_needs_no_key() -> None:
 def test_serve_paces_tts_as_asked(serve) -> None:
     proc, url = serve("--first-audio-ms", "250", "--rtf", "0")
     pacing = httpx.get(f"{url}/_emulator/pacing").json()
-    assert pacing == {"first_audio_ms": 250.0, "rtf": 0.0, "stt_ms": 150.0, "stt_rtf": 1 / 30}
+    assert pacing == {
+        "first_audio_ms": 250.0,
+        "rtf": 0.0,
+        "stt_ms": 150.0,
+        "stt_rtf": 1 / 30,
+        "chat_first_token_ms": 200.0,
+        "chat_token_ms": 15.0,
+        "clone_ms": 3000.0,
+    }
     response = httpx.post(
         f"{url}/waves/v1/tts",
         headers={"Authorization": f"Bearer {TEST_KEY}", "Accept": "audio/wav"},
@@ -222,3 +230,30 @@ def test_requests_cancelled_by_a_stop_are_not_reported(caplog) -> None:
                 "Exception in ASGI application\n", exc_info=cancelled
             )
     assert caplog.records == []
+
+
+def test_serve_chats_with_the_openai_package_under_its_flags(serve) -> None:
+    from openai import OpenAI, RateLimitError
+
+    proc, url = serve(
+        "--chat-per-minute", "2", "--chat-concurrency", "1", "--chat-first-token-ms", "5",
+        "--chat-token-ms", "1",
+    )  # fmt: skip
+    limits = httpx.get(f"{url}/_emulator/limits").json()
+    assert (limits["chat_per_minute"], limits["chat_concurrency"]) == (2, 1)
+    pacing = httpx.get(f"{url}/_emulator/pacing").json()
+    assert (pacing["chat_first_token_ms"], pacing["chat_token_ms"]) == (5, 1)
+    client = OpenAI(base_url=f"{url}/waves/v1", api_key=TEST_KEY, max_retries=0)
+    stream = client.chat.completions.create(
+        model="electron",
+        messages=[{"role": "user", "content": "Repeat after me: ready when you are"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    pieces = [c.choices[0].delta.content for c in stream if c.choices]
+    assert "".join(p or "" for p in pieces) == "ready when you are" and len(pieces) == 4
+    client.chat.completions.create(model="electron", messages=[{"role": "user", "content": "hi"}])
+    with pytest.raises(RateLimitError):
+        client.chat.completions.create(
+            model="electron", messages=[{"role": "user", "content": "hi"}]
+        )

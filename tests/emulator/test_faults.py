@@ -24,7 +24,7 @@ def test_parse_and_spec_round_trip(spec: str, fault: Fault) -> None:
     assert parse_fault(spec).spec == spec
 
 
-@pytest.mark.parametrize("spec", ["", "99", "600", "drop:1", "503*x", "503@waves", "slow"])
+@pytest.mark.parametrize("spec", ["", "99", "600", "drop:1:2", "503*x", "503@waves", "slow"])
 def test_bad_specs(spec: str) -> None:
     with pytest.raises(ValueError, match="bad fault"):
         parse_fault(spec)
@@ -58,6 +58,8 @@ def test_after_lets_requests_through_first() -> None:
         ("malformed-json*1", Fault("malformed-json", times=1)),
         ("html", Fault("html")),
         ("ws-close:1011:2", Fault("ws-close", close_code=1011, frames=2)),
+        ("drop:4*1@/waves/v1/chat", Fault("drop", None, 1, "/waves/v1/chat", frames=4)),
+        ("reset:2", Fault("reset", frames=2)),
         ("ws-close:1006*1@/waves/v1/stt", Fault("ws-close", None, 1, "/waves/v1/stt", 0, 1006)),
     ],
 )

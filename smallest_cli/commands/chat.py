@@ -1,0 +1,106 @@
+"""`smallest chat`: talk to Electron, Smallest AI's LLM (a single command, not a group)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import typer
+
+from smallest_cli.commands import COMMANDS
+from smallest_cli.commands.options import JsonFlag, takes
+
+app = typer.Typer(help=COMMANDS["chat"], add_completion=False, rich_markup_mode=None)
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    prompt: Annotated[
+        str | None,
+        typer.Argument(
+            help="What to ask; `-` reads stdin. Piped stdin with a prompt is the material "
+            "the prompt is about. Without one, on a terminal: an interactive chat."
+        ),
+    ] = None
+    system: Annotated[
+        str | None,
+        typer.Option("-s", "--system", help="System prompt. [env var: SMALLEST_CHAT_SYSTEM]"),
+    ] = None
+    continue_: Annotated[
+        bool, typer.Option("-c", "--continue", help="Continue the latest conversation.")
+    ] = False
+    cid: Annotated[
+        str | None,
+        typer.Option("--cid", help="Continue the conversation with this id (see `history list`)."),
+    ] = None
+    temperature: Annotated[
+        float | None,
+        typer.Option(
+            "--temperature",
+            min=0,
+            max=2,
+            help="Randomness, 0–2. [env var: SMALLEST_CHAT_TEMPERATURE]",
+        ),
+    ] = None
+    top_p: Annotated[
+        float | None,
+        typer.Option(
+            "--top-p", min=0, max=1, help="Nucleus sampling, 0–1. [env var: SMALLEST_CHAT_TOP_P]"
+        ),
+    ] = None
+    max_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--max-tokens",
+            min=1,
+            max=32768,
+            help="Longest reply in tokens. [env var: SMALLEST_CHAT_MAX_TOKENS]",
+        ),
+    ] = None
+    stop: Annotated[
+        list[str] | None,
+        typer.Option("--stop", help="Stop the reply at this text (repeatable, at most 4)."),
+    ] = None
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed for repeatable replies (best effort).")
+    ] = None
+    json_object: Annotated[
+        bool,
+        typer.Option("--json-object", help="Ask for a JSON object; the reply is checked to parse."),
+    ] = False
+    usage: Annotated[bool, typer.Option("--usage", help="Print token usage on stderr.")] = False
+    as_json: JsonFlag = False
+    no_stream: Annotated[
+        bool, typer.Option("--no-stream", help="Wait for the whole reply instead of streaming.")
+    ] = False
+    no_log: Annotated[
+        bool,
+        typer.Option(
+            "--no-log", help="Store nothing in the chat history. [config: chat_log = false]"
+        ),
+    ] = False
+
+
+@app.command()
+@takes(ChatOptions)
+def chat(ctx: typer.Context, options: ChatOptions) -> None:
+    """Chat with Electron: the reply streams to stdout as it is written.
+
+    Piped text is the material and the prompt the instruction; piped text alone is the
+    prompt. Every exchange is stored in the chat history (see `smallest history`) unless
+    --no-log. On a terminal with no prompt, an interactive chat starts: type /help there.
+    With --json, the whole completion object (streamed: one chunk a line).
+
+    Examples:
+
+        $ smallest chat "Explain WebSockets in one line"
+
+        $ git diff | smallest chat "Write a commit message for this"
+
+        $ smallest chat -c "Shorter, please"
+
+        $ smallest chat --json-object "Three colours as JSON"
+    """
+    from smallest_cli.jobs.chat import run_chat
+
+    run_chat(ctx.obj, options)
