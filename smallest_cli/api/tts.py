@@ -161,9 +161,9 @@ class LiveSession:
     text holds none of the account's sockets. Until the first audio arrives, what was sent is
     kept: when the server refuses for lack of a slot (a 429 frame, or a close with 1008),
     the session opens a new socket and sends it all again, waiting as `retrying` (the
-    client's retry policy) says. The server owes nothing while text may still come, so
-    `timeout` (the longest silence before the server counts as stalled) runs only once
-    the text is complete.
+    client's retry policy) says. `timeout` (the longest silence before the server counts
+    as stalled) runs only while the server owes an answer: from a flush it has not answered
+    yet, or from the end of the text; while text may still come, silence is fine.
     """
 
     def __init__(
@@ -184,6 +184,8 @@ class LiveSession:
         self._refused = False
         self._closed = False
         self._completed_at: float | None = None  # when the last text went out
+        self._flushed_at = 0.0  # when text was last sent with `flush`
+        self._heard_at = 0.0  # when the server last sent a frame
         self._lock = threading.Lock()
         self._has_text = threading.Event()
 
@@ -224,6 +226,8 @@ class LiveSession:
         with self._lock:
             if last:
                 self._completed_at = time.monotonic()
+            elif message.get("flush"):
+                self._flushed_at = time.monotonic()
             if self._sent is None:
                 send_json(self.connection, message)
                 return
@@ -275,6 +279,7 @@ class LiveSession:
         from smallest_cli.api.ws import iter_json
 
         for frame in iter_json(self.connection, timeout=self._timeout, grace=self._grace):
+            self._heard_at = time.monotonic()
             status = frame.get("status")
             raw = frame.get("data")
             data: dict[str, Any] = raw if isinstance(raw, dict) else {}
@@ -292,11 +297,15 @@ class LiveSession:
         raise APIConnectionError("the TTS WebSocket closed before `complete`", hint="try again")
 
     def _grace(self) -> float:
-        """How much longer the server may stay silent: while text may still come, a whole
-        timeout more; after the last text, what is left of the timeout since it went out."""
-        if self._completed_at is None:
+        """How much longer the server may stay silent: what is left of the timeout since it
+        came to owe an answer (the end of the text, or a flush it has not answered); while
+        it owes nothing, a whole timeout more."""
+        owed_since = self._completed_at
+        if owed_since is None and self._flushed_at > self._heard_at:
+            owed_since = self._flushed_at
+        if owed_since is None:
             return self._timeout
-        return self._timeout - (time.monotonic() - self._completed_at)
+        return self._timeout - (time.monotonic() - owed_since)
 
     def close(self) -> None:
         self._closed = True

@@ -9,11 +9,12 @@ arrives; on any failure the sinks are aborted, so no partial file is left behind
 from __future__ import annotations
 
 import codecs
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from smallest_cli.audio.devices import device_of
 from smallest_cli.audio.sinks import open_sinks
@@ -24,7 +25,6 @@ from smallest_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
-    from io import BufferedReader
 
     from smallest_cli.api.client import SmallestClient
     from smallest_cli.api.ratelimit import AdaptiveSlots
@@ -387,9 +387,11 @@ class _StdinFeeder(threading.Thread):
         decoder = codecs.getincrementaldecoder("utf-8")()
         pending = ""
         try:
-            stdin = cast("BufferedReader", sys.stdin.buffer)
+            stdin = sys.stdin.fileno()
             while True:
-                data = stdin.read1(4096)  # what has arrived, without waiting for more
+                # what has arrived, without waiting for more; os.read holds no lock of the
+                # interpreter's, so a failing command can exit while this thread waits here
+                data = os.read(stdin, 4096)
                 try:
                     pending += decoder.decode(data, final=not data)
                 except UnicodeDecodeError:

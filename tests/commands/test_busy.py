@@ -125,6 +125,32 @@ def test_live_text_that_comes_after_the_timeout_is_still_spoken(api_env, tmp_pat
     assert sf.info(target).duration > 2
 
 
+def test_a_flushed_sentence_the_server_never_answers_is_a_stall(api_env, tmp_path: Path) -> None:
+    """Once a whole sentence went out with `flush`, the server owes audio: its silence for
+    --timeout is a stall even while stdin stays open."""
+    api_env.state.faults.replace(["stall@/waves/v1/tts/live"], 0)
+    target = tmp_path / "stalled.wav"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smallest_cli", "--timeout", "1", "--retries", "0"]
+        + ["tts", "say", "--live", "-o", str(target)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write("A whole sentence, flushed at once.")
+    proc.stdin.flush()
+    try:
+        returncode = proc.wait(timeout=30)  # stdin is still open
+    finally:
+        proc.kill()
+        _, stderr = proc.communicate()
+    assert returncode == 1, stderr
+    assert "sent nothing for 1 s" in stderr and "Traceback" not in stderr, stderr
+    assert not target.exists()
+
+
 class BusyAtFirst(ConcurrencyLimiter):
     """The emulator's TTS limiter, with the slot taken (by another client) the first
     `refusals` times a synthesis asks for it."""
