@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from smallest_cli.audio.devices import device_of
 from smallest_cli.audio.sinks import open_sinks
@@ -25,6 +25,7 @@ from smallest_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
+    from io import BufferedReader
 
     from smallest_cli.api.client import SmallestClient
     from smallest_cli.api.ratelimit import AdaptiveSlots
@@ -373,6 +374,17 @@ def _over_websocket(
     return fetched
 
 
+def _arrived_reader() -> Callable[[], bytes]:
+    """A function reading what has arrived on stdin, without waiting for more. On a real
+    file descriptor it is os.read, which holds no lock of the interpreter's, so a failing
+    command can exit while the reader thread still waits for input."""
+    try:
+        descriptor = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # a stand-in stream (io.UnsupportedOperation)
+        return cast("BufferedReader", sys.stdin.buffer).read1
+    return lambda: os.read(descriptor, 4096)
+
+
 class _StdinFeeder(threading.Thread):
     """Reads stdin as it arrives and sends it to the TTS socket, flushing at sentence ends."""
 
@@ -387,11 +399,9 @@ class _StdinFeeder(threading.Thread):
         decoder = codecs.getincrementaldecoder("utf-8")()
         pending = ""
         try:
-            stdin = sys.stdin.fileno()
+            read = _arrived_reader()
             while True:
-                # what has arrived, without waiting for more; os.read holds no lock of the
-                # interpreter's, so a failing command can exit while this thread waits here
-                data = os.read(stdin, 4096)
+                data = read()
                 try:
                     pending += decoder.decode(data, final=not data)
                 except UnicodeDecodeError:
