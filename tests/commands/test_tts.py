@@ -170,7 +170,7 @@ def test_stdin_and_file_input(api_env, tmp_path: Path) -> None:
     [
         (["   "], "the text is empty"),
         (["hi", "--sample-rate", "22050"], "choose one of 8000, 16000, 24000, 44100"),
-        (["hi", "--speed", "3"], "Invalid value for '--speed'"),
+        (["hi", "--speed", "3"], "--speed must be between 0.5 and 2 (got 3)"),
         (["hi", "--language", "xx"], "--language 'xx'"),
         (["hi", "--model", "lightning-v9"], "choose one of lightning_v3.1, lightning_v3.1_pro"),
         (["hi", "-o", "x.m4a"], "cannot tell the audio format"),
