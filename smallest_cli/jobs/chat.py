@@ -189,8 +189,15 @@ class ChatSession:
                 self.obj.output.data(json.dumps(chunk, ensure_ascii=False, separators=(",", ":")))
 
     def _write(self, text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # a full disk behind `>`
+            from smallest_cli.files import cannot_write
+
+            raise cannot_write("stdout", exc) from None
 
     def _end_line(self, reply: Reply) -> None:
         if not self.as_json and not reply.content.endswith("\n"):
@@ -217,10 +224,11 @@ class ChatSession:
         self.history.add(self.conversation_id, *self.messages[-2:])
 
     def set_system(self, system: str | None) -> None:
-        """A new system prompt, stored with the conversation from here on."""
+        """A new system prompt, stored with the conversation from here on (an empty one
+        is stored too: it clears the prompt for -c and --cid as well)."""
         self.system = system or None
-        if self.history is not None and self.conversation_id is not None and system:
-            self.history.add(self.conversation_id, Message("system", system))
+        if self.history is not None and self.conversation_id is not None:
+            self.history.add(self.conversation_id, Message("system", system or ""))
 
     def reset(self) -> None:
         """Start a new conversation (the old one stays in the history)."""
@@ -391,12 +399,12 @@ def run_chat(obj: AppContext, options: Any) -> None:
         obj, sampling, request, as_json=options.as_json, stream=not options.no_stream
     )
     try:
+        obj.api_key()  # a missing key is said before anything else, the REPL's prompt too
         if prompt is None:
             from smallest_cli.jobs.chat_repl import Repl
 
             Repl(session).run()
         else:
-            obj.api_key()  # a missing key is said before anything else
             session.ask(prompt)
     finally:
         if session.history is not None:
