@@ -17,7 +17,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 
 from harness import KEY, Emulator, smallest
 
@@ -59,12 +58,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     runs = parser.parse_args().runs
     results: dict[str, list[float]] = {"bare": [], "smallest": [], "python": [], "imports": []}
-    with Emulator() as emulator:
-        # Electron's 10 a minute would make later runs wait for a slot: lift it here
-        limits = json.dumps({"chat_per_minute": 10_000}).encode()
-        urllib.request.urlopen(
-            urllib.request.Request(f"{emulator.url}/_emulator/limits", limits, method="PUT")
-        ).close()
+    # Electron's 10 a minute would make later runs wait for a slot: lifted here
+    with Emulator("--chat-per-minute", "10000") as emulator:
         env = {**emulator.env, "SMALLEST_DATA_DIR": "/tmp/smallest-benchmark-chat"}
         bare = [sys.executable, "-c", BARE, emulator.url, KEY, PROMPT]
         commands = {

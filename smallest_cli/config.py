@@ -30,6 +30,8 @@ from smallest_cli.errors import UsageError
 
 DEFAULT_PROFILE = "default"
 PROFILE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+DICTS_TABLE = "dicts"
+"""The table in a profile's that maps local dictionary names to ids (`smallest dict`)."""
 AUDIO_FORMATS = ("wav", "mp3", "flac", "ogg", "pcm", "raw", "ulaw", "alaw")
 
 Source = Literal["flag", "env", "config", "default"]
@@ -112,6 +114,16 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _whole_number(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if not low <= value <= high:
+            raise ValueError(f"give a whole number from {low} to {high}")
+        return value
+
+    return parse
+
+
 def _switch(raw: str) -> bool:
     value = raw.strip().lower()
     if value in ("true", "yes", "on", "1"):
@@ -156,7 +168,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("chat_system", "default system prompt for `smallest chat`", str, None),
         Setting("chat_temperature", "default chat temperature (0-2)", _number(0, 2), None),
         Setting("chat_top_p", "default chat top_p (0-1)", _number(0, 1), None),
-        Setting("chat_max_tokens", "default chat reply limit in tokens", _positive_int, None),
+        Setting(
+            "chat_max_tokens",
+            "default chat reply limit in tokens (1-32768)",
+            _whole_number(1, 32768),
+            None,
+        ),
         Setting("chat_log", "store chats in the history (true or false)", _switch, True),
     )
 }
@@ -274,6 +291,31 @@ class Config:
         self._write()
         return True
 
+    # -- pronunciation dictionaries' local names (a `[<profile>.dicts]` table) -----------
+
+    def dictionary_names(self) -> dict[str, str]:
+        """NAME → id of the dictionaries this profile knows by a local name."""
+        table = self.document.get(self.profile, {}).get(DICTS_TABLE)
+        if not isinstance(table, dict):
+            return {}
+        return {str(k): str(v) for k, v in table.items() if isinstance(v, str)}
+
+    def remember_dictionary(self, name: str, dictionary_id: str) -> None:
+        table = self.document.setdefault(self.profile, {}).setdefault(DICTS_TABLE, {})
+        table[name] = dictionary_id
+        self._write()
+
+    def forget_dictionary(self, name: str) -> None:
+        profile = self.document.get(self.profile, {})
+        table = profile.get(DICTS_TABLE, {})
+        if name in table:
+            del table[name]
+            if not table:
+                del profile[DICTS_TABLE]
+            if not profile:
+                self.document.pop(self.profile, None)
+            self._write()
+
     def _write(self) -> None:
         from smallest_cli.files import write_atomically
 
@@ -294,13 +336,23 @@ def _parse(setting: Setting, raw: str, where: str) -> Any:
 
 
 def dump_toml(document: dict[str, dict[str, Any]]) -> str:
-    """Serialise profile tables of strings and integers (all config.toml ever holds)."""
+    """Serialise profile tables of strings and integers (all config.toml ever holds), and
+    their sub-tables of the same (`[default.dicts]`)."""
     lines = ["# smallest-cli settings; edit with `smallest config set KEY VALUE`."]
     for profile, table in document.items():
         lines += ["", f"[{profile}]"]
+        subtables = {k: v for k, v in table.items() if isinstance(v, dict)}
         for key, value in table.items():
-            lines.append(f"{key} = {_toml_value(value)}")
+            if key not in subtables:
+                lines.append(f"{key} = {_toml_value(value)}")
+        for name, subtable in subtables.items():
+            lines += ["", f"[{profile}.{name}]"]
+            lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in subtable.items()]
     return "\n".join(lines) + "\n"
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
 
 
 def _toml_value(value: Any) -> str:

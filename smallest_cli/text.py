@@ -44,6 +44,11 @@ def read_text(argument: str | None, file: str | None, stdin_isatty: bool) -> str
     return _utf8(argument, "the text argument")
 
 
+def read_stdin() -> str:
+    """All of stdin as UTF-8 text (a UsageError if it is not UTF-8)."""
+    return _read_stdin()
+
+
 def _read_stdin() -> str:
     """stdin decoded strictly: the default `surrogateescape` would smuggle bad bytes through."""
     buffer = getattr(sys.stdin, "buffer", None)

@@ -111,9 +111,17 @@ def emulator(
     state.limits.set_chat_per_minute(10)
     state.limits.chat_rate.reset()
     state.limits.set_chat_concurrency(3)
+    state.limits.clone_limit = 10
+    state.clones.clear()
     # tests that time audio or transcription set their own pacing
     state.pacing = Pacing(
-        first_audio_ms=0, rtf=0, stt_ms=0, stt_rtf=0, chat_first_token_ms=0, chat_token_ms=0
+        first_audio_ms=0,
+        rtf=0,
+        stt_ms=0,
+        stt_rtf=0,
+        chat_first_token_ms=0,
+        chat_token_ms=0,
+        clone_ms=0,
     )
     state.clear()
     state.dictionaries.clear()

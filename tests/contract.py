@@ -364,6 +364,31 @@ NULLABLE_EXTENSIONS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
 """Schemas the documented responses fill with null though the spec does not allow it
 (file → (schema path, why)), made nullable in memory."""
 
+SCHEMA_WIDENINGS: dict[str, tuple[tuple[tuple[str | int, ...], dict[str, Any], str], ...]] = {
+    "voice-cloning-openapi.yaml": (
+        (
+            (
+                "paths", "/waves/v1/voice-cloning", "post", "responses", "200", "content",
+                "application/json", "schema", "properties", "data", "properties", "model",
+            ),
+            {
+                "oneOf": [
+                    {"type": "string"},
+                    {
+                        "type": "object",
+                        "properties": {"_id": {"type": "string"}, "modelName": {"type": "string"}},
+                    },
+                ]
+            },
+            "REFERENCE §8.1, §12: the spec types `data.model` as a string, the docs' example "
+            "(voice-cloning_how-to-vc-api.mdx) shows an object {_id, modelName}; either is "
+            "accepted.",
+        ),
+    ),
+}  # fmt: skip
+"""Schemas the reference says the live server answers beside the spec's (file → (schema path,
+schema put in its place, why)), replaced in memory."""
+
 
 # -- errors -------------------------------------------------------------------------------------
 
@@ -521,6 +546,16 @@ def _allow_nulls(name: str, document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def _widen_schemas(name: str, document: dict[str, Any]) -> dict[str, Any]:
+    """`document` with the schemas of SCHEMA_WIDENINGS put in place."""
+    for where, schema, _why in SCHEMA_WIDENINGS.get(name, ()):
+        node: Any = document
+        for key in where[:-1]:
+            node = node[key]
+        node[where[-1]] = copy.deepcopy(schema)
+    return document
+
+
 def _fold_split_descriptions(node: Any) -> None:
     """Undo `{ description: a, b }` read as `{description: "a", "b": None}` (SPEC_REPAIRS)."""
     if isinstance(node, dict):
@@ -556,7 +591,9 @@ def _openapi(name: str) -> OpenAPI:
     # `type: string` schema rejects; the SSE responses (text/event-stream) are text.
     config = Config(extra_media_type_deserializers={"text/event-stream": plain_loads})
     try:
-        document = _allow_nulls(name, _extend_enums(name, spec_document(name)))
+        document = _widen_schemas(
+            name, _allow_nulls(name, _extend_enums(name, spec_document(name)))
+        )
         return OpenAPI.from_dict(document, config=config)
     except OpenAPIValidationError as exc:
         raise SpecLoadError(f"{name} is not a valid OpenAPI document: {exc.message}") from exc

@@ -19,8 +19,10 @@ skipped, naming the tool.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -37,9 +39,11 @@ README = REPO / "README.md"
 NORMALISE: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),
     (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:<port>"),
+    (re.compile(r"\b[0-9a-f]{24}\b"), "<id>"),  # pronunciation dictionaries (Mongo ids)
     (re.compile(r"/\S*/\.config/smallest/"), "~/.config/smallest/"),  # the run's home
+    (re.compile(r"\bvoice_[A-Za-z0-9]{10}\b"), "voice_<id>"),  # a new clone's id
 )
-"""What may differ between two runs of one recipe: ids, ports, the home directory."""
+"""What may differ between two runs of one recipe: ids, ports, the home directory, clone ids."""
 
 TOOLS = ("jq", "sox", "file", "truncate", "timeout", "cut", "grep", "sed", "head")
 """Programs recipes call besides `smallest`; a recipe using an absent one is skipped."""
@@ -134,9 +138,11 @@ BLOCKS = parse_blocks(README.read_text(encoding="utf-8"))
 RECIPES = [(block, recipe) for block in BLOCKS for recipe in block.recipes]
 
 
-def run_in_shell(command: str, cwd: Path, env: dict[str, str]) -> str:
-    """What `bash -c command` prints, stdout and stderr interleaved in one pipe."""
-    completed = subprocess.run(
+def run_in_shell(command: str, cwd: Path, env: dict[str, str], groups: list[int]) -> str:
+    """What `bash -c command` prints, stdout and stderr interleaved in one pipe. The shell
+    leads a process group of its own, added to `groups`, so what it leaves running in the
+    background (a setup's `emulator serve`) can be stopped with the block."""
+    with subprocess.Popen(
         ["bash", "-c", command],
         cwd=cwd,
         env=env,
@@ -144,10 +150,24 @@ def run_in_shell(command: str, cwd: Path, env: dict[str, str]) -> str:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        timeout=COMMAND_SECONDS,
-        check=False,
-    )
-    return completed.stdout
+        start_new_session=True,
+    ) as shell:
+        groups.append(shell.pid)
+        try:
+            output, _ = shell.communicate(timeout=COMMAND_SECONDS)
+        except subprocess.TimeoutExpired:
+            shell.kill()
+            raise
+    return output
+
+
+def stop_groups(groups: list[int]) -> None:
+    """Stop whatever the block's shells left running."""
+    for group in groups:
+        try:
+            os.killpg(group, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def run_block(block: Block, directory: Path) -> dict[int, str]:
@@ -156,13 +176,17 @@ def run_block(block: Block, directory: Path) -> dict[int, str]:
     work.mkdir(parents=True)
     home.mkdir()
     env = deterministic_env(home)
-    for command in block.setup:
-        run_in_shell(command, work, env)
-    return {
-        recipe.line: run_in_shell(recipe.command, work, env)
-        for recipe in block.recipes
-        if recipe.skip is None and missing_tool(recipe.command) is None
-    }
+    groups: list[int] = []
+    try:
+        for command in block.setup:
+            run_in_shell(command, work, env, groups)
+        return {
+            recipe.line: run_in_shell(recipe.command, work, env, groups)
+            for recipe in block.recipes
+            if recipe.skip is None and missing_tool(recipe.command) is None
+        }
+    finally:
+        stop_groups(groups)
 
 
 @pytest.fixture(scope="module")

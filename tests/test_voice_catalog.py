@@ -21,6 +21,7 @@ from tests.conftest import TEST_KEY
 
 GET_VOICES = "/waves/v1/lightning-v3.1/get_voices"
 GET_ALL = "/waves/v1/voice/get-all-models"
+CLONES = "/waves/v1/voice-cloning"
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def paths(emulator) -> list[str]:
 
 def test_load_merges_both_endpoints_by_voice_id(client, emulator) -> None:
     catalog = voice_catalog.load(client)
-    assert paths(emulator) == [GET_VOICES, GET_ALL]
+    assert paths(emulator) == [GET_VOICES, GET_ALL, CLONES]
     assert catalog.from_cache is False and catalog.partial is None
     assert catalog.key == emulator.base_url
     mishka = catalog.find("mishka")
@@ -58,7 +59,7 @@ def test_second_load_uses_the_cache_and_refresh_refetches(client, emulator) -> N
     assert again.from_cache is True and again.voices == first.voices
     fresh = voice_catalog.load(client, refresh=True)
     assert fresh.from_cache is False
-    assert paths(emulator) == [GET_VOICES, GET_ALL]
+    assert paths(emulator) == [GET_VOICES, GET_ALL, CLONES]
 
 
 def test_a_fresh_cache_never_builds_the_client(client) -> None:
@@ -83,7 +84,7 @@ def test_ttl_expiry_refetches(client, emulator, monkeypatch: pytest.MonkeyPatch)
     assert emulator.state.exchanges() == []
     now[0] += 120
     assert not voice_catalog.load(client).from_cache
-    assert paths(emulator) == [GET_VOICES, GET_ALL]
+    assert paths(emulator) == [GET_VOICES, GET_ALL, CLONES]
 
 
 def test_a_cache_from_the_future_is_stale(client, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,6 +151,8 @@ def test_the_cache_file_layout(client, tmp_path, monkeypatch: pytest.MonkeyPatch
         "get_voices",
         "get_all_voices",
         "get_all_voices_error",
+        "clones",
+        "clones_error",
     }
     assert (document["format"], document["key"]) == (1, client.base_url)
     assert document["fetched_at"] == 1_800_000_000.0
@@ -183,6 +186,25 @@ def test_cached_voice_looks_up_one_id_without_network(client, emulator) -> None:
     assert emulator.state.exchanges() == []
 
 
+def test_a_lookup_of_one_voice_builds_only_that_voice(
+    client, emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`tts say` checks its one voice before the request: it builds that voice, not the
+    whole catalog (its time comes before the first audio)."""
+    full = voice_catalog.load(client)
+    built: list[str] = []
+    real = Voice.from_api.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        Voice, "from_api", classmethod(lambda cls, e: built.append(e["voiceId"]) or real(cls, e))
+    )
+    for lookup in (voice_catalog.load, lambda c, **k: voice_catalog.load(c, refresh=True, **k)):
+        built.clear()
+        catalog = lookup(client, voice="JASPER")
+        assert [v.voice_id for v in catalog.voices] == ["jasper"] == built
+        assert catalog.find("JASPER") == full.find("jasper")
+    assert voice_catalog.load(client, voice="nobody").voices == ()
+
+
 def test_each_base_url_has_its_own_cache(client, emulator) -> None:
     voice_catalog.load(client)
     other = "http://other.example.test"
@@ -191,7 +213,7 @@ def test_each_base_url_has_its_own_cache(client, emulator) -> None:
     emulator.state.clear()
     # the same server under a second key is fetched again, not served from the first cache
     assert not voice_catalog.load(client, key="emulator").from_cache
-    assert paths(emulator) == [GET_VOICES, GET_ALL]
+    assert paths(emulator) == [GET_VOICES, GET_ALL, CLONES]
     assert voice_catalog.cached_voices("emulator")
 
 
@@ -215,7 +237,7 @@ def test_get_all_voices_failing_degrades_to_get_voices(
     now[0] += voice_catalog.PARTIAL_TTL + 1
     recovered = voice_catalog.load(client)
     assert recovered.partial is None and recovered.find("jasper").description
-    assert paths(emulator) == [GET_VOICES, GET_ALL]
+    assert paths(emulator) == [GET_VOICES, GET_ALL, CLONES]
 
 
 @pytest.mark.no_contract

@@ -24,7 +24,8 @@ class Voice:
 
     `document_id` is Get All Voices' `_id`; `models` are the model or pool names the entry
     itself lists (`model`, `models`, `modelIds` or `pool`), spelled as the API spells them,
-    and usually empty.
+    and usually empty. `cloned` marks the account's own clones, which the voice cache adds
+    from the voice-cloning list.
     """
 
     voice_id: str
@@ -39,6 +40,7 @@ class Voice:
     preview_url: str | None = None
     document_id: str | None = None
     models: tuple[str, ...] = ()
+    cloned: bool = False  # one of the account's voice clones (REFERENCE §8.2)
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Voice:
@@ -60,6 +62,7 @@ class Voice:
             preview_url=_string(raw.get("audioPreview")),
             document_id=_string(raw.get("_id")),
             models=tuple(models),
+            cloned=raw.get("cloned") is True,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -11,12 +11,13 @@ GROUPS: dict[str, str] = {
     "auth": "Log in with an API key, check it, log out.",
     "tts": "Speech from text with the Lightning models.",
     "voices": "Browse the voices for text to speech (the catalog is cached for 24 hours).",
+    "clone": "Clone voices from a sample or the microphone; list and inspect your clones.",
+    "dict": "Pronunciation dictionaries: how brand names and jargon are said.",
     "stt": "Transcripts from speech with the Pulse models.",
     "config": "Show and change settings (per profile). Flags and SMALLEST_* variables win over them.",
     "emulator": "Run a local emulator of the Waves API (synthetic, deterministic audio and transcripts).",
+    "history": "The chat history: list, show, delete and export conversations.",
 }
-
-GROUPS["history"] = "The chat history: list, show, delete and export conversations."
 
 COMMANDS: dict[str, str] = {
     "chat": "Chat with Electron, the LLM: prompts, pipes, conversations.",

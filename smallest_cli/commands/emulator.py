@@ -103,6 +103,15 @@ def serve(
             "[env SMALLEST_EMULATOR_CHAT_CONCURRENCY; default 3]",
         ),
     ] = None,
+    clone_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--clone-limit",
+            min=1,
+            help="Voice clones per key, 400 'clone limit exceeded' beyond "
+            "[env SMALLEST_EMULATOR_CLONE_LIMIT; default 10]",
+        ),
+    ] = None,
     first_audio_ms: Annotated[
         float | None,
         typer.Option(
@@ -160,6 +169,16 @@ def serve(
             "milliseconds [env SMALLEST_EMULATOR_CHAT_TOKEN_MS; default 15; 0 under --emulator]",
         ),
     ] = None,
+    clone_ms: Annotated[
+        float | None,
+        typer.Option(
+            "--clone-ms",
+            min=0,
+            help="Time a voice clone takes from pending through processing to completed, in "
+            "milliseconds "
+            "[env SMALLEST_EMULATOR_CLONE_MS; default 3000; 0 under --emulator]",
+        ),
+    ] = None,
     transcripts: Annotated[
         Path | None,
         typer.Option(
@@ -194,7 +213,7 @@ def serve(
     `smallest --emulator ...` reads the same variables, with pacing off by default.
     Faults, limits and pacing can also be changed while it runs: PUT /_emulator/faults,
     /_emulator/limits and /_emulator/pacing; GET /_emulator/requests shows the traffic it
-    has seen.
+    has seen. A voice clone is pending, then processing, and done after --clone-ms.
 
     Faults, WHAT[:ARG][*TIMES][+AFTER][@PATH] (*2: the next two only; +3: after three
     went through; @/waves/v1/tts: only paths starting so):
@@ -246,6 +265,8 @@ def serve(
         "chat_concurrency": chat_concurrency,
         "chat_first_token_ms": chat_first_token_ms,
         "chat_token_ms": chat_token_ms,
+        "clone_limit": clone_limit,
+        "clone_ms": clone_ms,
         "transcripts": transcripts,
     }
     try:

@@ -28,6 +28,13 @@ def complete_voice_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, st
     return voice_catalog.complete_voice_id(ctx, incomplete)
 
 
+def complete_dictionary(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """Dictionary names and cached ids (no network), for shell completion."""
+    from smallest_cli.jobs import dicts
+
+    return dicts.complete_dictionary(ctx, incomplete)
+
+
 @dataclass(frozen=True)
 class SpeechOptions:
     """`tts say`'s options as given; `SpeechJob.build` resolves and checks them together."""
@@ -93,8 +100,9 @@ class SpeechOptions:
         list[str] | None,
         typer.Option(
             "--dict",
-            help="Pronunciation dictionary id (repeatable).",
+            help="Pronunciation dictionary: an id or a local name (repeatable).",
             callback=check_dictionary_ids,
+            autocompletion=complete_dictionary,
         ),
     ] = None
     number_language: Annotated[

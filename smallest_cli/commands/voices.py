@@ -79,10 +79,15 @@ def list_(
         str | None,
         typer.Option("--search", help="Text to find in the id, name, description or tags."),
     ] = None,
+    mine: Annotated[
+        bool, typer.Option("--mine", help="Only the account's own voice clones.")
+    ] = False,
     as_json: JsonFlag = False,
     refresh: RefreshFlag = False,
 ) -> None:
     """List the voices, optionally filtered; filters combine (all must match).
+
+    The account's voice clones are listed too, marked `(clone)` on a terminal.
 
     A table on a terminal; piped, one voice per line with tab-separated id, name, gender,
     age, accent and languages, so `cut -f1` gives the ids. Pass an id to `tts say --voice`.
@@ -105,6 +110,7 @@ def list_(
         and (accent is None or _norm(v.accent) == _norm(accent))
         and (age is None or _norm(v.age) == _norm(age))
         and (search is None or _matches(v, search))
+        and (not mine or v.cloned)
     ]
     if as_json:
         obj.output.json([_json(v) for v in voices])
@@ -119,6 +125,7 @@ def list_(
                     ("--accent", accent),
                     ("--age", age),
                     ("--search", search),
+                    ("--mine", "" if mine else None),
                 )
                 if value is not None
             ]
@@ -130,7 +137,7 @@ def list_(
     obj.output.table(
         ["ID", "NAME", "GENDER", "AGE", "ACCENT", "LANGUAGES"],
         [
-            (v.voice_id, v.display_name, v.gender, v.age, v.accent, _join(v.languages, tty))
+            (v.voice_id, _name(v, tty), v.gender, v.age, v.accent, _join(v.languages, tty))
             for v in voices
         ],
     )
@@ -178,6 +185,11 @@ def show(
             ("Description", voice.description),
             ("Preview URL", _preview_url(obj, voice, tty)),
             ("Document ID", voice.document_id),
+            *(
+                [("Clone", f"yes (smallest clone show {voice.voice_id})" if tty else "yes")]
+                if voice.cloned
+                else []
+            ),
         ]
     )
     if catalog.partial is not None and voice.description is None:
@@ -238,9 +250,13 @@ def _find(obj: AppContext, voice_id: str, refresh: bool) -> tuple[Catalog, Voice
         if matches:
             hint = f"did you mean {_either(matches)}? " + hint
         elif voice_id.startswith("voice_"):
-            hint = "cloned voices (voice_…) are not in the catalog; " + hint
+            hint = "`smallest clone list` shows the account's clones; " + hint
         raise UsageError(f"no voice {voice_id!r} in the catalog", hint=hint)
     return catalog, voice
+
+
+def _name(voice: Voice, tty: bool) -> str:
+    return f"{voice.display_name} (clone)" if voice.cloned and tty else voice.display_name
 
 
 def _either(ids: list[str]) -> str:

@@ -5,7 +5,7 @@ the configured latency, apply an injected fault, check the bearer key (any key s
 is accepted, as a stand-in cannot know real keys), then hand over to the service route.
 Everything under /_emulator is the control surface: health (with the base URL of each region
 served), faults, limits, pacing, traffic, webhook deliveries, and the voice previews that Get
-All Voices links to (no key needed, like the real CDN).
+All Voices links to and the sample clips of voice clones (no key needed, like the real CDN).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ def create_app(state: EmulatorState | None = None) -> EmulatorMiddleware:
             _Deferred("smallest_cli.emulator.stt_ws"),
             _Deferred("smallest_cli.emulator.chat"),
             _Deferred("smallest_cli.emulator.pronunciation_dicts"),
+            _Deferred("smallest_cli.emulator.cloning"),
             *retired.routes,
         ],
         exception_handlers={HTTPException: _http_error},
@@ -375,7 +376,7 @@ async def _faults(request: Request) -> Response:
 
 async def _limits(request: Request) -> Response:
     """GET or PUT `tts_concurrency`, `stt_per_minute`, `stt_sessions`, `stt_idle_seconds`,
-    `chat_per_minute`, `chat_concurrency`."""
+    `chat_per_minute`, `chat_concurrency`, `clone_limit`."""
     limits = _state(request).limits
     if request.method == "PUT":
         document = await request.json()
@@ -395,6 +396,8 @@ async def _limits(request: Request) -> Response:
                 if not 0 < idle < float("inf"):
                     raise ValueError("stt_idle_seconds must be a positive number")
                 limits.stt_idle_seconds = idle
+            if "clone_limit" in document:
+                limits.clone_limit = max(1, int(document["clone_limit"]))
         except (ValueError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
     return JSONResponse(limits.to_json())
@@ -413,6 +416,7 @@ async def _pacing(request: Request) -> Response:
                 float(document.get("stt_rtf", current.stt_rtf)),
                 float(document.get("chat_first_token_ms", current.chat_first_token_ms)),
                 float(document.get("chat_token_ms", current.chat_token_ms)),
+                float(document.get("clone_ms", current.clone_ms)),
             )
         except (ValueError, TypeError, AttributeError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)

@@ -132,7 +132,16 @@ def answer(question: str, seed: int | None = None) -> str:
     if seed is not None:
         digest = hashlib.sha256(f"{seed}:{question}".encode()).digest()
         wording = WORDINGS[digest[0] % len(WORDINGS)]
-    return wording.format(q=_shorten(question.splitlines()[0].strip() or question.strip()))
+    return wording.format(q=_gist(question))
+
+
+def _gist(question: str) -> str:
+    """The question, shortened; of several lines, the first and the last (piped material
+    comes with its instruction before or after it)."""
+    lines = [line for line in question.splitlines() if line.strip()] or [question]
+    if len(lines) == 1:
+        return _shorten(lines[0])
+    return f"{_shorten(lines[0], 30)} … {_shorten(lines[-1], 30)}"
 
 
 def _shorten(text: str, limit: int = 60) -> str:

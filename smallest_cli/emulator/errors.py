@@ -44,6 +44,8 @@ def error_body(
             "error": {"message": message, "type": code or kind, "request_id": str(uuid.uuid4())}
         }
     body: dict[str, Any] = {"error": message}
+    if service == "clone" and status == 500 and code is None:
+        code = "voice_clone_timeout"  # an injected 500 is the transient one (§8.1: retry)
     if code:
         body["error_code"] = code
     return body

@@ -3,7 +3,8 @@
 TTS: one request in flight per account by default (settable), 429 beyond; up to five
 WebSocket connections per concurrency unit. STT: 25 pre-recorded requests a minute per
 model, 100 streaming sessions (both settable). Electron: 10 requests a minute and 3 in
-flight per key (both settable).
+flight per key (both settable). Voice cloning: 10 clones per key (settable; the live
+per-organization quota is UNKNOWN, REFERENCE §8.1).
 """
 
 from __future__ import annotations
@@ -76,12 +77,14 @@ class RateLimiter:
 
 SOCKETS_PER_TTS_UNIT = 5
 STT_IDLE_SECONDS = 60.0
+CLONE_LIMIT = 10
 
 
 @dataclass
 class Limits:
     """The limits of one emulator instance; the defaults are the Standard plan's.
 
+    `clone_limit`: how many voice clones a key may have (`cloning`).
     `tts` counts syntheses in flight (HTTP requests and WebSocket syntheses alike);
     `tts_sockets` counts open TTS WebSockets, five per unit of `tts_concurrency`.
     `stt_rate` counts pre-recorded STT requests per key and model (`key:model`) in a sliding
@@ -97,6 +100,7 @@ class Limits:
     stt_idle_seconds: float = STT_IDLE_SECONDS
     chat_per_minute: int = 10
     chat_concurrency: int = 3
+    clone_limit: int = CLONE_LIMIT
     tts: ConcurrencyLimiter = field(init=False)
     tts_sockets: ConcurrencyLimiter = field(init=False)
     stt_rate: RateLimiter = field(init=False)
@@ -138,4 +142,5 @@ class Limits:
             "stt_idle_seconds": self.stt_idle_seconds,
             "chat_per_minute": self.chat_per_minute,
             "chat_concurrency": self.chat_concurrency,
+            "clone_limit": self.clone_limit,
         }

@@ -3,8 +3,8 @@
 `smallest emulator serve` and the in-process emulator of `--emulator` take the same
 settings under the same names (the variable of `first_audio_ms` is
 SMALLEST_EMULATOR_FIRST_AUDIO_MS, and so on). Their defaults differ only in pacing: `serve`
-paces audio and transcripts like the real service, while `--emulator`, made for tests and
-CI, answers at once.
+paces audio, transcripts and voice clones like the real service, while `--emulator`, made
+for tests and CI, answers at once.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ COUNTS = (
     "stt_sessions",
     "chat_per_minute",
     "chat_concurrency",
+    "clone_limit",
 )
 
 
@@ -47,6 +48,8 @@ class EmulatorSettings:
     chat_concurrency: int = 3
     chat_first_token_ms: float = 200.0
     chat_token_ms: float = 15.0
+    clone_limit: int = 10
+    clone_ms: float = 3000.0
     transcripts: Path | None = None  # recordings with known transcripts (DIR/name.wav + .txt)
 
     @classmethod
@@ -72,7 +75,7 @@ class EmulatorSettings:
 
     @classmethod
     def unpaced(cls) -> EmulatorSettings:
-        """The defaults with pacing off: audio, transcripts and chat replies at once."""
+        """The defaults with pacing off: audio, transcripts, chat replies and clones at once."""
         return cls(
             first_audio_ms=0.0,
             rtf=0.0,
@@ -80,6 +83,7 @@ class EmulatorSettings:
             stt_rtf=0.0,
             chat_first_token_ms=0.0,
             chat_token_ms=0.0,
+            clone_ms=0.0,
         )
 
     def state(self) -> EmulatorState:
@@ -90,6 +94,7 @@ class EmulatorSettings:
             stt_session_limit=self.stt_sessions,
             chat_per_minute=self.chat_per_minute,
             chat_concurrency=self.chat_concurrency,
+            clone_limit=self.clone_limit,
         )
         pacing = Pacing(
             self.first_audio_ms,
@@ -98,6 +103,7 @@ class EmulatorSettings:
             self.stt_rtf,
             self.chat_first_token_ms,
             self.chat_token_ms,
+            self.clone_ms,
         )
         plan = FaultPlan.from_specs(list(self.faults), self.latency_ms)
         try:

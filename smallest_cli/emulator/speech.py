@@ -160,7 +160,8 @@ class Synthesis:
     """The audio for one text, produced block by block (one word or pause at a time).
 
     `scramble` makes the audio say nothing intelligible, as the real service does when a
-    voice is used with the other model's pool (REFERENCE §6.1).
+    voice is used with the other model's pool (REFERENCE §6.1); `mute` makes no audio at
+    all, as an old `lightning-large` clone gives on current models (§6.1).
     """
 
     def __init__(
@@ -171,13 +172,15 @@ class Synthesis:
         speed: float = 1.0,
         timbre: VoiceTimbre | None = None,
         scramble: bool = False,
+        mute: bool = False,
         pronunciations: Mapping[str, str] | None = None,
     ) -> None:
         self.sample_rate = sample_rate
         self.speed = speed
         self.timbre = timbre or VoiceTimbre(160.0)
         self.scramble = scramble
-        self.words = words_of(text)
+        self.words = [] if mute else words_of(text)
+        self.mute = mute
         self.pronunciations = pronunciations or {}
         self._plan = self._make_plan()
 
@@ -189,6 +192,8 @@ class Synthesis:
 
     def _make_plan(self) -> list[tuple[Word | None, str, int]]:
         """(word or None for a pause, what is said, length in samples), in order."""
+        if self.mute:
+            return []
         plan: list[tuple[Word | None, str, int]] = [(None, "", self._samples(LEAD_SECONDS))]
         word_gap = self._samples(self._seconds(WORD_GAP_SECONDS))
         for word in self.words:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from smallest_cli.emulator.clones import Clones
 from smallest_cli.emulator.dictionaries import Dictionaries
 from smallest_cli.emulator.faults import FaultPlan
 from smallest_cli.emulator.limits import Limits
@@ -94,6 +95,8 @@ class Pacing:
     each next piece (a word or so) `chat_token_ms` after the one before; a reply that is not
     streamed is sent when its last piece would have been (Electron: time to first token
     "typically under 300 ms", then "a few milliseconds" per token).
+    A voice clone takes `clone_ms` milliseconds to go from `pending` through `processing` to
+    done.
     """
 
     first_audio_ms: float = 150.0
@@ -102,6 +105,7 @@ class Pacing:
     stt_rtf: float = 1 / 30
     chat_first_token_ms: float = 200.0
     chat_token_ms: float = 15.0
+    clone_ms: float = 3000.0
 
     def __post_init__(self) -> None:
         values = (
@@ -111,11 +115,12 @@ class Pacing:
             self.stt_rtf,
             self.chat_first_token_ms,
             self.chat_token_ms,
+            self.clone_ms,
         )
         if not all(0 <= value < math.inf for value in values):
             raise ValueError(
-                "first_audio_ms, rtf, stt_ms, stt_rtf, chat_first_token_ms and chat_token_ms "
-                "must be finite numbers, zero or more"
+                "first_audio_ms, rtf, stt_ms, stt_rtf, chat_first_token_ms, chat_token_ms and "
+                "clone_ms must be finite numbers, zero or more"
             )
 
     def snapshot(self) -> Pacing:
@@ -126,6 +131,7 @@ class Pacing:
             self.stt_rtf,
             self.chat_first_token_ms,
             self.chat_token_ms,
+            self.clone_ms,
         )
 
     def release_at(self, seconds: float) -> float:
@@ -144,6 +150,7 @@ class Pacing:
             "stt_rtf": self.stt_rtf,
             "chat_first_token_ms": self.chat_first_token_ms,
             "chat_token_ms": self.chat_token_ms,
+            "clone_ms": self.clone_ms,
         }
 
 
@@ -201,6 +208,7 @@ class EmulatorState:
 
             self.recordings = Recordings.load(transcripts)
         self.dictionaries = Dictionaries()
+        self.clones = Clones()
         self.region_ports: dict[int, Region] = {}
         self.region_urls: dict[Region, str] = {}
         self.tasks: set[asyncio.Task[None]] = set()  # background work (webhook deliveries)

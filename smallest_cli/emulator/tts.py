@@ -96,9 +96,10 @@ async def _read(request: Request) -> TtsRequest | Response:
         document = {}
     state = request.app.state.emulator
     assert isinstance(state, EmulatorState)
-    dictionaries = state.dictionaries.by_id(bearer_key(request.headers))
+    key = bearer_key(request.headers)
+    dictionaries = state.dictionaries.by_id(key)
     try:
-        return parse(document, dictionaries=dictionaries)
+        return parse(document, dictionaries=dictionaries, clones=state.clones.speaking(key))
     except Invalid as invalid:
         return json_response({"error": invalid.issues}, 400)
 

@@ -21,9 +21,11 @@ UNKNOWN, decided here:
 * `sample_rate` is checked like a zod `nativeEnum` of 8000, 16000, 24000, 44100.
 * Empty `text` is refused on HTTP as zod's `min(1)` would (`too_small`); on the WebSocket it is
   allowed, since the streaming-text recipe ends with `"text": ""`.
-* Voice ids are the catalog's, matched exactly; clone ids (`voice_…`) are not known to the
-  emulator and get "Invalid Voice ID". A voice outside the chosen model's pool is accepted
-  (REFERENCE §6.1) and comes out scrambled.
+* Voice ids are the catalog's, matched exactly, and the caller's completed clones (`clones`;
+  a pending, failed or other key's clone gets "Invalid Voice ID", which is UNKNOWN live). A
+  clone speaks with the pitch of its sample. A voice outside the chosen model's pool (for a
+  clone: outside its `modelIds`) is accepted (REFERENCE §6.1) and comes out scrambled; an
+  old `lightning-large` clone (in no pool) gives no audio at all (§6.1).
 * `language` is checked against the model (§0.3) after the enum, in the same object-level
   refinement as the voice: `{"code":"custom","path":["language"],"message":"Language 'ja'
   is not supported on the lightning_v3.1 model. Supported languages: en, hi, mr, …"}`. The
@@ -51,7 +53,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from smallest_cli.emulator.catalog import BY_ID, Pool
 from smallest_cli.emulator.dictionaries import Dictionary, pronunciations
@@ -78,6 +80,16 @@ ID_PATTERN = re.compile(r"^[a-zA-Z0-9_\-.]+$")
 WORD_TIMESTAMP_VOICES = frozenset({"meher", "devansh", "kartik", "maithili", "liam", "avery"})
 
 Issue = dict[str, Any]
+
+
+class ClonedVoice(Protocol):
+    """What TTS needs of a voice clone (`clones.Clone`)."""
+
+    @property
+    def pools(self) -> tuple[Pool, ...]: ...
+
+    @property
+    def pitch_hz(self) -> float | None: ...
 
 
 class Invalid(Exception):
@@ -107,36 +119,49 @@ class TtsRequest:
     flush: bool = False
     max_buffer_flush_ms: int = 0
     complete_backoff_ms: float = 4000.0
+    clone: ClonedVoice | None = None  # the caller's clone that `voice_id` names
 
     @property
     def scrambled(self) -> bool:
         """True when the voice is not in the model's pool: the audio says nothing."""
-        return self.model not in BY_ID[self.voice_id].pools
+        pools = self.clone.pools if self.clone is not None else BY_ID[self.voice_id].pools
+        return self.model not in pools
 
     @property
     def has_word_timestamps(self) -> bool:
         return self.word_timestamps and self.voice_id in WORD_TIMESTAMP_VOICES
 
     def synthesis(self, text: str | None = None) -> Synthesis:
-        voice = BY_ID[self.voice_id]
+        if self.clone is not None and self.clone.pitch_hz is not None:
+            timbre = VoiceTimbre(self.clone.pitch_hz)
+        else:
+            voice = BY_ID[self.voice_id]
+            timbre = VoiceTimbre.for_voice(voice.voice_id, voice.gender)
         return Synthesis(
             self.text if text is None else text,
             sample_rate=self.sample_rate,
             speed=self.speed,
-            timbre=VoiceTimbre.for_voice(voice.voice_id, voice.gender),
+            timbre=timbre,
             scramble=self.scrambled,
             pronunciations=dict(self.pronunciations),
+            mute=self.clone is not None and not self.clone.pools,
         )
 
 
 def parse(
-    body: Any, *, websocket: bool = False, dictionaries: Mapping[str, Dictionary] | None = None
+    body: Any,
+    *,
+    websocket: bool = False,
+    dictionaries: Mapping[str, Dictionary] | None = None,
+    clones: Mapping[str, ClonedVoice] | None = None,
 ) -> TtsRequest:
     """Validate a decoded JSON body; Invalid (with zod's issues) if it does not pass.
 
-    `dictionaries` are the caller's pronunciation dictionaries, by id.
+    `dictionaries` are the caller's pronunciation dictionaries, by id, `clones` the caller's
+    completed voice clones by id.
     """
     dictionaries = dictionaries or {}
+    clones = clones or {}
     check = _Checker()
     if not isinstance(body, dict):
         check.wrong_type([], "object", body)
@@ -165,7 +190,7 @@ def parse(
         fields["complete_backoff_ms"] = check.number(body, "complete_backoff_ms", 0, 10000)
     if not check.aborted:
         model = fields["model"] or "lightning_v3.1"
-        if voice_id not in BY_ID:
+        if voice_id not in BY_ID and voice_id not in clones:
             check.custom("voice_id", "Invalid Voice ID")
         if language not in (None, "auto", *MODEL_LANGUAGES[model]):
             supported = ", ".join(MODEL_LANGUAGES[model])
@@ -185,7 +210,7 @@ def parse(
         given["pronunciations"] = tuple(pronunciations(chosen).items())
     if "max_buffer_flush_ms" in given:
         given["max_buffer_flush_ms"] = int(given["max_buffer_flush_ms"])
-    return TtsRequest(text=text, voice_id=voice_id, **given)
+    return TtsRequest(text=text, voice_id=voice_id, clone=clones.get(voice_id), **given)
 
 
 def summary(issues: list[Issue]) -> str:

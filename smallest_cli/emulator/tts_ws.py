@@ -228,6 +228,7 @@ class _Session:
                 json.loads(raw),
                 websocket=True,
                 dictionaries=self.state.dictionaries.by_id(self.key),
+                clones=self.state.clones.speaking(self.key),
             )
         except ValueError:
             return error_frame("Invalid JSON.", "400")

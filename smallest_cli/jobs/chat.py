@@ -113,6 +113,7 @@ class ChatSession:
     conversation_id: str | None = None
     as_json: bool = False
     stream: bool = True
+    title: str | None = None  # names the conversation when it is first stored
     _api: ChatAPI | None = None
     listeners: list[Callable[[str], None]] = field(default_factory=list)  # reply text as it comes
 
@@ -189,15 +190,22 @@ class ChatSession:
                 if piece and not self.as_json:
                     self._write(piece)
             if self.as_json:
-                self.obj.output.data(json.dumps(chunk, ensure_ascii=False))
+                self.obj.output.data(json.dumps(chunk, ensure_ascii=False, separators=(",", ":")))
 
     def _heard(self, piece: str) -> None:
         for listener in self.listeners:
             listener(piece)
 
     def _write(self, text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # a full disk behind `>`
+            from smallest_cli.files import cannot_write
+
+            raise cannot_write("stdout", exc) from None
 
     def _end_line(self, reply: Reply) -> None:
         if not self.as_json and not reply.content.endswith("\n"):
@@ -217,16 +225,18 @@ class ChatSession:
         if self.history is None:
             return
         if self.conversation_id is None:
-            self.conversation_id = self.history.new_conversation(prompt)
+            self.conversation_id = self.history.new_conversation(self.title or prompt)
+            self.title = None  # a REPL's next conversation is named by its own first prompt
             if self.system:
                 self.history.add(self.conversation_id, Message("system", self.system))
         self.history.add(self.conversation_id, *self.messages[-2:])
 
     def set_system(self, system: str | None) -> None:
-        """A new system prompt, stored with the conversation from here on."""
+        """A new system prompt, stored with the conversation from here on (an empty one
+        is stored too: it clears the prompt for -c and --cid as well)."""
         self.system = system or None
-        if self.history is not None and self.conversation_id is not None and system:
-            self.history.add(self.conversation_id, Message("system", system))
+        if self.history is not None and self.conversation_id is not None:
+            self.history.add(self.conversation_id, Message("system", system or ""))
 
     def reset(self) -> None:
         """Start a new conversation (the old one stays in the history)."""
@@ -284,32 +294,33 @@ class Request:
     """What `smallest chat` was given, checked."""
 
     prompt: str | None  # None: the REPL
-    system: str | None
+    system: str | None  # -s/--system
+    default_system: str | None  # chat_system in the config, for a new conversation
     continue_latest: bool
     conversation: str | None
     log: bool
+    title: str | None = None  # what names a new conversation in `history list`
 
 
 def compose_prompt(argument: str | None, stdin_isatty: bool) -> str | None:
-    """The prompt: the argument, piped stdin, or the material on stdin followed by the
-    argument as the instruction. None when there is neither (a terminal: the REPL)."""
-    from smallest_cli.text import _read_stdin
+    """The prompt: the argument, piped stdin (`-` reads it too), or the material on stdin
+    followed by the argument as the instruction. None when there is neither: the REPL."""
+    from smallest_cli.text import read_stdin
 
-    material = None if stdin_isatty or argument == "-" else _read_stdin()
+    material: str | None = None
     if argument == "-":
-        material, argument = _read_stdin(), None
+        argument, material = None, read_stdin()
+    elif not stdin_isatty:
+        material = read_stdin()
     if argument is None and material is None:
         return None
-    if material is not None and argument is not None and material.strip():
-        text = f"{material.rstrip()}\n\n{argument}"
-    else:
-        text = argument if argument is not None else material or ""
-    if not text.strip():
+    parts = [part for part in (material, argument) if part is not None and part.strip()]
+    if not parts:
         raise UsageError(
             "nothing to say: the prompt is empty",
             hint='give a prompt (smallest chat "Hello") or pipe text in',
         )
-    return text
+    return "\n\n".join([*(p.rstrip() for p in parts[:-1]), parts[-1]])
 
 
 def check_stops(stops: Sequence[str]) -> tuple[str, ...]:
@@ -329,45 +340,40 @@ def open_session(
     stream: bool = True,
 ) -> ChatSession:
     """A session for a new conversation, or for the one -c/--cid names (read from the
-    history even with --no-log; stored only when logging)."""
-    history: History | None = None
-    conversation_id = None
-    messages: list[Message] = []
-    system = request.system
-    if request.continue_latest or request.conversation or request.log:
-        history = History()
-    if history is not None and (request.continue_latest or request.conversation):
-        if request.conversation:
-            conversation_id = history.find(request.conversation)
-        else:
-            conversation_id = history.latest()
-            if conversation_id is None:
-                raise UsageError(
-                    "-c/--continue: the chat history has no conversation yet",
-                    hint='start one with smallest chat "…"',
-                )
-        messages = history.messages(conversation_id)
-        stored_systems = [m.content for m in messages if m.role == "system"]
-        if system is None and stored_systems:
-            system = stored_systems[-1]
-    session = ChatSession(
-        obj,
-        sampling,
-        system=None,
-        messages=messages,
-        history=history if request.log else None,
-        conversation_id=conversation_id,
-        as_json=as_json,
-        stream=stream,
-    )
-    if system and (
-        not messages
-        or system != next((m.content for m in reversed(messages) if m.role == "system"), None)
-    ):
-        session.set_system(system)
+    history even with --no-log; stored only when logging). Its system prompt is
+    -s/--system's, else the continued conversation's, else the config's."""
+    history = History() if request.log else None
+    session = ChatSession(obj, sampling, history=history, as_json=as_json, stream=stream)
+    session.title = request.title
+    if request.continue_latest or request.conversation:
+        reading = history or History()
+        try:
+            session.conversation_id = _conversation(reading, request)
+            session.messages = reading.messages(session.conversation_id)
+        finally:
+            if reading is not history:
+                reading.close()
+        session.system = next(
+            (m.content for m in reversed(session.messages) if m.role == "system"), None
+        )
     else:
-        session.system = system
+        session.system = request.default_system or None
+    if request.system is not None and request.system != session.system:
+        session.set_system(request.system)
     return session
+
+
+def _conversation(history: History, request: Request) -> str:
+    """The id of the conversation to continue."""
+    if request.conversation:
+        return history.find(request.conversation)
+    latest = history.latest()
+    if latest is None:
+        raise UsageError(
+            "-c/--continue: the chat history has no conversation yet",
+            hint='start one with smallest chat "…"',
+        )
+    return latest
 
 
 def run_chat(obj: AppContext, options: Any) -> None:
@@ -390,16 +396,19 @@ def run_chat(obj: AppContext, options: Any) -> None:
         raise UsageError("--json needs a prompt", hint='give one: smallest chat --json "Hello"')
     request = Request(
         prompt=prompt,
-        system=obj.setting("chat_system", options.system),
+        system=options.system,
+        default_system=obj.setting("chat_system"),
         continue_latest=options.continue_,
         conversation=options.cid,
         log=not options.no_log and bool(obj.setting("chat_log")),
+        title=options.prompt if options.prompt not in (None, "-") else prompt,
     )
     voice = _voice(obj, options)
     session = open_session(
         obj, sampling, request, as_json=options.as_json, stream=not options.no_stream
     )
     try:
+        obj.api_key()  # a missing key is said before anything else, the REPL's prompt too
         if prompt is None:
             from smallest_cli.jobs.chat_repl import Repl
 
@@ -407,7 +416,6 @@ def run_chat(obj: AppContext, options: Any) -> None:
             repl.voice = voice
             repl.run()
         else:
-            obj.api_key()  # a missing key is said before anything else
             if voice is not None:
                 voice.ask(session, prompt)
             else:

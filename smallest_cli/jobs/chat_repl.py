@@ -9,11 +9,18 @@ keeps the session; Ctrl-C at the prompt clears the line; Ctrl-D (or /exit) leave
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from smallest_cli.errors import AuthError, PermissionDeniedError, SmallestError, UsageError
+from smallest_cli.errors import (
+    AuthError,
+    PermissionDeniedError,
+    SmallestError,
+    Terminated,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from smallest_cli.jobs.chat import ChatSession
@@ -28,7 +35,7 @@ HELP = f"""Commands:
   /help          this list
   /reset         start a new conversation (the old one stays in the history)
   /system TEXT   set the system prompt (/system alone clears it)
-  /save FILE     write the conversation to FILE (.json: JSON, else Markdown)
+  /save FILE     write the conversation to FILE (.json: JSON, else Markdown; - prints it)
   /speak on|off  speak the replies (as --speak)
   /exit          leave (Ctrl-D too)
 Multi-line input: a line with {BLOCK}, the lines, then {BLOCK} again.
@@ -60,6 +67,8 @@ class Repl:
             while True:
                 try:
                     text = self._read()
+                except Terminated:
+                    raise
                 except KeyboardInterrupt:
                     self.output.stderr.write("\n")
                     continue
@@ -98,6 +107,8 @@ class Repl:
                 self.voice.ask(self.session, text)
             else:
                 self.session.ask(text)
+        except Terminated:
+            raise  # SIGTERM or SIGHUP (the terminal closed) ends the chat
         except KeyboardInterrupt:
             self.output.info("(reply stopped; the conversation goes on)")
         except (AuthError, PermissionDeniedError):
@@ -131,16 +142,20 @@ class Repl:
         return True
 
     def _save(self, argument: str) -> bool:
-        from smallest_cli.files import check_output, write_output
+        from smallest_cli.files import check_output, is_special, write_output
 
         if not argument:
             self.output.warn("/save needs a file name: /save chat.md")
             return True
+        if argument == "-":
+            sys.stdout.write(self._transcript(as_json=False))
+            sys.stdout.flush()
+            return True
         path = Path(argument).expanduser()
         try:
-            if path.exists():
-                raise UsageError(f"{path} exists; not overwritten", hint="choose another name")
             check_output(path, flag="/save")
+            if path.exists() and not is_special(path):
+                raise UsageError(f"{path} exists; not overwritten", hint="choose another name")
             write_output(path, self._transcript(path.suffix.lower() == ".json"))
         except SmallestError as error:
             self.session.obj.report(error)

@@ -13,9 +13,8 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from smallest_cli.audio.devices import device_of
 from smallest_cli.audio.sinks import open_sinks
@@ -25,6 +24,9 @@ from smallest_cli.destinations import Destination, destinations, note_headerless
 from smallest_cli.errors import UsageError
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+    from io import BufferedReader
+
     from smallest_cli.api.client import SmallestClient
     from smallest_cli.api.ratelimit import AdaptiveSlots
     from smallest_cli.api.tts import LiveSession, SpeechRequest
@@ -55,6 +57,7 @@ class SpeechJob:
     timestamps: str | None
     timestamps_format: str | None
     words: list[Word] = field(default_factory=list)
+    model_flag: bool = False  # --model was given
 
     # -- resolving and checking the options ---------------------------------------------
 
@@ -93,6 +96,7 @@ class SpeechJob:
             live=options.live,
             timestamps=options.timestamps,
             timestamps_format=timestamps_format,
+            model_flag=options.model is not None,
         )
         job._check_pairing()
         return job
@@ -108,7 +112,13 @@ class SpeechJob:
         from smallest_cli.jobs.voice_catalog import known_pools, load_for
 
         try:
-            voice = load_for(self.obj).find(self.request.voice_id)
+            voice_id = self.request.voice_id
+            catalog = load_for(self.obj, voice=voice_id)
+            voice = catalog.find(voice_id)
+            if voice is None and catalog.from_cache and voice_id.startswith("voice_"):
+                voice = load_for(self.obj, refresh=True, voice=voice_id).find(
+                    voice_id
+                )  # a new clone
         except APIError as error:
             if self.obj.debug:
                 self.obj.output.debug(f"voice pairing not checked: {error.message}")
@@ -123,13 +133,28 @@ class SpeechJob:
                 "or drop --timestamps",
             )
         pools = known_pools(voice)
+        if voice.cloned and pools == frozenset():
+            raise UsageError(
+                f"the clone {voice.voice_id!r} was made for {', '.join(voice.models)}, which "
+                "current models cannot speak (the API would send empty audio)",
+                hint="clone the voice again: smallest clone create NAME FILE",
+            )
+        if voice.cloned and pools and self.request.model not in pools and not self._model_given():
+            from dataclasses import replace
+
+            self.request = replace(self.request, model=sorted(pools)[0])
+            return
         if pools is not None and self.request.model not in pools:
-            other = sorted(pools)[0]
+            other = sorted(pools)[0] if pools else "lightning_v3.1"
             raise UsageError(
                 f"the voice {self.request.voice_id!r} is not in the {self.request.model} pool; "
                 "the API would answer with garbled audio rather than an error",
                 hint=f"use --model {other}, or pick another voice (smallest voices list)",
             )
+
+    def _model_given(self) -> bool:
+        """Whether --model, SMALLEST_MODEL or the config chose the model (not the default)."""
+        return self.model_flag or self.obj.config.resolve("model", None).source != "default"
 
     # -- running ------------------------------------------------------------------------
 
@@ -147,6 +172,7 @@ class SpeechJob:
         except BaseException as error:
             sink.abort()
             _explain_voice(error)
+            _explain_dictionaries(error, self.request.pronunciation_dicts)
             raise
         self._write_timestamps()
         note_headerless(self.obj, self.file_output, self.file_format, self.request.sample_rate)
@@ -203,6 +229,8 @@ class SpeechJob:
         return lambda r: _over_websocket(tts.live, r, self.timestamps is not None)
 
     def _run_live(self, client: SmallestClient, sink: Sink) -> None:
+        from smallest_cli.errors import APIError
+
         session = client.tts.live(
             self.request,
             word_timestamps=self.timestamps is not None,
@@ -211,13 +239,15 @@ class SpeechJob:
         with session:
             reader = _StdinFeeder(session)
             reader.start()
-            written = 0
-            for event in session.events():
-                if event.audio:
-                    sink.write(event.audio)
-                    written += len(event.audio)
-                if event.word is not None:
-                    self._keep_words([event.word], 0.0)
+            try:
+                for event in session.events():
+                    if event.audio:
+                        sink.write(event.audio)
+                    if event.word is not None:
+                        self._keep_words([event.word], 0.0)
+            except APIError:
+                reader.raise_error()  # the reader's failure is why the session ended
+                raise
             reader.raise_error()
 
     def _keep_words(self, words: list[Word], offset: float) -> None:
@@ -294,6 +324,8 @@ def _in_background(
 ) -> Future[Fetched]:
     """`work(request)` in a daemon thread: on Ctrl-C the command ends at once, abandoning the
     chunks still in flight instead of waiting for them (as a thread pool would)."""
+    from concurrent.futures import Future
+
     future: Future[Fetched] = Future()
 
     def run() -> None:
@@ -316,6 +348,14 @@ def _explain_voice(error: BaseException) -> None:
         error.explain("see `smallest voices list` for the voice ids")
 
 
+def _explain_dictionaries(error: BaseException, dictionaries: tuple[str, ...]) -> None:
+    """An unknown dictionary id answers 400 `Invalid input data` (REFERENCE §0.4)."""
+    from smallest_cli.errors import BadRequestError
+
+    if dictionaries and isinstance(error, BadRequestError):
+        error.explain("is every --dict id still there? `smallest dict list` shows them")
+
+
 def _over_websocket(
     open_session: Callable[..., LiveSession], request: SpeechRequest, word_timestamps: bool
 ) -> Fetched:
@@ -334,6 +374,17 @@ def _over_websocket(
     return fetched
 
 
+def _arrived_reader() -> Callable[[], bytes]:
+    """A function reading what has arrived on stdin, without waiting for more. On a real
+    file descriptor it is os.read, which holds no lock of the interpreter's, so a failing
+    command can exit while the reader thread still waits for input."""
+    try:
+        descriptor = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # a stand-in stream (io.UnsupportedOperation)
+        return cast("BufferedReader", sys.stdin.buffer).read1
+    return lambda: os.read(descriptor, 4096)
+
+
 class _StdinFeeder(threading.Thread):
     """Reads stdin as it arrives and sends it to the TTS socket, flushing at sentence ends."""
 
@@ -345,13 +396,16 @@ class _StdinFeeder(threading.Thread):
     def run(self) -> None:
         from smallest_cli.text import sentence_complete
 
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        fd = sys.stdin.fileno()
+        decoder = codecs.getincrementaldecoder("utf-8")()
         pending = ""
         try:
+            read = _arrived_reader()
             while True:
-                data = os.read(fd, 4096)
-                pending += decoder.decode(data, final=not data)
+                data = read()
+                try:
+                    pending += decoder.decode(data, final=not data)
+                except UnicodeDecodeError:
+                    raise UsageError("stdin is not UTF-8 text") from None
                 if pending.strip():
                     flush = sentence_complete(pending)
                     self.session.send(pending, flush=flush)
@@ -376,6 +430,7 @@ def speech_request(obj: AppContext, options: SpeechOptions) -> SpeechRequest:
     """The request (without its text), every setting resolved (flag > env > config >
     default) and checked before anything is sent."""
     from smallest_cli.api.tts import SpeechRequest
+    from smallest_cli.jobs.dicts import resolve_ids
 
     voice = obj.setting("voice", _checked("voice", options.voice, "--voice"))
     model = options.model
@@ -395,7 +450,7 @@ def speech_request(obj: AppContext, options: SpeechOptions) -> SpeechRequest:
         language=_language(obj, _checked("language", options.language, "--language"), model_name),
         number_language=_checked("language", options.number_language, "--number-language"),
         math_notation=options.math,
-        pronunciation_dicts=tuple(options.dicts or ()),
+        pronunciation_dicts=resolve_ids(obj, options.dicts),
         session_id=options.session_id,
         request_id=options.request_id,
         expire_content=options.expire_content,

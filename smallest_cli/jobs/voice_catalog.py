@@ -13,7 +13,13 @@ changes on every run but its catalog does not):
 
     {"format": 1, "key": "https://api.smallest.ai", "fetched_at": 1755000000.0,
      "get_voices": [<entries>], "get_all_voices": [<entries>] | null,
-     "get_all_voices_error": null | "<why it failed>"}
+     "get_all_voices_error": null | "<why it failed>",
+     "clones": [<entries>] | null, "clones_error": null | "<why it failed>"}
+
+The account's voice clones (REFERENCE §8.2) join the catalog as entries with `cloned: true`,
+their `modelIds`, and `tags` holding their language and accent; `clone create` adds a new
+one to the cache at once (`remember_clone`). A cache written before clones were kept has
+no `clones` key and reads as none.
 
 Entries keep the API's own fields (`voiceId`, `displayName`, `tags`, `description`,
 `audioPreview`, `_id` and any `model`/`models`/`modelIds`/`pool`) and are merged when read,
@@ -42,6 +48,7 @@ from smallest_cli.errors import APIError
 
 if TYPE_CHECKING:
     from smallest_cli.api.client import SmallestClient
+    from smallest_cli.api.cloning import Clone
     from smallest_cli.context import AppContext
 
 FORMAT = 1
@@ -51,7 +58,7 @@ PARTIAL_TTL = 3600.0
 """Seconds a catalog without Get All Voices (no descriptions or previews) stays fresh."""
 CLOCK_SKEW = 300.0
 EMULATOR_KEY = "emulator"
-KEEP_FIELDS = ("voiceId", "displayName", "tags", "description", "audioPreview", "_id")
+KEEP_FIELDS = ("voiceId", "displayName", "tags", "description", "audioPreview", "_id", "cloned")
 
 STANDARD = "lightning_v3.1"
 PRO = "lightning_v3.1_pro"
@@ -197,8 +204,12 @@ def load(
     key: str | None = None,
     refresh: bool = False,
     log: Callable[[str], None] | None = None,
+    voice: str | None = None,
 ) -> Catalog:
     """The catalog for `key` (default: the client's base URL), from the cache when fresh.
+
+    With `voice`, the catalog holds only the voices with that id (ignoring case): one
+    lookup need not build every voice of the cache.
 
     `client` may be a factory (like `AppContext.client`), called only when a request is
     needed, so a fresh cache costs no key lookup and no emulator start. `refresh=True`
@@ -216,7 +227,7 @@ def load(
         key = get_client().base_url
     path = cache_path(key)
     if not refresh:
-        cached = _read(path, key)
+        cached = _read(path, key, voice)
         if cached is not None and _fresh(cached):
             if log is not None:
                 age = max(0.0, _now() - cached.fetched_at)
@@ -224,7 +235,7 @@ def load(
             return cached
     document = _fetch(get_client(), key)
     _write(path, document, log)
-    return _catalog(key, document, from_cache=False)
+    return _catalog(key, document, from_cache=False, voice=voice)
 
 
 def get_voices(
@@ -246,13 +257,15 @@ def context_key(obj: AppContext) -> str:
     return obj.resolved_base_url().rstrip("/")
 
 
-def load_for(obj: AppContext, *, refresh: bool = False) -> Catalog:
-    """The catalog for a command: its API, its client, `--debug` notes about the cache."""
+def load_for(obj: AppContext, *, refresh: bool = False, voice: str | None = None) -> Catalog:
+    """The catalog for a command: its API, its client, `--debug` notes about the cache
+    (only `voice`'s entries, when given; see `load`)."""
     return load(
         obj.client,
         key=context_key(obj),
         refresh=refresh,
         log=obj.output.debug if obj.debug else None,
+        voice=voice,
     )
 
 
@@ -300,6 +313,12 @@ def _fetch(client: SmallestClient, key: str) -> dict[str, Any]:
         error = None
     except APIError as exc:
         catalog, error = None, str(exc)
+    clones: list[dict[str, Any]] | None
+    try:
+        clones = [clone_entry(c) for c in client.cloning.list()]
+        clones_error = None
+    except APIError as exc:
+        clones, clones_error = None, str(exc)
     return {
         "format": FORMAT,
         "key": key,
@@ -307,14 +326,55 @@ def _fetch(client: SmallestClient, key: str) -> dict[str, Any]:
         "get_voices": [_keep(e) for e in entries],
         "get_all_voices": None if catalog is None else [_keep(e) for e in catalog],
         "get_all_voices_error": error,
+        "clones": clones,
+        "clones_error": clones_error,
     }
+
+
+def clone_entry(clone: Clone) -> dict[str, Any]:
+    """A clone as a catalog entry (the shape Get Voices gives, marked `cloned`)."""
+    tags: dict[str, Any] = {}
+    if clone.language:
+        tags["language"] = [language_name(clone.language) or clone.language]
+    if clone.accent:
+        tags["accent"] = clone.accent
+    entry: dict[str, Any] = {
+        "voiceId": clone.voice_id,
+        "displayName": clone.display_name,
+        "tags": tags,
+        "modelIds": list(clone.models),
+        "cloned": True,
+    }
+    if clone.description:
+        entry["description"] = clone.description
+    return entry
+
+
+def remember_clone(key: str, clone: Clone) -> None:
+    """Add (or update) one clone in the cached catalog for `key`, if there is one."""
+    remember_clones(key, [clone], replace_all=False)
+
+
+def remember_clones(key: str, clones: Iterable[Clone], *, replace_all: bool = True) -> None:
+    """Put the account's clones into the cached catalog for `key` (all of them, or, with
+    `replace_all=False`, these in addition); no cache, nothing to do."""
+    path = cache_path(key)
+    if _read(path, key) is None:
+        return
+    document = json.loads(path.read_text(encoding="utf-8"))
+    known = {} if replace_all else {e["voiceId"]: e for e in document.get("clones") or []}
+    for clone in clones:
+        known[clone.voice_id] = clone_entry(clone)
+    document["clones"] = list(known.values())
+    document["clones_error"] = None
+    _write(path, document, None)
 
 
 def _keep(entry: Mapping[str, Any]) -> dict[str, Any]:
     return {k: entry[k] for k in (*KEEP_FIELDS, *MODEL_FIELDS) if k in entry}
 
 
-def _read(path: Path, key: str) -> Catalog | None:
+def _read(path: Path, key: str, voice: str | None = None) -> Catalog | None:
     """The cached catalog, or None when it is missing, unreadable, corrupt or not ours."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -327,10 +387,11 @@ def _read(path: Path, key: str) -> Catalog | None:
         and isinstance(document.get("fetched_at"), int | float)
         and _entries_ok(document.get("get_voices"))
         and (document.get("get_all_voices") is None or _entries_ok(document["get_all_voices"]))
+        and (document.get("clones") is None or _entries_ok(document["clones"]))
     ):
         return None
     try:
-        return _catalog(key, document, from_cache=True)
+        return _catalog(key, document, from_cache=True, voice=voice)
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
 
@@ -357,13 +418,27 @@ def _write(path: Path, document: Mapping[str, Any], log: Callable[[str], None] |
             log(f"could not write the voice cache {path}: {exc}")
 
 
-def _catalog(key: str, document: Mapping[str, Any], *, from_cache: bool) -> Catalog:
+def _catalog(
+    key: str, document: Mapping[str, Any], *, from_cache: bool, voice: str | None = None
+) -> Catalog:
     catalog = document.get("get_all_voices")
     partial = None
     if catalog is None:
         partial = str(document.get("get_all_voices_error") or "Get All Voices failed")
-    voices = tuple(Voice.from_api(e) for e in _merge(document["get_voices"], catalog or []))
+    primary, extra = document["get_voices"], catalog or []
+    clones = document.get("clones") or []
+    if voice is not None:
+        primary, extra, clones = (_named(e, voice) for e in (primary, extra, clones))
+    merged = _merge(primary, extra)
+    ids = {e["voiceId"] for e in merged}
+    merged += [dict(e) for e in clones if e["voiceId"] not in ids]
+    voices = tuple(Voice.from_api(e) for e in merged)
     return Catalog(key, voices, float(document["fetched_at"]), from_cache, partial)
+
+
+def _named(entries: Iterable[Mapping[str, Any]], voice_id: str) -> list[Mapping[str, Any]]:
+    folded = voice_id.casefold()
+    return [e for e in entries if str(e["voiceId"]).casefold() == folded]
 
 
 def _merge(
@@ -424,8 +499,20 @@ def _completion_key(ctx: Any) -> str:
         return EMULATOR_KEY
     from smallest_cli.config import Config
 
-    profile = params.get("profile") or os.environ.get("SMALLEST_PROFILE") or "default"
+    profile = completion_profile(ctx)
     return str(Config(profile).get("base_url", params.get("base_url"))).rstrip("/")
+
+
+def completion_key(ctx: Any) -> str:
+    """The cache key of the API a command line being completed points at (no network)."""
+    return _completion_key(ctx)
+
+
+def completion_profile(ctx: Any) -> str:
+    """The profile a command line being completed uses (--profile, SMALLEST_PROFILE)."""
+    root = ctx.find_root() if hasattr(ctx, "find_root") else None
+    params: Mapping[str, Any] = getattr(root, "params", None) or {}
+    return str(params.get("profile") or os.environ.get("SMALLEST_PROFILE") or "default")
 
 
 def _summary(voice: Voice) -> str:

@@ -9,7 +9,6 @@ import select
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -84,7 +83,19 @@ def test_the_first_words_arrive_while_the_emulator_is_still_sending(tmp_path: Pa
     emulator seconds more to finish, and the rest follows."""
     env = {**os.environ, "SMALLEST_DATA_DIR": str(tmp_path)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "smallest_cli", "emulator", "serve", "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "smallest_cli",
+            "emulator",
+            "serve",
+            "--port",
+            "0",
+            "--chat-first-token-ms",
+            "0",
+            "--chat-token-ms",
+            "400",
+        ],  # fmt: skip
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -93,10 +104,6 @@ def test_the_first_words_arrive_while_the_emulator_is_still_sending(tmp_path: Pa
     try:
         assert server.stdout is not None
         url = server.stdout.readline().strip()
-        pacing = json.dumps({"chat_first_token_ms": 0, "chat_token_ms": 400}).encode()
-        urllib.request.urlopen(
-            urllib.request.Request(f"{url}/_emulator/pacing", pacing, method="PUT")
-        ).close()
         client = subprocess.Popen(
             [sys.executable, "-m", "smallest_cli", "chat", "count to 12"],
             stdout=subprocess.PIPE,
@@ -117,6 +124,32 @@ def test_the_first_words_arrive_while_the_emulator_is_still_sending(tmp_path: Pa
         server.wait(10)
         if server.stdout is not None:
             server.stdout.close()
+
+
+def test_ctrl_c_keeps_the_words_that_arrived_and_exits_130(chat_env: InProcessEmulator) -> None:
+    import signal
+
+    chat_env.state.pacing = Pacing(chat_first_token_ms=0, chat_token_ms=300)
+    client = subprocess.Popen(
+        [sys.executable, "-m", "smallest_cli", "chat", "count to 40"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert client.stdout is not None
+    first = os.read(client.stdout.fileno(), 4096)
+    client.send_signal(signal.SIGINT)
+    rest, errors = client.communicate(timeout=30)
+    assert client.returncode == 130
+    assert b"Interrupted." in errors
+    shown = (first + rest).decode()
+    assert shown.startswith("1") and shown.endswith("\n")
+    with History() as history:
+        cid = history.latest()
+        assert cid is not None
+        kept = history.messages(cid)[-1]
+    assert kept.role == "assistant"
+    assert kept.content == shown.rstrip("\n")
+    assert not kept.content.endswith("40")  # stopped midway
 
 
 # -- 2. pipes ----------------------------------------------------------------------------
@@ -193,6 +226,27 @@ def test_defaults_come_from_the_profile_config(chat_env: InProcessEmulator) -> N
     assert body["messages"][0] == {"role": "system", "content": "Answer in French."}
     run("chat", "--temperature", "1.5", "say non")
     assert sent(chat_env)["temperature"] == 1.5  # the flag wins
+    assert run("--profile", "work", "config", "set", "chat_temperature", "0.2").exit_code == 0
+    assert run("--profile", "work", "chat", "say ja").exit_code == 0
+    assert sent(chat_env)["temperature"] == 0.2
+    assert sent(chat_env)["messages"][0]["role"] == "user"  # work has no system prompt
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("chat_temperature", "2.5"), ("chat_top_p", "1.5"), ("chat_max_tokens", "40000")],
+)
+def test_a_default_out_of_range_is_refused_from_the_config_and_the_environment(
+    chat_env: InProcessEmulator, monkeypatch: pytest.MonkeyPatch, setting: str, value: str
+) -> None:
+    refused = run("config", "set", setting, value)
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith(f"Error: invalid '{value}' for {setting}")
+    monkeypatch.setenv(f"SMALLEST_{setting.upper()}", value)
+    result = run("chat", "say hi")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert chat_requests(chat_env) == []
 
 
 @pytest.mark.parametrize(
@@ -214,6 +268,23 @@ def test_out_of_range_values_exit_2_with_no_request(
     result = run("chat", *args, "say hi")
     assert result.exit_code == 2, result.stderr
     assert result.stdout == ""
+    assert chat_requests(chat_env) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--temperature", "3"), "--temperature must be between 0 and 2 (got 3)"),
+        (("--top-p", "-0.5"), "--top-p must be between 0 and 1 (got -0.5)"),
+        (("--max-tokens", "40000"), "--max-tokens must be between 1 and 32768 (got 40000)"),
+    ],
+)
+def test_an_out_of_range_value_is_told_with_its_documented_range(
+    chat_env: InProcessEmulator, args: tuple[str, ...], message: str
+) -> None:
+    result = run("chat", *args, "say hi")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == f"Error: {message}"
     assert chat_requests(chat_env) == []
 
 
@@ -284,6 +355,37 @@ def test_every_exchange_is_stored_and_continue_sends_it_back(chat_env: InProcess
         assert conversation.messages == 5
 
 
+def test_a_continued_conversation_keeps_its_system_prompt_unless_told(
+    chat_env: InProcessEmulator,
+) -> None:
+    run("chat", "-s", "Be kind.", "say one")
+    run("config", "set", "chat_system", "Be terse.")  # for new conversations only
+    run("chat", "-c", "say two")
+    assert sent(chat_env)["messages"][0] == {"role": "system", "content": "Be kind."}
+    run("chat", "-c", "-s", "Be loud.", "say three")
+    run("chat", "-c", "say four")
+    assert sent(chat_env)["messages"][0] == {"role": "system", "content": "Be loud."}
+    run("chat", "say five")
+    assert sent(chat_env)["messages"][0] == {"role": "system", "content": "Be terse."}
+
+
+def test_a_system_prompt_cleared_stays_cleared_when_continued(
+    chat_env: InProcessEmulator,
+) -> None:
+    run("chat", "-s", "Be kind.", "say one")
+    run("chat", "-c", "-s", "", "say two")
+    assert sent(chat_env)["messages"][0] == {"role": "user", "content": "say one"}
+    run("chat", "-c", "say three")
+    roles = [m["role"] for m in sent(chat_env)["messages"]]
+    assert roles == ["user", "assistant", "user", "assistant", "user"]  # no system prompt
+
+
+def test_piped_material_is_named_by_its_instruction(chat_env: InProcessEmulator) -> None:
+    run("chat", "Summarise this", input="a long text\n")
+    with History() as history:
+        assert [c.title for c in history.conversations()] == ["Summarise this"]
+
+
 def test_cid_continues_a_given_conversation(chat_env: InProcessEmulator) -> None:
     run("chat", "say alpha")
     with History() as history:
@@ -348,11 +450,29 @@ def test_a_key_without_electron_exits_4_with_the_plan_hint(
     assert len(chat_requests(chat_env)) == 1  # not retried
 
 
-def test_a_rejected_key_exits_4(chat_env: InProcessEmulator) -> None:
-    chat_env.state.faults.replace([f"401*1@{CHAT}"], 0)
+def test_a_rejected_key_exits_4(
+    chat_env: InProcessEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMALLEST_API_KEY", "not-a-key")
     result = run("chat", "say hi")
     assert result.exit_code == 4
     assert "HTTP 401" in result.stderr
+    assert "smallest auth login" in result.stderr
+    assert len(chat_requests(chat_env)) == 1  # not retried
+
+
+def test_a_reply_that_is_not_the_json_asked_for_exits_1(chat_env: InProcessEmulator) -> None:
+    result = run("chat", "--json-object", "--stop", '"', "Give me a colour")
+    assert sent(chat_env)["stop"] == ['"']
+    assert result.exit_code == 1
+    assert "not valid JSON" in result.stderr
+    assert result.stdout.strip() == "{"  # shown as it arrived
+
+
+def test_chat_history_is_a_prompt_not_the_history_group(chat_env: InProcessEmulator) -> None:
+    result = run("chat", "history")
+    assert result.exit_code == 0, result.stderr
+    assert sent(chat_env)["messages"] == [{"role": "user", "content": "history"}]
 
 
 @pytest.mark.parametrize("fault", ["429*2", "502*1", "503*2"])
@@ -372,6 +492,42 @@ def test_the_concurrency_limit_is_waited_out(chat_env: InProcessEmulator) -> Non
     assert "waiting for a free slot" in result.stderr
 
 
+def test_over_the_minute_limit_with_no_wait_exits_1_with_a_hint(
+    chat_env: InProcessEmulator,
+) -> None:
+    chat_env.state.limits.set_chat_per_minute(1)
+    assert run("chat", "say one").exit_code == 0
+    result = run("--max-wait", "0", "chat", "say two")
+    assert result.exit_code == 1
+    assert "HTTP 429" in result.stderr
+    assert "--max-wait" in result.stderr
+    assert result.stdout == ""
+
+
+def test_two_terminals_at_once_on_one_slot_both_get_their_reply_and_are_stored(
+    chat_env: InProcessEmulator,
+) -> None:
+    chat_env.state.limits.set_chat_concurrency(1)
+    chat_env.state.pacing = Pacing(chat_first_token_ms=0, chat_token_ms=100)
+    clients = [
+        subprocess.Popen(
+            [sys.executable, "-m", "smallest_cli", "chat", f"count to {n}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in (8, 9)
+    ]
+    outputs = [client.communicate(timeout=60) for client in clients]
+    assert [client.returncode for client in clients] == [0, 0], outputs
+    assert sorted(out.strip()[-1] for out, _ in outputs) == ["8", "9"]
+    statuses = [e.status for e in chat_requests(chat_env)]
+    assert statuses.count(200) == 2
+    assert 429 in statuses  # one waited for the other's slot
+    with History() as history:
+        assert sorted(c.title for c in history.conversations()) == ["count to 8", "count to 9"]
+
+
 def test_a_bad_request_names_the_field(chat_env: InProcessEmulator) -> None:
     chat_env.state.faults.replace([f"400*1@{CHAT}"], 0)
     result = run("chat", "say hi")
@@ -379,11 +535,28 @@ def test_a_bad_request_names_the_field(chat_env: InProcessEmulator) -> None:
     assert "HTTP 400" in result.stderr
 
 
+@pytest.mark.no_contract  # the request is the invalid one the spec refuses
+def test_a_field_the_api_refuses_is_named_in_the_error(
+    chat_env: InProcessEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # five stops get past a CLI that no longer counts them, as a field it does not know would
+    monkeypatch.setattr("smallest_cli.jobs.chat.check_stops", tuple)
+    result = run("chat", *("--stop", "x") * 5, "say hi")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "Error: Invalid input data: stop: Array must contain at most 4 element(s) (HTTP 400)"
+    )
+    assert result.stdout == ""
+
+
 def test_a_context_overflow_says_how_to_trim(chat_env: InProcessEmulator) -> None:
     prompt = "word " * 40_000  # more tokens than the window, in one message
     result = run("chat", "--no-log", input=prompt)
     assert result.exit_code == 1
-    assert "HTTP 400" in result.stderr
+    error = result.stderr.splitlines()[0]
+    assert error.startswith("Error: messages: This model's maximum context length is 32768")
+    assert error.endswith("(HTTP 400)")
+    assert error.count("maximum context length") == 1  # said once, not again as a detail
     assert "start a new one" in result.stderr
 
 
@@ -405,12 +578,47 @@ def test_a_stream_cut_mid_reply_keeps_what_arrived_and_exits_1(
 
 
 @pytest.mark.no_contract
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_a_full_disk_behind_stdout_is_said_and_exits_1(
+    chat_env: InProcessEmulator, tmp_path: Path
+) -> None:
+    env = {**os.environ, "SMALLEST_BASE_URL": chat_env.base_url, "SMALLEST_DATA_DIR": str(tmp_path)}
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "smallest_cli", "chat", "say hi"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == "Error: cannot write stdout: No space left on device"
+
+
 def test_a_dropped_connection_exits_1_with_a_hint(chat_env: InProcessEmulator) -> None:
     chat_env.state.faults.replace([f"drop*1@{CHAT}"], 0)
     result = run("--retries", "0", "chat", "say hi")
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: ")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.no_contract
+def test_a_stalled_reply_times_out_with_exit_1(chat_env: InProcessEmulator) -> None:
+    chat_env.state.faults.replace([f"stall-body*1@{CHAT}"], 0)
+    result = run("--timeout", "1", "chat", "say hi")
+    assert result.exit_code == 1
+    assert "stopped sending" in result.stderr
+
+
+@pytest.mark.no_contract
+def test_a_malformed_whole_reply_exits_1(chat_env: InProcessEmulator) -> None:
+    chat_env.state.faults.replace([f"malformed-json*1@{CHAT}"], 0)
+    result = run("chat", "--no-stream", "say hi")
+    assert result.exit_code == 1
+    assert "not JSON" in result.stderr
+    assert result.stdout == ""
 
 
 @pytest.mark.no_contract
@@ -454,9 +662,22 @@ class Terminal:
         found, _, self.seen = self.seen.partition(text.encode())
         return found.decode(errors="replace")
 
-    def exit_code(self) -> int:
-        _, status = os.waitpid(self.pid, 0)
-        return os.waitstatus_to_exitcode(status)
+    def exit_code(self, timeout: float = 30) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._drain()  # a child blocked on a full terminal would never end
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                return os.waitstatus_to_exitcode(status)
+        raise AssertionError(f"still running after {timeout} s; the terminal shows {self.seen!r}")
+
+    def _drain(self) -> None:
+        ready, _, _ = select.select([self.fd], [], [], 0.1)
+        if ready:
+            try:
+                self.seen += os.read(self.fd, 4096)
+            except OSError:
+                pass
 
 
 @pytest.fixture
@@ -470,6 +691,16 @@ def terminal(chat_env: InProcessEmulator, tmp_path: Path) -> Iterator[Terminal]:
     except (ProcessLookupError, ChildProcessError):
         pass
     os.close(screen.fd)
+
+
+def test_without_a_key_the_repl_does_not_open(
+    chat_env: InProcessEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SMALLEST_API_KEY")
+    result = run("chat", stdin_isatty=True, stdout_isatty=True)
+    assert result.exit_code == 4
+    assert result.stderr.startswith("Error: not logged in")
+    assert "Chatting with Electron" not in result.stderr
 
 
 def test_the_repl_chats_remembers_and_leaves_on_ctrl_d(
@@ -488,6 +719,9 @@ def test_the_repl_chats_remembers_and_leaves_on_ctrl_d(
     terminal.type(f"/save {saved}\n")
     terminal.wait_for("Saved to")
     terminal.wait_for("> ")
+    terminal.type(f"/save {saved}\n")
+    terminal.wait_for("exists; not overwritten")
+    terminal.wait_for("> ")
     terminal.type("/help\n")
     terminal.wait_for("/reset")
     terminal.wait_for("> ")
@@ -504,6 +738,44 @@ def test_the_repl_chats_remembers_and_leaves_on_ctrl_d(
     with History() as history:
         (conversation,) = history.conversations()
         assert conversation.messages == 5  # two exchanges and the system prompt
+
+
+def test_system_alone_in_the_repl_clears_the_prompt_for_later_continuing(
+    terminal: Terminal, chat_env: InProcessEmulator
+) -> None:
+    terminal.wait_for("> ")
+    terminal.type("/system Be brief.\n")
+    terminal.wait_for("> ")
+    terminal.type("say first\n")
+    terminal.wait_for("> ")
+    terminal.type("/system\n")
+    terminal.wait_for("System prompt cleared.")
+    terminal.wait_for("> ")
+    terminal.type("say second\n")
+    terminal.wait_for("> ")
+    terminal.type("\x04")
+    assert terminal.exit_code() == 0
+    assert sent(chat_env)["messages"][0] == {"role": "user", "content": "say first"}
+    result = run("chat", "-c", "say third")
+    assert result.exit_code == 0, result.stderr
+    assert [m["role"] for m in sent(chat_env)["messages"]] == ["user", "assistant"] * 2 + ["user"]
+
+
+def test_save_refuses_a_directory_and_prints_on_a_dash(
+    terminal: Terminal, chat_env: InProcessEmulator, tmp_path: Path
+) -> None:
+    terminal.wait_for("> ")
+    terminal.type("say saved words\n")
+    terminal.wait_for("> ")
+    terminal.type(f"/save {tmp_path}\n")
+    terminal.wait_for(f"Error: /save {tmp_path} is a directory")
+    terminal.wait_for("> ")
+    terminal.type("/save -\n")
+    shown = terminal.wait_for("> ")
+    assert "**You:** say saved words" in shown and "**Electron:** saved words" in shown
+    terminal.type("\x04")
+    assert terminal.exit_code() == 0
+    assert not (Path.cwd() / "-").exists()
 
 
 def test_ctrl_c_stops_a_reply_and_keeps_the_session(
@@ -524,3 +796,17 @@ def test_ctrl_c_stops_a_reply_and_keeps_the_session(
         assert cid is not None
         stopped = history.messages(cid)[-1]
     assert stopped.role == "assistant" and stopped.content.startswith("1")
+
+
+def test_sigterm_ends_the_repl_even_during_a_reply(
+    terminal: Terminal, chat_env: InProcessEmulator
+) -> None:
+    import signal
+
+    chat_env.state.pacing = Pacing(chat_first_token_ms=0, chat_token_ms=500)
+    terminal.wait_for("Ctrl-D to leave.")
+    terminal.wait_for("> ")
+    terminal.type("count to 30\n")
+    terminal.wait_for("1")
+    os.kill(terminal.pid, signal.SIGTERM)
+    assert terminal.exit_code() == 143

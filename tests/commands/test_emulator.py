@@ -182,6 +182,7 @@ def test_serve_paces_tts_as_asked(serve) -> None:
         "stt_rtf": 1 / 30,
         "chat_first_token_ms": 200.0,
         "chat_token_ms": 15.0,
+        "clone_ms": 3000.0,
     }
     response = httpx.post(
         f"{url}/waves/v1/tts",

@@ -14,10 +14,11 @@ from tests.conftest import run
 
 GET_VOICES = "/waves/v1/lightning-v3.1/get_voices"
 GET_ALL = "/waves/v1/voice/get-all-models"
+CLONES = "/waves/v1/voice-cloning"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 JSON_KEYS = [
     "voice_id", "display_name", "languages", "accent", "gender", "age", "emotions", "usecases",
-    "description", "preview_url", "document_id", "models", "known_pools",
+    "description", "preview_url", "document_id", "models", "cloned", "known_pools",
 ]  # fmt: skip
 
 
@@ -42,7 +43,7 @@ def test_list_piped_is_tab_separated_without_header(api_env) -> None:
     assert "mishka\tMishka\tfemale\tyoung\tindian\tenglish,hindi" in lines
     assert "magnus\tMagnus\tmale\tmiddle aged\tamerican\tenglish" in lines
     assert all(len(line.split("\t")) == 6 for line in lines)
-    assert paths(api_env) == [GET_VOICES, GET_ALL]
+    assert paths(api_env) == [GET_VOICES, GET_ALL, CLONES]
 
 
 def test_list_on_a_terminal_is_a_table(api_env) -> None:
@@ -79,6 +80,7 @@ def test_list_json_shape(api_env) -> None:
         "preview_url": f"{api_env.base_url}/_emulator/previews/jasper.wav",  # Get All Voices'
         "document_id": BY_ID["jasper"].document_id,  # its `_id`
         "models": [],
+        "cloned": False,
         "known_pools": ["lightning_v3.1_pro"],
     }
     assert re.fullmatch(r"[0-9a-f]{24}", by_id["jasper"]["document_id"])
@@ -164,7 +166,7 @@ def test_open_ended_filters_accept_any_value(api_env) -> None:
 
 def test_second_call_uses_the_cache_and_refresh_refetches(api_env) -> None:
     first = run("voices", "list")
-    assert paths(api_env) == [GET_VOICES, GET_ALL]
+    assert paths(api_env) == [GET_VOICES, GET_ALL, CLONES]
     api_env.state.clear()
     second = run("voices", "list", "--language", "hi")
     assert second.exit_code == 0 and second.stdout
@@ -173,7 +175,7 @@ def test_second_call_uses_the_cache_and_refresh_refetches(api_env) -> None:
     assert api_env.state.exchanges() == []
     again = run("voices", "list", "--refresh")
     assert again.stdout == first.stdout
-    assert paths(api_env) == [GET_VOICES, GET_ALL]
+    assert paths(api_env) == [GET_VOICES, GET_ALL, CLONES]
 
 
 def test_ttl_expiry_refetches(api_env, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -186,7 +188,7 @@ def test_ttl_expiry_refetches(api_env, monkeypatch: pytest.MonkeyPatch) -> None:
     assert api_env.state.exchanges() == []
     now[0] += 2 * 3600
     run("voices", "list")
-    assert paths(api_env) == [GET_VOICES, GET_ALL]
+    assert paths(api_env) == [GET_VOICES, GET_ALL, CLONES]
 
 
 def test_a_corrupt_cache_is_recovered(api_env, tmp_path) -> None:
@@ -198,7 +200,7 @@ def test_a_corrupt_cache_is_recovered(api_env, tmp_path) -> None:
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     assert len(result.stdout.splitlines()) == len(VOICES)
-    assert paths(api_env) == [GET_VOICES, GET_ALL]
+    assert paths(api_env) == [GET_VOICES, GET_ALL, CLONES]
     assert json.loads(path.read_text())["format"] == 1
 
 
@@ -208,7 +210,7 @@ def test_each_base_url_has_its_own_cache(api_env, monkeypatch: pytest.MonkeyPatc
     # the same emulator under another spelling of its URL is another API as far as we know
     other = api_env.base_url.replace("127.0.0.1", "localhost")
     assert run("--base-url", other, "voices", "list").exit_code == 0
-    assert paths(api_env) == [GET_VOICES, GET_ALL]
+    assert paths(api_env) == [GET_VOICES, GET_ALL, CLONES]
     # a third URL that does not answer: no cache to fall back on, so an API error
     monkeypatch.setenv("SMALLEST_RETRIES", "0")
     down = run("--base-url", "http://127.0.0.1:9", "voices", "list")
@@ -337,7 +339,7 @@ def test_show_ignores_case(api_env) -> None:
         ("magnos", "Hint: did you mean magnus or manon? `smallest voices list`"),
         ("ha", "Hint: did you mean hannah, hazel or hanna?"),
         ("qqqqqq", "Hint: `smallest voices list` shows every voice id"),
-        ("voice_abc123", "Hint: cloned voices (voice_…) are not in the catalog"),
+        ("voice_abc123", "Hint: `smallest clone list` shows the account's clones"),
     ],
 )
 def test_show_unknown_id_is_a_usage_error_with_suggestions(api_env, given: str, hint: str) -> None:
@@ -352,10 +354,14 @@ def test_show_unknown_id_refetches_a_cached_catalog_once(api_env) -> None:
     run("voices", "list")
     api_env.state.clear()
     assert run("voices", "show", "nobody").exit_code == 2
-    assert paths(api_env) == [GET_VOICES, GET_ALL]  # maybe the voice is newer than the cache
+    assert paths(api_env) == [
+        GET_VOICES,
+        GET_ALL,
+        CLONES,
+    ]  # maybe the voice is newer than the cache
     api_env.state.clear()
     assert run("voices", "show", "nobody", "--refresh").exit_code == 2
-    assert paths(api_env) == [GET_VOICES, GET_ALL]  # fetched already: not twice
+    assert paths(api_env) == [GET_VOICES, GET_ALL, CLONES]  # fetched already: not twice
 
 
 def test_help_has_examples() -> None:

@@ -235,6 +235,7 @@ def test_pacing_control(http, emulator) -> None:
         "stt_rtf": 0,
         "chat_first_token_ms": 0,
         "chat_token_ms": 0,
+        "clone_ms": 0,
     }
     assert http.get("/_emulator/pacing").json() == zero
     changed = http.put("/_emulator/pacing", json={"first_audio_ms": 120, "rtf": 0.3})
@@ -245,16 +246,19 @@ def test_pacing_control(http, emulator) -> None:
         refused = http.put("/_emulator/pacing", json=bad)
         assert refused.status_code == 400 and refused.json()["error"]
     assert http.put("/_emulator/pacing", content=b"{").status_code == 400
+    assert http.put("/_emulator/pacing", json={"clone_ms": 2}).json()["clone_ms"] == 2
     assert http.put("/_emulator/pacing", json={"chat_token_ms": 7}).json()["chat_token_ms"] == 7
     assert http.put("/_emulator/pacing", json={"chat_first_token_ms": -1}).status_code == 400
     expected = {**zero, "first_audio_ms": 120.0, "rtf": 0.5, "stt_ms": 80.0, "stt_rtf": 0.1}
     expected["chat_token_ms"] = 7.0
+    expected["clone_ms"] = 2.0
     assert emulator.state.pacing.to_json() == expected
 
 
 def test_stt_limits_control(http, emulator) -> None:
     changed = http.put(
-        "/_emulator/limits", json={"stt_per_minute": 4, "stt_sessions": 9, "stt_idle_seconds": 5}
+        "/_emulator/limits",
+        json={"stt_per_minute": 4, "stt_sessions": 9, "stt_idle_seconds": 5, "clone_limit": 3},
     ).json()
     assert changed == {
         "tts_concurrency": 1,
@@ -263,7 +267,9 @@ def test_stt_limits_control(http, emulator) -> None:
         "stt_idle_seconds": 5.0,
         "chat_per_minute": 10,
         "chat_concurrency": 3,
+        "clone_limit": 3,
     }
+    assert emulator.state.limits.clone_limit == 3
     assert emulator.state.limits.stt_sessions.limit == 9
     assert http.put("/_emulator/limits", json={"stt_idle_seconds": 0}).status_code == 400
     assert http.get("/_emulator/webhooks").json() == []

@@ -120,6 +120,13 @@ def test_numbers_inside_other_text_are_not_taken_for_sums(
     assert reply.startswith("You asked: ") and question.splitlines()[0] in reply
 
 
+def test_a_question_of_several_lines_is_quoted_by_its_first_and_last() -> None:
+    from smallest_cli.emulator.chat_brain import answer
+
+    reply = answer("line one\nline two\n\nSummarize this")
+    assert reply.startswith('You asked: "line one … Summarize this". ')
+
+
 def test_other_questions_get_a_stable_sentence_quoting_them(http: httpx.Client) -> None:
     first = content(ask(http, "Explain WebSockets in one line"))
     assert first is not None and "Explain WebSockets in one line" in first

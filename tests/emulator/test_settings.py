@@ -23,6 +23,7 @@ PACING_OFF = {
     "stt_rtf": 0.0,
     "chat_first_token_ms": 0.0,
     "chat_token_ms": 0.0,
+    "clone_ms": 0.0,
 }
 
 
@@ -57,6 +58,8 @@ def test_serve_paces_like_the_service_by_default(serve) -> None:
     url = serve()
     pacing = httpx.get(f"{url}/_emulator/pacing").json()
     assert (pacing["first_audio_ms"], pacing["rtf"], pacing["stt_ms"]) == (150.0, 0.2, 150.0)
+    assert pacing["clone_ms"] == 3000.0
+    assert httpx.get(f"{url}/_emulator/limits").json()["clone_limit"] == 10
 
 
 def test_serve_honours_the_environment_and_the_flag_wins(serve) -> None:
@@ -66,8 +69,12 @@ def test_serve_honours_the_environment_and_the_flag_wins(serve) -> None:
         "SMALLEST_EMULATOR_TTS_CONCURRENCY": "3",
         "SMALLEST_EMULATOR_FAULTS": "503*2@/waves/v1/tts",
         "SMALLEST_EMULATOR_LATENCY_MS": "5",
+        "SMALLEST_EMULATOR_CLONE_MS": "500",
+        "SMALLEST_EMULATOR_CLONE_LIMIT": "4",
     }
-    url = serve("--first-audio-ms", "10", "--fault", "429*1", env=env)
+    url = serve("--first-audio-ms", "10", "--fault", "429*1", "--clone-limit", "2", env=env)
+    assert httpx.get(f"{url}/_emulator/pacing").json()["clone_ms"] == 500.0
+    assert httpx.get(f"{url}/_emulator/limits").json()["clone_limit"] == 2
     pacing = httpx.get(f"{url}/_emulator/pacing").json()
     assert (pacing["first_audio_ms"], pacing["rtf"]) == (10.0, 0.5)
     assert httpx.get(f"{url}/_emulator/limits").json()["tts_concurrency"] == 3
@@ -86,6 +93,7 @@ def test_serve_refuses_a_bad_variable() -> None:
 def test_in_process_has_pacing_off_and_reads_the_same_variables(monkeypatch) -> None:
     monkeypatch.setenv("SMALLEST_EMULATOR_STT_MS", "20")
     monkeypatch.setenv("SMALLEST_EMULATOR_STT_SESSIONS", "3")
+    monkeypatch.setenv("SMALLEST_EMULATOR_CLONE_LIMIT", "5")
     context = AppContext(emulator=True)
     context.start_emulator()
     try:
@@ -93,6 +101,7 @@ def test_in_process_has_pacing_off_and_reads_the_same_variables(monkeypatch) -> 
         state = context._emulator.state
         assert state.pacing.to_json() == {**PACING_OFF, "stt_ms": 20.0}
         assert state.limits.stt_sessions.limit == 3
+        assert state.limits.clone_limit == 5
     finally:
         context.close()
 
