@@ -447,7 +447,8 @@ def run_talk(obj: AppContext, options: TalkOptions) -> None:
     obj.api_key()  # a missing key is said before the microphone opens
     request = Request(
         prompt=None,
-        system=obj.setting("chat_system", options.system),
+        system=options.system,
+        default_system=obj.setting("chat_system"),
         continue_latest=options.continue_,
         conversation=options.cid,
         log=not options.no_log and bool(obj.setting("chat_log")),
