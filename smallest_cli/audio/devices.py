@@ -54,10 +54,10 @@ def check_device(device: str | int | None, purpose: Purpose) -> None:
 
 
 def open_output_stream(
-    sample_rate: int, device: str | int | None, latency: str | None = None
+    sample_rate: int, device: str | int | None, latency: str | float | None = None
 ) -> Any:
     """A started sounddevice RawOutputStream, or a clear error saying why there is none.
-    `latency="low"` keeps little audio buffered (a conversation stops it mid-sentence)."""
+    `latency` is "low", "high" or seconds of audio kept buffered."""
     sd = sounddevice("play")
     try:
         stream = sd.RawOutputStream(

@@ -209,7 +209,11 @@ class PlayerSink:
     """The speakers (or `device`), opened when the first audio arrives."""
 
     def __init__(
-        self, sample_rate: int, device: str | int | None = None, *, latency: str | None = None
+        self,
+        sample_rate: int,
+        device: str | int | None = None,
+        *,
+        latency: str | float | None = None,
     ) -> None:
         self.sample_rate = sample_rate
         self.device = device

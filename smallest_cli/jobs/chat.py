@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from smallest_cli.errors import APIError, PermissionDeniedError, SmallestError, UsageError
@@ -21,7 +21,7 @@ from smallest_cli.history import History, Message
 if TYPE_CHECKING:
     from smallest_cli.api.chat import ChatAPI
     from smallest_cli.context import AppContext
-    from smallest_cli.jobs.chat_voice import ChatVoice
+    from smallest_cli.jobs.chat_voice import ChatVoice, VoiceOptions
 
 CONTEXT_TOKENS = 32_768  # Electron's window, prompt and reply together (REFERENCE §11)
 MAX_MESSAGES = 200
@@ -414,6 +414,7 @@ def run_chat(obj: AppContext, options: Any) -> None:
 
             repl = Repl(session)
             repl.voice = voice
+            repl.voice_options = _speaking(options)
             repl.run()
         else:
             if voice is not None:
@@ -427,21 +428,26 @@ def run_chat(obj: AppContext, options: Any) -> None:
 
 def _voice(obj: AppContext, options: Any) -> ChatVoice | None:
     """With --speak, how replies are spoken (checked now); else None."""
-    from smallest_cli.jobs.chat_voice import ChatVoice, VoiceOptions
+    from smallest_cli.jobs.chat_voice import ChatVoice
 
     if not (options.speak or options.output is not None or options.play):
         return None
     if options.as_json:
         raise UsageError("--speak speaks the reply's text; --json prints objects", hint="drop one")
     return ChatVoice.build(
-        obj,
-        VoiceOptions(
-            output=options.output,
-            play=options.play,
-            device=options.device,
-            voice=options.voice,
-            model=options.model,
-            speed=options.speed,
-            language=options.language,
-        ),
+        obj, replace(_speaking(options), output=options.output, play=options.play)
+    )
+
+
+def _speaking(options: Any) -> VoiceOptions:
+    """How the flags say to speak (`/speak on` in the REPL too): voice, model, speed,
+    language and the device to play on."""
+    from smallest_cli.jobs.chat_voice import VoiceOptions
+
+    return VoiceOptions(
+        device=options.device,
+        voice=options.voice,
+        model=options.model,
+        speed=options.speed,
+        language=options.language,
     )

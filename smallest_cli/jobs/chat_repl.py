@@ -24,7 +24,7 @@ from smallest_cli.errors import (
 
 if TYPE_CHECKING:
     from smallest_cli.jobs.chat import ChatSession
-    from smallest_cli.jobs.chat_voice import ChatVoice
+    from smallest_cli.jobs.chat_voice import ChatVoice, VoiceOptions
 
 PROMPT = "> "
 MORE = "... "
@@ -47,6 +47,7 @@ class Repl:
         self.session = session
         self.output = session.obj.output
         self.voice: ChatVoice | None = None  # replies are spoken while set
+        self.voice_options: VoiceOptions | None = None  # how `/speak on` speaks: the flags
         self.commands: dict[str, Callable[[str], bool]] = {
             "/help": self._help,
             "/reset": self._reset,
@@ -192,7 +193,8 @@ class Repl:
             from smallest_cli.jobs.chat_voice import ChatVoice, VoiceOptions
 
             try:
-                self.voice = ChatVoice.build(self.session.obj, VoiceOptions())
+                options = self.voice_options or VoiceOptions()
+                self.voice = ChatVoice.build(self.session.obj, options)
             except SmallestError as error:
                 self.session.obj.report(error)
                 return True

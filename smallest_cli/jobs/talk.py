@@ -8,8 +8,9 @@ text to stdout. The main thread asks and waits for each answer; helper threads s
 microphone and receive the STT events meanwhile.
 
 From the microphone the loop listens all the time: while an answer plays, speech that is
-not the answer's own echo (jobs/double_talk.py) stops it and starts the next turn;
-`--half-duplex` sends silence instead of the microphone while the answer plays. From
+not the answer's own echo (jobs/double_talk.py) stops it and starts the next turn, and
+until then the STT hears silence instead of the echo; `--half-duplex` does not listen
+for a barge-in at all. From
 `--input FILE|-` the recording is cut into turns at its silences and each is answered
 in order. Ctrl-C (or SIGTERM/SIGHUP) ends the conversation after writing the transcript
 and the audio so far; the exchanges already made are in the history.
@@ -47,6 +48,8 @@ STT_FRAME_BYTES = 4096  # REFERENCE §10.7
 ANSWER_GAP_SECONDS = 0.4  # silence between two answers in --output
 POLL_SECONDS = 0.05
 ECHO_TAIL_SECONDS = 0.5  # after an answer, what is heard may still be its echo
+PLAYBACK_BUFFER_SECONDS = 0.2  # rides out a busy moment; a barge-in drops it at once
+HELD_CHUNKS = 4  # microphone chunks (100 ms) kept for the STT while a barge-in is decided
 
 
 @dataclass(frozen=True)
@@ -133,11 +136,10 @@ class TalkJob:
         for segment in segments:
             if interrupts is not None and interrupts.requested:
                 return
-            started = self._now()
             heard = self._transcribe(client, segment.pcm)
-            self._heard(heard, started)
+            self._heard(heard, segment.start, segment.end)
             if heard:
-                self._answer(heard, interrupts)
+                self._answer(heard, interrupts, answered_at=segment.end)
 
     def _read_input(self) -> bytes:
         from smallest_cli.jobs.listen import SourceSpec, open_source
@@ -256,18 +258,24 @@ class TalkJob:
 
     # -- one answer -----------------------------------------------------------------------
 
-    def _heard(self, text: str, started: float) -> None:
+    def _heard(self, text: str, started: float, ended: float | None = None) -> None:
         output = self.obj.output
         if text:
             output.info(f"You: {text}")
         else:
             output.info("(nothing was recognised)")
-        self.transcript.add(Turn("user", text, started, self._now()))
+        self.transcript.add(Turn("user", text, started, self._now() if ended is None else ended))
 
     def _answer(
-        self, text: str, interrupts: Interrupts | None, listening: _Listening | None = None
+        self,
+        text: str,
+        interrupts: Interrupts | None,
+        listening: _Listening | None = None,
+        answered_at: float | None = None,
     ) -> None:
-        """Ask, speak the answer while it streams, and wait until it has been spoken."""
+        """Ask, speak the answer while it streams, and wait until it has been spoken.
+        From a recording the answer's times are where it would sit in it: from the end of
+        the question, for as long as it is spoken (`answered_at`)."""
         reply = self.voice.reply(self._reply_sink(listening))
         if listening is not None:
             listening.reply = reply
@@ -283,14 +291,11 @@ class TalkJob:
         finally:
             self.session.listeners.remove(reply.feed)
         reply.finish()
-        reported = False
         while not reply.wait(POLL_SECONDS):
             if interrupts is not None and interrupts.requested:
                 reply.stop()
-            if listening is not None and listening.barged_in_at and not reported:
-                reported = True
-                if self.obj.debug:
-                    self.obj.output.debug("barge-in: the user spoke over the answer")
+        if listening is not None and listening.barged_in_at and self.obj.debug:
+            self.obj.output.debug("barge-in: the user spoke over the answer")
         if listening is not None:
             listening.reply = None
             listening.reference.quiet()
@@ -298,8 +303,12 @@ class TalkJob:
             self._report_timing(reply, listening)
         if reply.audio_bytes:
             self._answers += 1
+        ended = self._now()
+        if answered_at is not None:
+            started = answered_at
+            ended = answered_at + reply.audio_bytes / 2 / TALK_RATE
         self.transcript.add(
-            Turn("assistant", answer.content, started, self._now(), interrupted=reply.stopped)
+            Turn("assistant", answer.content, started, ended, interrupted=reply.stopped)
         )
 
     def _report_timing(self, reply: SpokenReply, listening: _Listening | None) -> None:
@@ -321,7 +330,7 @@ class TalkJob:
                 self._file.write(b"\0\0" * int(TALK_RATE * ANSWER_GAP_SECONDS))
             sinks.append(_Kept(self._file))
         if self.voice.play:
-            sinks.append(PlayerSink(TALK_RATE, self.voice.device, latency="low"))
+            sinks.append(PlayerSink(TALK_RATE, self.voice.device, latency=PLAYBACK_BUFFER_SECONDS))
         if listening is not None:
             sinks.append(_Played(listening.reference))
         return Aligned(sinks[0] if len(sinks) == 1 else Tee(*sinks))
@@ -349,18 +358,31 @@ class _Listening:
     stop: threading.Event = field(default_factory=threading.Event)
 
     def send(self, stt: LiveTranscription, mic: MicSource) -> None:
-        """The microphone to the STT socket; silence instead while the answer plays with
-        --half-duplex; a barge-in stops the answer."""
+        """The microphone to the STT socket. While the answer plays (and for a moment
+        after, its echo's tail) the STT hears silence unless the user barges in: then the
+        answer stops and the STT gets the user's speech, the first words included (they
+        were held back while the barge-in was being decided). With --half-duplex the
+        microphone is not listened to at all meanwhile."""
+        held: list[bytes] = []  # the last moments heard while the answer played
+        echo_until = 0.0  # time.monotonic() until which the microphone may hear the echo
         try:
             for chunk in mic.chunks(self.stop):
                 reply = self.reply
-                playing = reply is not None and reply.speaking and not reply.stopped
-                if playing and self.half_duplex:
-                    stt.send_audio(b"\0" * len(chunk))
-                    continue
-                if playing and reply is not None and self.barge_in.hear(chunk):
-                    self.barged_in_at = time.monotonic()
-                    reply.stop()
+                now = time.monotonic()
+                if reply is not None and reply.speaking and not reply.stopped:
+                    echo_until = now + ECHO_TAIL_SECONDS
+                    if not self.half_duplex and self.barge_in.hear(chunk):
+                        self.barged_in_at = now
+                        reply.stop()
+                        echo_until = 0.0
+                        chunk = b"".join([*held, chunk])
+                    else:
+                        held = [*held, chunk][-HELD_CHUNKS:]
+                        chunk = b"\0" * len(chunk)
+                elif now < echo_until:
+                    chunk = b"\0" * len(chunk)
+                else:
+                    held = []
                 if not stt.send_audio(chunk):
                     return
         except BaseException as error:  # handed to the listening loop

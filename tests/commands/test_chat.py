@@ -634,14 +634,15 @@ def test_a_captive_portal_page_is_not_taken_for_a_reply(chat_env: InProcessEmula
 
 
 class Terminal:
-    """`smallest chat` on a pseudo-terminal, typed into and read from."""
+    """`smallest chat` (with `options`) on a pseudo-terminal, typed into and read from."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *options: str) -> None:
         import pty
 
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child: the CLI, on the terminal
-            os.execve(sys.executable, [sys.executable, "-m", "smallest_cli", "chat"], env)
+            argv = [sys.executable, "-m", "smallest_cli", "chat", *options]
+            os.execve(sys.executable, argv, env)
         self.seen = b""
 
     def type(self, text: str) -> None:

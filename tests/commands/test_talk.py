@@ -137,6 +137,30 @@ def test_talk_answers_each_question_of_a_recording(
     assert "You: What is the capital of France?".lower() in result.stderr.lower()
 
 
+def test_a_recordings_transcript_times_are_where_each_turn_sits_in_it(
+    api_env: InProcessEmulator, tmp_path: Path
+) -> None:
+    # the emulator takes its time, so processing times would not match the recording's
+    api_env.state.pacing = Pacing(
+        first_audio_ms=300, rtf=0, stt_ms=400, stt_rtf=0, chat_first_token_ms=200, chat_token_ms=0
+    )
+    question = recording(tmp_path / "question.wav", *QUESTIONS, gap=3.0)
+    answer, transcript = tmp_path / "answer.wav", tmp_path / "t.json"
+    result = run("talk", "-i", str(question), "-o", str(answer), "--transcript", str(transcript))
+    assert result.exit_code == 0, result.stderr
+    turns = json.loads(transcript.read_text())["turns"]
+    assert [t["role"] for t in turns] == ["user", "assistant", "user", "assistant"]
+    first, second = (len(Synthesis(q, sample_rate=16000).pcm()) / 2 / 16000 for q in QUESTIONS)
+    spoken = [(0.5, 0.5 + first), (0.5 + first + 3.0, 0.5 + first + 3.0 + second)]
+    for turn, (start, end) in zip(turns[::2], spoken, strict=True):
+        assert abs(turn["start"] - start) <= 0.15 and abs(turn["end"] - end) <= 0.15
+    # each answer follows its question, for as long as it is spoken in answer.wav
+    for asked, answered in zip(turns[::2], turns[1::2], strict=True):
+        assert answered["start"] == asked["end"]
+    lengths = [t["end"] - t["start"] for t in turns[1::2]]
+    assert abs(sum(lengths) + 0.4 - sf.info(str(answer)).duration) <= 0.01  # 0.4 s between
+
+
 def test_a_talk_is_stored_and_chat_continues_it(api_env: InProcessEmulator, tmp_path: Path) -> None:
     question = recording(tmp_path / "question.wav", QUESTIONS[0])
     result = run("talk", "-i", str(question), "-o", str(tmp_path / "a.wav"), "-s", "Be brief")

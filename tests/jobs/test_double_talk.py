@@ -67,3 +67,38 @@ def test_speech_while_nothing_plays_is_the_user_and_silence_is_not() -> None:
     quiet = EchoReference(RATE)
     assert BargeIn(quiet).hear(as_pcm(speechlike(0.3, seed=4))) is True
     assert BargeIn(quiet).hear(as_pcm(np.zeros(RATE))) is False
+
+
+def with_dropouts(echo: np.ndarray, every: float, gap: float) -> np.ndarray:
+    """The echo as it comes back when playback runs dry for `gap` seconds every `every`:
+    silence inserted, the rest of the echo later by as much each time."""
+    parts, step, silence = [], int(every * RATE), np.zeros(int(gap * RATE))
+    for start in range(0, len(echo), step):
+        parts += [echo[start : start + step], silence]
+    return np.concatenate(parts)[: len(echo)]
+
+
+def test_an_echo_with_dropouts_is_no_barge_in() -> None:
+    answer = speechlike(4.0, seed=5)
+    echo = with_dropouts(echo_of(answer, 0.17, 1.0), every=0.13, gap=0.004)
+    assert first_barge_in(answer, echo) is None
+
+
+def test_the_user_at_the_answers_own_level_over_a_broken_echo_barges_in_within_300_ms() -> None:
+    answer = speechlike(4.0, seed=5)
+    echo = with_dropouts(echo_of(answer, 0.17, 1.0), every=0.13, gap=0.004)
+    user = np.concatenate([np.zeros(2 * RATE), speechlike(2.0, seed=6)])  # starts at 2 s
+    fired = first_barge_in(answer, echo + user)
+    assert fired is not None
+    assert 2.0 < fired <= 2.3
+
+
+def test_right_after_playback_ran_dry_the_broken_echo_is_no_barge_in() -> None:
+    reference = EchoReference(RATE)
+    answer = speechlike(1.0, seed=7)
+    reference.played(as_pcm(answer[:8000]), now=100.0)  # half a second, played by 100.5
+    reference.played(as_pcm(answer[8000:]), now=100.8)  # late: 0.3 s of silence came out
+    assert reference.ran_dry_at == 100.8
+    noise = as_pcm(3 * speechlike(0.3, seed=8))  # louder than anything the answer has
+    assert BargeIn(reference).hear(noise, now=101.0) is False
+    assert BargeIn(reference).hear(noise, now=101.5) is True
