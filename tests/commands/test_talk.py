@@ -76,7 +76,7 @@ def test_chat_speak_saves_a_reply_that_transcribes_back_to_stdout(
     assert len(sockets) == 1
     texts = [json.loads(f)["text"] for f in sockets[0].frames_in if isinstance(f, str)]
     pieces = [t for t in texts if t]  # sentence by sentence (a long one at a clause)
-    assert pieces[0] == 'You asked: "Tell me about Paris". '
+    assert pieces[:2] == ["You asked: ", '"Tell me about Paris". ']  # the first clause at once
     assert len(pieces) >= 2 and " ".join(p.strip() for p in pieces) == result.stdout.strip()
     assert sf.info(str(reply)).samplerate == 44100
 
@@ -217,3 +217,16 @@ def test_ctrl_c_keeps_the_transcript_and_the_stored_conversation(
     finally:
         history.close()
     assert sf.info(str(tmp_path / "a.wav")).frames > 0
+
+
+def test_the_json_transcript_says_when_each_answer_began(
+    api_env: InProcessEmulator, tmp_path: Path
+) -> None:
+    question = recording(tmp_path / "question.wav", QUESTIONS[0])
+    transcript = tmp_path / "t.json"
+    result = run("talk", "--input", str(question), "-o", str(tmp_path / "a.wav"),
+                 "--transcript", str(transcript))  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    user, answer = json.loads(transcript.read_text())["turns"]
+    assert user["start"] <= user["final"] <= user["end"] <= answer["start"]
+    assert answer["start"] <= answer["first_token"] <= answer["first_audio"] <= answer["end"]
