@@ -97,7 +97,9 @@ class PacedRecording:
         pass
 
 
-def converse(work: Path, turns: int, pause: float) -> list[dict[str, float]]:
+def converse(
+    work: Path, turns: int, pause: float | None, debug: bool = False
+) -> list[dict[str, float]]:
     """Run `smallest talk` on the paced recording; each turn's times, in seconds from the end
     of the speech."""
     import smallest_cli.audio.capture
@@ -115,8 +117,15 @@ def converse(work: Path, turns: int, pause: float) -> list[dict[str, float]]:
 
     TalkJob.run = remembered  # type: ignore[method-assign]
     transcript = work / "t.json"
-    argv = ["talk", "--output", str(work / "answer.wav"), "--transcript", str(transcript)]
-    argv += ["--pause", str(pause), "--no-log"]
+    argv = [
+        *(["--debug"] if debug else []),
+        "talk",
+        "--output",
+        str(work / "answer.wav"),
+        "--transcript",
+        str(transcript),
+    ]
+    argv += ["--no-log", *(["--pause", str(pause)] if pause is not None else [])]
     try:
         app(argv, prog_name="smallest")
     except SystemExit as done:
@@ -146,13 +155,14 @@ def converse(work: Path, turns: int, pause: float) -> list[dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=8)
-    parser.add_argument("--pause", type=float, default=0.6, help="talk --pause")
+    parser.add_argument("--pause", type=float, help="talk --pause (default: talk's own)")
+    parser.add_argument("--debug", action="store_true", help="smallest --debug: its traffic")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch, Emulator("--chat-per-minute", "10000") as em:
         os.environ.update(
             {"SMALLEST_BASE_URL": em.url, "SMALLEST_API_KEY": KEY, "SMALLEST_DATA_DIR": scratch}
         )
-        rows = converse(Path(scratch), options.turns, options.pause)
+        rows = converse(Path(scratch), options.turns, options.pause, options.debug)
     parts = []
     for row in rows:
         total = row["first_audio"] * 1000
@@ -173,7 +183,7 @@ def main() -> None:
     names = list(parts[0])
     print(
         f"## `smallest talk`: end of speech → first audio byte ({len(rows)} turns, "
-        f"--pause {options.pause:g}; emulator: first token 200 ms, first audio 150 ms)\n"
+        f"--pause {options.pause or 'default'}; emulator: first token 200 ms, first audio 150 ms)\n"
     )
     print("| part | " + " | ".join(f"turn {i + 1}" for i in range(len(parts))) + " | median |")
     print("|---|" + "---:|" * (len(parts) + 1))

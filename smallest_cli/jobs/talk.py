@@ -81,7 +81,8 @@ class TalkJob:
 
         self._started = time.monotonic()
         self._file = self._open_output()
-        self.voice.client()  # ready before the first answer
+        self.voice.client()  # both clients ready before the first answer (TLS setup)
+        self.session.api  # noqa: B018
         interrupts = Signals()
         failed = False
         try:
