@@ -20,6 +20,7 @@ from smallest_cli import __version__
 from smallest_cli.commands import COMMANDS, GROUPS
 from smallest_cli.context import AppContext
 from smallest_cli.errors import ExitCode, SmallestError
+from smallest_cli.output import discard_stdout
 from smallest_cli.plain_values import convert_plainly
 
 
@@ -65,7 +66,9 @@ class SmallestGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            _flush_stdout()  # what is still buffered must reach its device too
+            return result
         except SmallestError as error:
             _context(ctx).report(error)
             raise typer.Exit(error.exit_code) from None
@@ -74,7 +77,7 @@ class SmallestGroup(TyperGroup):
             _say(f"\n{getattr(interruption, 'message', 'Interrupted.')}\n")
             raise typer.Exit(getattr(interruption, "exit_code", ExitCode.INTERRUPTED)) from None
         except BrokenPipeError:
-            _silence_stdout()
+            discard_stdout()
             raise typer.Exit(ExitCode.OK) from None
         except typer.BadParameter as error:
             error.message = error.message.removeprefix("Value error, ")  # pydantic's wording
@@ -208,13 +211,12 @@ def stop_on_termination() -> None:
             signal.signal(signum, stop)
 
 
-def _silence_stdout() -> None:
-    """After EPIPE, point stdout at /dev/null so the interpreter's final flush is silent."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
+def _flush_stdout() -> None:
+    """Flush stdout: a full device (ENOSPC) or a dead terminal (EIO) is an error."""
+    from smallest_cli.output import writing_stdout
+
+    with writing_stdout():
+        sys.stdout.flush()
 
 
 def _version(value: bool) -> None:
@@ -334,11 +336,22 @@ def main() -> None:
         if done.code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED, ExitCode.HUNG_UP):
             _exit_now(int(done.code))
         raise
+    except BrokenPipeError:
+        discard_stdout()
+    except OSError as error:  # writing before any command ran: --help, --version
+        from smallest_cli.files import cannot_write
+
+        discard_stdout()
+        AppContext().report(cannot_write("stdout", error))
+        raise SystemExit(ExitCode.ERROR) from None
     finally:
         try:
-            sys.stdout.flush()
+            _flush_stdout()
         except BrokenPipeError:
-            _silence_stdout()
+            discard_stdout()
+        except SmallestError as error:  # written after the command: --version, click's own
+            AppContext().report(error)
+            raise SystemExit(ExitCode.ERROR) from None
 
 
 def _exit_now(code: int) -> None:

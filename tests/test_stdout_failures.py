@@ -43,3 +43,35 @@ def test_a_reader_that_stops_early_gets_a_silent_exit_0_from_the_emulator(
     "socket.send() raised exception." on stderr for each chunk after the fifth."""
     code, stderr = _read_then_close(["--emulator", *args], 100, tmp_path)
     assert (code, stderr) == (0, "")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["--emulator", "voices", "list"], id="voices-list"),
+        pytest.param(["config", "list"], id="config-list"),
+        pytest.param(["history", "list", "--json"], id="history-list"),
+        pytest.param(["--emulator", "tts", "say", "hi", "-o", "-"], id="tts-say-stdout"),
+        pytest.param(["--version"], id="version"),
+    ],
+)
+def test_stdout_on_a_full_device_is_an_error_with_exit_1(
+    args: list[str], tmp_path: os.PathLike[str]
+) -> None:
+    """They exited 0 without a word (history), or said "unexpected OSError … this is a bug"."""
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "smallest_cli", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, "HOME": str(tmp_path)},
+            timeout=60,
+            check=False,
+        )
+    first, *rest = done.stderr.splitlines()
+    assert (done.returncode, first) == (1, "Error: cannot write stdout: No space left on device")
+    assert all(line.startswith("Hint: ") for line in rest), done.stderr
