@@ -237,9 +237,10 @@ def delete(
 
 
 def _pools(clone: Clone, tty: bool) -> Any:
+    """The pools it speaks in. Piped, only pool names (none: `-`), as --json's `pools`;
+    on a terminal, an old clone's models are named and marked unusable."""
     if clone.pools:
         return ", ".join(clone.pools) if tty else ",".join(clone.pools)
-    if clone.models:
-        text = ",".join(clone.models)
-        return f"{text} (not usable with current models)" if tty else f"{text}:unusable"
+    if clone.models and tty:
+        return f"{', '.join(clone.models)} (not usable with current models)"
     return None

@@ -339,9 +339,20 @@ def clone_entry(clone: Clone) -> dict[str, Any]:
         "modelIds": list(clone.models),
         "cloned": True,
     }
+    if clone.status:
+        entry["status"] = clone.status
     if clone.description:
         entry["description"] = clone.description
     return entry
+
+
+def refreshed_clone(obj: AppContext, voice_id: str) -> Voice | None:
+    """One clone as the voice-cloning list says now (one request), the cache updated."""
+    with obj.client() as client:
+        clones = client.cloning.list()
+    remember_clones(context_key(obj), clones)
+    found = [c for c in clones if c.voice_id == voice_id]
+    return Voice.from_api(clone_entry(found[0])) if found else None
 
 
 def remember_clone(key: str, clone: Clone) -> None:

@@ -311,7 +311,11 @@ def test_an_old_lightning_large_clone_is_marked_and_refused_before_any_request(
     (entry,) = json.loads(listed.stdout)
     assert entry["voice_id"] == old and entry["usable"] is False and entry["pools"] == []
     plain = run("clone", "list")
-    assert plain.stdout.split("\t")[3] == "lightning-large:unusable"
+    assert plain.stdout.split("\t")[3] == "-"  # piped: the pools it speaks in, none
+    shown = run("clone", "show", old)
+    assert "pools\t-\n" in shown.stdout
+    on_terminal = run("clone", "show", old, stdout_isatty=True)
+    assert "lightning-large (not usable with current models)" in on_terminal.stdout
     mine = run("voices", "list", "--mine")
     assert mine.stdout.split("\t")[:2] == [old, "Old"]
     api_env.state.clear()
@@ -488,3 +492,49 @@ def test_ctrl_c_while_waiting_names_the_clone(slow_clones: Any, sample: str) -> 
     assert out == ""
     (voice_id,) = [c.voice_id for c in slow_clones.state.clones.of(TEST_KEY)]
     assert f"The clone {voice_id} was made" in err
+
+
+def test_tts_with_a_clone_still_being_made_says_so_before_any_speech_request(
+    slow_clones: Any, sample: str, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    slow_clones.state.pacing = replace(slow_clones.state.pacing, clone_ms=60_000)
+    assert run("voices", "list").exit_code == 0  # the cache exists before the clone
+    voice_id = run("clone", "create", "Ana", sample, "--language", "en", "--no-wait").stdout
+    voice_id = voice_id.strip()
+    slow_clones.state.clear()
+    out = tmp_path / "x.wav"
+    result = run("tts", "say", "--voice", voice_id, "Hi", "-o", str(out))
+    assert result.exit_code == 1 and result.stdout == ""
+    assert f"the clone {voice_id!r} is still pending" in result.stderr
+    assert f"smallest clone show {voice_id}" in result.stderr
+    assert "Invalid Voice ID" not in result.stderr
+    # the cache said pending, so the status was asked again, and no speech was requested
+    assert api_requests(slow_clones) == [f"GET {CLONING}"]
+    assert not out.exists()
+    # once the clone is done, the same command speaks (the cache learns the new status)
+    from tests.conftest import TEST_KEY
+
+    for made in slow_clones.state.clones.of(TEST_KEY):
+        made.processing_seconds = 0.0
+    result = run("tts", "say", "--voice", voice_id, "Hi", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert out.exists()
+
+
+def test_tts_with_a_failed_clone_says_it_failed_before_any_speech_request(
+    api_env: Any, tmp_path: Path
+) -> None:
+    noise = write(tmp_path / "noise.wav", 0.3 * np.random.default_rng(7).standard_normal(192000))
+    assert run("voices", "list").exit_code == 0
+    from tests.conftest import TEST_KEY
+
+    assert run("clone", "create", "Hiss", noise, "--language", "en").exit_code == 1
+    (voice_id_text,) = [c.voice_id for c in api_env.state.clones.of(TEST_KEY)]
+    api_env.state.clear()
+    result = run("tts", "say", "--voice", voice_id_text, "Hi", "-o", str(tmp_path / "x.wav"))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"the clone {voice_id_text!r} failed" in result.stderr
+    assert "clone create" in result.stderr
+    assert not any(e.path.endswith(("/tts", "/get_speech")) for e in api_env.state.exchanges())
