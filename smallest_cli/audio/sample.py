@@ -87,10 +87,16 @@ def sample_from_file(path: str, *, sample_rate: int | None = None) -> Sample:
     suffix = target.suffix.lower()
     if suffix in UNDECODED:
         return _undecoded(target, path, size, UNDECODED[suffix])
+    from smallest_cli.audio.formats import RateUnknown
     from smallest_cli.audio.probe import probe_file
 
     try:
         probe = probe_file(path, encoding=None, rate=sample_rate)
+    except RateUnknown:
+        raise UsageError(
+            f"{path} is headerless PCM, which does not say its sample rate",
+            hint="give it with --sample-rate (e.g. --sample-rate 16000), or give a WAV",
+        ) from None
     except UsageError as error:
         raise UsageError(
             f"{path} is not an audio file: {error.message}", hint=FORMATS_HINT

@@ -76,6 +76,8 @@ def refusal_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
     big = tmp_path / "big.webm"
     big.write_bytes(b"\x1a\x45\xdf\xa3" + b"\0" * (5 * 1024 * 1024))
     ok = write(tmp_path / "ok.wav", speechy(8))
+    raw = tmp_path / "take.raw"
+    raw.write_bytes((speechy(8) * 32767).astype("<i2").tobytes())
     return {
         "missing": ([str(tmp_path / "nope.wav")], "no such file"),
         "empty": ([str(empty)], "is empty"),
@@ -88,6 +90,7 @@ def refusal_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "unknown model": ([ok, "--model", "lightning-xl"], "not a cloning model"),
         "bad language": ([ok, "--language", "xx"], "not one lightning-v3.1 speaks"),
         "no file": ([], "missing FILE"),
+        "raw without a rate": ([str(raw)], "headerless PCM, which does not say its sample rate"),
         "file and record": ([ok, "--record"], "not both"),
     }
 
@@ -107,6 +110,7 @@ def refusal_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "bad language",
         "no file",
         "file and record",
+        "raw without a rate",
     ],
 )
 def test_a_bad_sample_or_option_is_refused_before_any_request(
