@@ -542,3 +542,39 @@ def test_tts_with_a_failed_clone_says_it_failed_before_any_speech_request(
     assert f"the clone {voice_id_text!r} failed" in result.stderr
     assert "clone create" in result.stderr
     assert not any(e.path.endswith(("/tts", "/get_speech")) for e in api_env.state.exchanges())
+
+
+@pytest.mark.parametrize(("fault", "posts", "code"), [("500*1", 2, 0), ("500*2", 2, 1)])
+def test_a_voice_clone_timeout_from_the_api_is_retried_once_end_to_end(
+    api_env: Any, sample: str, fault: str, posts: int, code: int
+) -> None:
+    api_env.state.faults.replace([f"{fault}@{CLONING}"], 0.0)
+    result = run("clone", "create", "Ana", sample, "--language", "en", "--no-wait")
+    assert result.exit_code == code, result.stderr
+    assert len(uploads(api_env)) == posts
+    assert "timed out making the clone; trying once more" in result.stderr
+    if code:
+        assert result.stdout == "" and result.stderr.count("Error: ") == 1
+        assert "Hint: the API timed out twice" in result.stderr
+    else:
+        assert result.stdout.strip().startswith("voice_")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "hint"),
+    [
+        (500, {"error": "failed", "error_code": "voice_clone_error"}, "one person speaking"),
+        (400, {"error": "Invalid file type. Supported types: audio/wav"}, "WAV, MP3, MP4"),
+        (400, {"error": "File too large"}, "under 5 MB"),
+        (400, {"error": "Invalid language. Supported: en"}, "--language en"),
+        (400, {"error": "Voice cloning for lightning-v2 is deprecated."}, "lightning-v3.1"),
+    ],
+)
+def test_each_cloning_error_gets_its_hint(status: int, body: dict[str, str], hint: str) -> None:
+    """Errors the client's own checks keep from happening (it refuses such samples and
+    options first), should the API still answer them."""
+    from smallest_cli.api.errors import status_error
+    from smallest_cli.jobs.clone import explained
+
+    error = explained(status_error(status, {}, json.dumps(body).encode()))
+    assert hint in (error.hint or "")
