@@ -135,7 +135,7 @@ def create(
             f"The clone is {clone.status or 'being made'}; "
             f"`smallest clone show {clone.voice_id}` says when it is ready."
         )
-    obj.output.info(job.next_step(clone))
+    obj.output.info(job.next_step(clone, in_process=obj.emulator))
     if play_sample:
         job.play_sample(obj, clone, device)
 

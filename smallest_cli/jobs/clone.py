@@ -219,9 +219,15 @@ def find(clones: Sequence[Clone], voice_id: str) -> Clone | None:
     return next((c for c in clones if c.voice_id.casefold() == folded), None)
 
 
-def next_step(clone: Clone) -> str:
-    """What to run next, for stderr."""
+def next_step(clone: Clone, *, in_process: bool = False) -> str:
+    """What to run next, for stderr. `in_process`: made on --emulator, whose clones end
+    with the command."""
     model = " --model lightning_v3.1_pro" if clone.pools == ("lightning_v3.1_pro",) else ""
+    if in_process:
+        return (
+            "Note: --emulator's clones end with this command; to speak in one, run "
+            "`smallest emulator serve` and clone on it"
+        )
     return f'Next: smallest tts say --voice {clone.voice_id}{model} "Hello"'
 
 

@@ -362,7 +362,10 @@ def remember_clone(key: str, clone: Clone) -> None:
 
 def remember_clones(key: str, clones: Iterable[Clone], *, replace_all: bool = True) -> None:
     """Put the account's clones into the cached catalog for `key` (all of them, or, with
-    `replace_all=False`, these in addition); no cache, nothing to do."""
+    `replace_all=False`, these in addition); no cache, nothing to do. Not for --emulator:
+    its clones end with the command that made them."""
+    if key == EMULATOR_KEY:
+        return
     path = cache_path(key)
     if _read(path, key) is None:
         return

@@ -578,3 +578,15 @@ def test_each_cloning_error_gets_its_hint(status: int, body: dict[str, str], hin
 
     error = explained(status_error(status, {}, json.dumps(body).encode()))
     assert hint in (error.hint or "")
+
+
+def test_an_in_process_emulator_clone_is_not_remembered_beyond_its_command(
+    tmp_path: Path, sample: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMALLEST_CACHE_DIR", str(tmp_path / "cache"))
+    assert run("--emulator", "voices", "list").exit_code == 0  # the cache exists
+    made = run("--emulator", "clone", "create", "Ana", sample, "--language", "en")
+    assert made.exit_code == 0, made.stderr
+    assert "smallest emulator serve" in made.stderr and "Next: smallest tts" not in made.stderr
+    mine = run("--emulator", "voices", "list", "--mine", "--json")
+    assert mine.exit_code == 0 and json.loads(mine.stdout) == []  # no clone that is gone
