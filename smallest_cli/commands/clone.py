@@ -118,6 +118,8 @@ def create(
     if record:
         from smallest_cli.jobs.clone_record import record_sample
 
+        obj.api_key()  # a missing key is said before the take, not after it
+
         sample = record_sample(obj, seconds, device, options.name, yes)
     elif file is None:
         raise UsageError(

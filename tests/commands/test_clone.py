@@ -590,3 +590,17 @@ def test_an_in_process_emulator_clone_is_not_remembered_beyond_its_command(
     assert "smallest emulator serve" in made.stderr and "Next: smallest tts" not in made.stderr
     mine = run("--emulator", "voices", "list", "--mine", "--json")
     assert mine.exit_code == 0 and json.loads(mine.stdout) == []  # no clone that is gone
+
+
+def test_on_a_terminal_create_waits_by_default(slow_clones: Any, sample: str) -> None:
+    result = run("clone", "create", "Ana", sample, "--language", "en", stderr_isatty=True)
+    assert result.exit_code == 0, result.stderr
+    assert polls(slow_clones)[-1] == "completed"
+    piped = run("clone", "create", "Bo", sample, "--language", "en")
+    assert piped.exit_code == 0 and "is pending" in piped.stderr  # piped: no wait
+
+
+def test_quiet_create_prints_only_the_voice_id(api_env: Any, sample: str) -> None:
+    result = run("--quiet", "clone", "create", "Ana", sample, "--language", "en")
+    assert result.exit_code == 0
+    assert result.stdout.strip().startswith("voice_") and result.stderr == ""

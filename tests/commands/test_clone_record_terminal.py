@@ -81,3 +81,16 @@ def test_the_level_meter_shows_level_and_clipping(capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err
     assert "1.0 s / 12 s" in err and "-60 dB" in err
     assert "4.2 s / 12 s" in err and "0 dB  CLIPPING" in err
+
+
+def test_a_missing_key_is_said_before_recording(
+    mic: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.delenv("SMALLEST_API_KEY", raising=False)
+    monkeypatch.setenv("SMALLEST_CONFIG_DIR", str(tmp_path))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    recorded = []
+    monkeypatch.setattr(clone_record, "_capture", lambda *a: recorded.append(a) or mic["take"])
+    result = run("clone", "create", "Me", "--record", "--yes", **TERMINAL)
+    assert result.exit_code == 4 and "not logged in" in result.stderr
+    assert recorded == [] and "Recording in" not in result.stderr
