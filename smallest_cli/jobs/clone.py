@@ -103,10 +103,17 @@ def create(
             "no --language: give the language of the sample (e.g. --language en) and use the "
             "same one in `tts say`"
         )
-    with obj.client() as client:
-        clone = _upload(obj, client, options, sample)
-        from smallest_cli.jobs.voice_catalog import context_key, remember_clone
+    from smallest_cli.jobs.voice_catalog import context_key, remember_clone
 
+    with obj.client() as client:
+        try:
+            clone = _upload(obj, client, options, sample)
+        except KeyboardInterrupt:
+            out.info(
+                "The upload was interrupted after it was sent, so the clone may exist: "
+                "`smallest clone list` shows it."
+            )
+            raise
         remember_clone(context_key(obj), clone)
         if wait and clone.status not in DONE:
             try:
@@ -117,6 +124,7 @@ def create(
                     f"`smallest clone show {clone.voice_id}` says when it is ready."
                 )
                 raise
+            remember_clone(context_key(obj), clone)  # its status now, for `tts say`
     if clone.status == "failed":
         raise APIError(
             f"the clone {clone.voice_id} failed"

@@ -604,3 +604,59 @@ def test_quiet_create_prints_only_the_voice_id(api_env: Any, sample: str) -> Non
     result = run("--quiet", "clone", "create", "Ana", sample, "--language", "en")
     assert result.exit_code == 0
     assert result.stdout.strip().startswith("voice_") and result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "mime"),
+    [
+        ("take.webm", b"\x1a\x45\xdf\xa3", "audio/webm"),
+        ("take.m4a", b"\0\0\0\x20ftypM4A \0\0\0\0M4A mp42isom", "audio/mp4"),
+    ],
+)
+def test_mp4_and_webm_are_sent_as_they_are(
+    api_env: Any, tmp_path: Path, name: str, head: bytes, mime: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(head + bytes(range(256)) * 64)
+    result = run("clone", "create", "Ana", str(path), "--language", "en")
+    assert result.exit_code == 0, result.stderr
+    assert "could not be checked here" in result.stderr
+    file = uploads(api_env)[0]["file"]
+    assert file["mime"] == mime and file["filename"] == name
+    assert file["data"] == path.read_bytes()
+
+
+def test_ctrl_c_during_the_upload_says_the_clone_may_exist(api_env: Any, sample: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import TEST_KEY
+
+    api_env.state.faults.replace([f"stall@{CLONING}"], 0.0)
+    env = {**os.environ, "SMALLEST_BASE_URL": api_env.base_url, "SMALLEST_API_KEY": TEST_KEY}
+    argv = [sys.executable, "-m", "smallest_cli", "clone", "create", "Ana", sample]
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as proc:
+        deadline = time.monotonic() + 20
+        while not uploads(api_env) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert out == "" and "`smallest clone list` shows it" in err
+
+
+def test_after_waiting_the_cache_knows_the_clone_is_completed(
+    slow_clones: Any, sample: str, tmp_path: Path
+) -> None:
+    assert run("voices", "list").exit_code == 0
+    made = run("clone", "create", "Ana", sample, "--language", "en", "--wait")
+    assert made.exit_code == 0, made.stderr
+    slow_clones.state.clear()
+    said = run("tts", "say", "--voice", made.stdout.strip(), "Hi", "-o", str(tmp_path / "x.wav"))
+    assert said.exit_code == 0, said.stderr
+    assert f"GET {CLONING}" not in api_requests(slow_clones)  # no need to ask again
