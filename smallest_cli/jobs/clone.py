@@ -58,7 +58,10 @@ def check_options(
     from smallest_cli.api.constants import TTS_MODEL_LANGUAGES
 
     if not name.strip() or len(name) > 500:
-        raise UsageError("a clone's NAME has 1 to 500 characters", hint="give a shorter name")
+        raise UsageError(
+            "a clone's NAME has 1 to 500 characters",
+            hint="give a shorter name" if name.strip() else 'give it a name, e.g. "Ana"',
+        )
     if model is not None:
         spelled = model.strip().casefold().replace("_", "-")
         if spelled in RETIRED_MODELS:

@@ -660,3 +660,34 @@ def test_after_waiting_the_cache_knows_the_clone_is_completed(
     said = run("tts", "say", "--voice", made.stdout.strip(), "Hi", "-o", str(tmp_path / "x.wav"))
     assert said.exit_code == 0, said.stderr
     assert f"GET {CLONING}" not in api_requests(slow_clones)  # no need to ask again
+
+
+@pytest.mark.parametrize(("name", "hint"), [(" ", "give it a name"), ("x" * 501, "shorter")])
+def test_a_bad_name_is_refused_with_a_fitting_hint(
+    api_env: Any, sample: str, name: str, hint: str
+) -> None:
+    result = run("clone", "create", name, sample, "--language", "en")
+    assert result.exit_code == 2 and "1 to 500 characters" in result.stderr
+    assert f"Hint: {hint}" in result.stderr or hint in result.stderr.split("Hint: ")[1]
+    assert api_requests(api_env) == []
+
+
+@pytest.mark.parametrize(
+    ("seconds", "warning"),
+    [
+        (4, "s of speech; 5 to 15 s makes a closer clone"),
+        (8, None),
+        (20, "s of speech; the API wants 5 to 15 s and may use only part of it"),
+    ],
+)
+def test_speech_under_5_s_or_over_15_s_is_a_warning_and_still_sent(
+    api_env: Any, tmp_path: Path, seconds: float, warning: str | None
+) -> None:
+    path = write(tmp_path / "ana.wav", speechy(seconds, lead=0.5, tail=0.5))
+    result = run("clone", "create", "Ana", path, "--language", "en")
+    assert result.exit_code == 0, result.stderr
+    if warning is None:
+        assert "Warning" not in result.stderr
+    else:
+        assert warning in result.stderr
+    assert uploads(api_env)[0]["file"]["data"] == Path(path).read_bytes()
