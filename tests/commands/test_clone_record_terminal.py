@@ -94,3 +94,17 @@ def test_a_missing_key_is_said_before_recording(
     result = run("clone", "create", "Me", "--record", "--yes", **TERMINAL)
     assert result.exit_code == 4 and "not logged in" in result.stderr
     assert recorded == [] and "Recording in" not in result.stderr
+
+
+def test_ctrl_c_at_the_question_sends_nothing(
+    api_env: Any, mic: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smallest_cli.jobs import clone
+
+    def interrupted(question: str, default: bool = False) -> bool:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(clone, "ask", interrupted)
+    result = run("clone", "create", "Me", "--record", "--language", "en", **TERMINAL)
+    assert result.exit_code == 130 and result.stdout == ""
+    assert api_requests(api_env) == []
