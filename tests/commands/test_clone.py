@@ -332,13 +332,13 @@ def test_an_old_lightning_large_clone_is_marked_and_refused_before_any_request(
 
 @pytest.fixture
 def slow_clones(api_env: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Clones take 0.6 s to make, and --wait polls every 0.1 s."""
+    """Clones take 1.5 s to make (room for a loaded machine), and --wait polls every 0.1 s."""
     from dataclasses import replace
 
     from smallest_cli.jobs import clone
 
     monkeypatch.setattr(clone, "POLL_SECONDS", 0.1)
-    api_env.state.pacing = replace(api_env.state.pacing, clone_ms=600)
+    api_env.state.pacing = replace(api_env.state.pacing, clone_ms=1500)
     return api_env
 
 
