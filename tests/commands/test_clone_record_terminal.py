@@ -22,6 +22,7 @@ def mic(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     remembers what it played."""
     seen: dict[str, Any] = {"take": speechy(8, clone_record.RECORD_RATE, 1, 1), "played": []}
     monkeypatch.setattr(clone_record, "_capture", lambda out, seconds, device: seen["take"])
+    monkeypatch.setattr("smallest_cli.audio.devices.check_device", lambda device, purpose: None)
     monkeypatch.setattr(clone_record.time, "sleep", lambda _: None)
     monkeypatch.setattr(clone_record, "_play", lambda sample, device: seen["played"].append(sample))
     return seen
@@ -108,3 +109,18 @@ def test_ctrl_c_at_the_question_sends_nothing(
     result = run("clone", "create", "Me", "--record", "--language", "en", **TERMINAL)
     assert result.exit_code == 130 and result.stdout == ""
     assert api_requests(api_env) == []
+
+
+def test_no_microphone_is_said_before_the_countdown_with_a_file_to_clone_from(
+    api_env: Any, mic: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smallest_cli.errors import SmallestError
+
+    def no_device(device: Any, purpose: str) -> None:
+        raise SmallestError("cannot record audio: no input device", hint="transcribe a file")
+
+    monkeypatch.setattr("smallest_cli.audio.devices.check_device", no_device)
+    result = run("clone", "create", "Me", "--record", "--yes", **TERMINAL)
+    assert result.exit_code == 1 and "no input device" in result.stderr
+    assert "Hint: clone from a recording instead: smallest clone create NAME FILE" in result.stderr
+    assert "Recording in" not in result.stderr and api_requests(api_env) == []
