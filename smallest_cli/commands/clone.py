@@ -113,6 +113,8 @@ def create(
 
     obj: AppContext = ctx.obj
     options = job.check_options(name, model, language, description, accent, tags or ())
+    if play_sample:
+        job.check_player(device)
     if record and file is not None:
         raise UsageError("give a FILE or --record, not both")
     if record:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from smallest_cli.errors import APIError, APIStatusError, UsageError
+from smallest_cli.errors import APIError, APIStatusError, SmallestError, UsageError
 
 if TYPE_CHECKING:
     from smallest_cli.api.client import SmallestClient
@@ -250,6 +250,20 @@ def fetch_clones(obj: AppContext) -> list[Clone]:
 
     remember_clones(context_key(obj), clones)
     return clones
+
+
+def check_player(device: str | None) -> None:
+    """Before the upload: --play-sample needs something to play on."""
+    from smallest_cli.audio.devices import check_device, device_of
+
+    try:
+        check_device(device_of(device), "play")
+    except UsageError:
+        raise
+    except SmallestError as error:
+        raise SmallestError(
+            f"{error.message}, so --play-sample cannot play", hint="drop --play-sample"
+        ) from None
 
 
 def play_sample(obj: AppContext, clone: Clone, device: str | None) -> None:

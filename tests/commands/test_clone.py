@@ -691,3 +691,21 @@ def test_speech_under_5_s_or_over_15_s_is_a_warning_and_still_sent(
     else:
         assert warning in result.stderr
     assert uploads(api_env)[0]["file"]["data"] == Path(path).read_bytes()
+
+
+def test_play_sample_without_a_speaker_is_refused_before_the_upload(
+    api_env: Any, sample: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smallest_cli.errors import SmallestError
+
+    def no_device(device: Any, purpose: str) -> None:
+        assert purpose == "play"
+        raise SmallestError("cannot play audio: no output device", hint="write a file")
+
+    monkeypatch.setattr("smallest_cli.audio.devices.check_device", no_device)
+    result = run("clone", "create", "Ana", sample, "--language", "en", "--play-sample")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert (
+        "--play-sample cannot play" in result.stderr and "Hint: drop --play-sample" in result.stderr
+    )
+    assert api_requests(api_env) == []
