@@ -51,7 +51,7 @@ def test_flac_and_ogg_become_a_trimmed_mono_wav(tmp_path: Path, name: str, kind:
 def test_headerless_pcm_needs_and_uses_a_rate(tmp_path: Path) -> None:
     path = tmp_path / "me.raw"
     path.write_bytes((speechy(6, 16000) * 32767).astype("<i2").tobytes())
-    with pytest.raises(UsageError, match="not an audio file"):
+    with pytest.raises(UsageError, match="headerless PCM, which does not say its sample rate"):
         sample_from_file(str(path))
     sample = sample_from_file(str(path), sample_rate=16000)
     samples, rate = decoded(sample.data)

@@ -38,7 +38,7 @@ def create(
         str | None,
         typer.Argument(
             help="The sample: 5–15 s of one person speaking (WAV, MP3, MP4, WebM; FLAC, OGG "
-            "and raw PCM are converted)."
+            "and raw PCM are converted); - reads it from stdin."
         ),
     ] = None,
     language: Annotated[
@@ -127,6 +127,10 @@ def create(
         raise UsageError(
             "missing FILE", hint="give a sample file, or --record to use the microphone"
         )
+    elif file == "-":
+        from smallest_cli.audio.sample import sample_from_stdin
+
+        sample = sample_from_stdin(sample_rate=sample_rate)
     else:
         from smallest_cli.audio.sample import sample_from_file
 

@@ -709,3 +709,19 @@ def test_play_sample_without_a_speaker_is_refused_before_the_upload(
         "--play-sample cannot play" in result.stderr and "Hint: drop --play-sample" in result.stderr
     )
     assert api_requests(api_env) == []
+
+
+def test_a_sample_from_stdin_is_checked_and_converted_like_a_file(
+    api_env: Any, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "ana.flac", speechy(8, lead=1, tail=1))
+    piped = Path(path).read_bytes()
+    result = run("clone", "create", "Ana", "-", "--language", "en", input=piped)  # type: ignore[arg-type]
+    assert result.exit_code == 0, result.stderr
+    assert "stdin is FLAC, which the API does not take" in result.stderr
+    file = uploads(api_env)[0]["file"]
+    assert file["filename"] == "stdin.wav" and file["mime"] == "audio/wav"
+    assert 8 <= seconds_of(file["data"]) <= 8.5
+    empty = run("clone", "create", "Ana", "-", "--language", "en", input="")
+    assert empty.exit_code == 2 and "stdin is empty" in empty.stderr
+    assert len(uploads(api_env)) == 1
