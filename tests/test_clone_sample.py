@@ -137,3 +137,15 @@ def test_a_recording_is_trimmed_into_a_wav() -> None:
     samples, rate = decoded(sample.data)
     assert sample.filename == "take.wav" and rate == 16000
     assert 6 <= len(samples) / rate <= 6.4
+
+
+def test_a_flac_without_its_length_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A FLAC streamed to a pipe has no length in its header (libsndfile reads it as endless)."""
+    path = tmp_path / "piped.flac"
+    soundfile.write(str(path), speechy(6, 16000), 16000)
+    data = bytearray(path.read_bytes())
+    data[21] &= 0xF0  # STREAMINFO's 36-bit total samples (offset 21.5): 0, unknown
+    data[22:26] = bytes(4)
+    path.write_bytes(bytes(data))
+    with pytest.raises(UsageError, match="does not say how long it is"):
+        sample_from_file(str(path))

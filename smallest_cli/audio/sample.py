@@ -264,6 +264,11 @@ def _decode(target: Path, path: str, raw_rate: int | None) -> tuple[npt.NDArray[
             samples, rate = soundfile.read(str(target), dtype="float64", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as exc:
         raise UsageError(f"{path} cannot be read as audio ({exc})", hint=FORMATS_HINT) from None
+    except ValueError:  # a header without the length (a FLAC streamed to a pipe) reads as endless
+        raise UsageError(
+            f"{path} does not say how long it is, so it cannot be read",
+            hint="write it as WAV (a pipe can carry WAV: sox … -t wav -)",
+        ) from None
     if len(samples) == 0:
         raise UsageError(f"{path} holds no audio", hint=FORMATS_HINT)
     return np.asarray(samples, dtype=np.float64), int(rate)
