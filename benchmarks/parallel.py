@@ -1,4 +1,4 @@
-"""Twenty `smallest tts say -o` processes on one key with one TTS slot (issue 9 point 8).
+"""Twenty `smallest tts say -o` (and `--live`) processes on one key with one TTS slot (issue 9 point 8).
 
     python benchmarks/parallel.py [--processes N]
 
@@ -24,22 +24,36 @@ LONG = " ".join(
 )
 
 
-def run_all(argvs: list[list[str]], env: dict[str, str], parallel: bool) -> tuple[float, int, int]:
-    """Seconds for all, how many exited 0, and the most stderr lines one of them printed."""
+def run_all(
+    argvs: list[list[str]], env: dict[str, str], parallel: bool, stdin: str | None = None
+) -> tuple[float, int, int]:
+    """Seconds for all, how many exited 0, and the most stderr lines one of them printed.
+    `stdin` is written to each process (at once when parallel)."""
     started = time.perf_counter()
     if parallel:
         procs = [
             subprocess.Popen(
-                a, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+                a,
+                stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
             )
             for a in argvs
         ]
-        outcomes = [(p.wait(), p.communicate()[1]) for p in procs]
+        for p in procs:
+            if p.stdin is not None:
+                p.stdin.write(stdin or "")
+                p.stdin.close()
+        outcomes = [(p.wait(), p.stderr.read() if p.stderr else "") for p in procs]
     else:
         outcomes = []
         for argv in argvs:
             done = subprocess.run(
                 argv,
+                input=stdin,
+                stdin=subprocess.DEVNULL if stdin is None else None,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -79,6 +93,14 @@ def main() -> None:
                 seconds, ok, lines = run_all(argvs, emulator.env, parallel)
                 how = f"{n} at once" if parallel else f"{n} one after another"
                 rows.append((f"`tts say -o` ({transport}), {how}", seconds, f"{ok}/{n}", lines))
+        live = [
+            [smallest(), "tts", "say", "--live", "-o", str(Path(tmp) / f"{i}.wav")]
+            for i in range(n)
+        ]
+        for parallel in (True, False):
+            seconds, ok, lines = run_all(live, emulator.env, parallel, stdin=TEXT)
+            how = f"{n} at once" if parallel else f"{n} one after another"
+            rows.append((f"`tts say --live -o`, {how}", seconds, f"{ok}/{n}", lines))
         for workers in (1, 4):
             argv = [
                 smallest(),

@@ -114,6 +114,16 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _whole_number(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if not low <= value <= high:
+            raise ValueError(f"give a whole number from {low} to {high}")
+        return value
+
+    return parse
+
+
 def _switch(raw: str) -> bool:
     value = raw.strip().lower()
     if value in ("true", "yes", "on", "1"):
@@ -158,7 +168,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("chat_system", "default system prompt for `smallest chat`", str, None),
         Setting("chat_temperature", "default chat temperature (0-2)", _number(0, 2), None),
         Setting("chat_top_p", "default chat top_p (0-1)", _number(0, 1), None),
-        Setting("chat_max_tokens", "default chat reply limit in tokens", _positive_int, None),
+        Setting(
+            "chat_max_tokens",
+            "default chat reply limit in tokens (1-32768)",
+            _whole_number(1, 32768),
+            None,
+        ),
         Setting("chat_log", "store chats in the history (true or false)", _switch, True),
     )
 }

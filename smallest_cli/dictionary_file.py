@@ -76,10 +76,10 @@ def sniff_format(text: str) -> str:
 
 
 def parse(text: str, fmt: str = "tsv") -> tuple[list[Entry], list[Problem]]:
-    """The entries of a file's text and every problem found (shape, then `check`)."""
+    """The entries of a file's text and every problem found, in the order of the lines."""
     reader = {"tsv": _parse_tsv, "csv": _parse_csv, "json": _parse_json}[fmt]
-    entries, problems = reader(text)
-    return entries, problems + check(entries)
+    entries, problems = reader(text.removeprefix("\ufeff"))  # Excel's "CSV UTF-8" has a BOM
+    return entries, sorted(problems + check(entries), key=lambda p: p.line)
 
 
 def load(text: str, source: str, fmt: str = "tsv") -> list[Entry]:
@@ -110,8 +110,10 @@ def check(entries: Iterable[Entry]) -> list[Problem]:
     return problems
 
 
-def from_pairs(words: Sequence[str], says: Sequence[str]) -> list[Entry]:
-    """Entries from repeated --word/--say options, checked (a UsageError names the pair)."""
+def from_pairs(
+    words: Sequence[str], says: Sequence[str], source: str = "--word/--say"
+) -> list[Entry]:
+    """Entries from repeated --word/--say options (or `source`'s arguments), checked."""
     if len(words) != len(says):
         raise UsageError(
             f"{len(words)} --word but {len(says)} --say",
@@ -120,7 +122,7 @@ def from_pairs(words: Sequence[str], says: Sequence[str]) -> list[Entry]:
     entries = [Entry(w, s) for w, s in zip(words, says, strict=True)]
     problems = check(entries)
     if problems:
-        raise UsageError(f"--word/--say: {problems[0].message}")
+        raise UsageError(f"{source}: {problems[0].message}")
     return entries
 
 
@@ -134,6 +136,32 @@ def listing(entries: Iterable[Entry], header: Sequence[str] = ()) -> str:
     lines = [f"# {line}".rstrip() for line in header]
     lines += [f"{e.word}\t{e.pronunciation}" for e in sorted_entries(entries)]
     return "\n".join(lines) + "\n" if lines else ""
+
+
+def render(entries: Iterable[Entry], fmt: str, header: Sequence[str] = ()) -> str:
+    """A sorted listing in a file format `parse` reads back: TSV (with the `header`
+    comments), CSV (with a `word,pronunciation` row) or JSON (the API's item list, one item
+    a line, so diffs stay clean)."""
+    import json
+
+    ordered = sorted_entries(entries)
+    if fmt == "json":
+        items = [json.dumps(e.to_api(), ensure_ascii=False) for e in ordered]
+        return "[\n" + ",\n".join(f"  {item}" for item in items) + "\n]\n" if items else "[]\n"
+    if fmt == "csv":
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerows([("word", "pronunciation"), *((e.word, e.pronunciation) for e in ordered)])
+        return buffer.getvalue()
+    return listing(ordered, header)
+
+
+def read_as_comments(entries: Iterable[Entry]) -> list[str]:
+    """Words a TSV or CSV file cannot hold: they start with `#`, so they read as comments."""
+    return [e.word for e in sorted_entries(entries) if e.word.lstrip().startswith("#")]
 
 
 def has_content(text: str) -> bool:

@@ -24,6 +24,11 @@ T = TypeVar("T")
 ERROR_PREFIX = "# ERROR: "
 
 
+def editor_chosen() -> bool:
+    """Whether the user named an editor ($VISUAL or $EDITOR), rather than left the default."""
+    return bool(os.environ.get("VISUAL", "").strip() or os.environ.get("EDITOR", "").strip())
+
+
 def editor_command() -> list[str]:
     """The editor to run, as a command line: $VISUAL, $EDITOR, else the platform's default."""
     chosen = os.environ.get("VISUAL", "").strip() or os.environ.get("EDITOR", "").strip()

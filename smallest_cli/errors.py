@@ -179,8 +179,14 @@ class APIStatusError(APIError):
         self.body = body
 
     def __str__(self) -> str:
-        details = ": " + "; ".join(self.details) if self.details else ""
-        return f"{self.message}{details} (HTTP {self.status_code})"
+        message, others = self.message, []
+        for detail in self.details:
+            if detail == self.message or detail.endswith(": " + self.message):
+                message = detail  # the message again, with the field it is about
+            else:
+                others.append(detail)
+        details = ": " + "; ".join(others) if others else ""
+        return f"{message}{details} (HTTP {self.status_code})"
 
 
 class BadRequestError(APIStatusError):

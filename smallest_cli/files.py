@@ -111,18 +111,26 @@ def umask_mode() -> int:
     return 0o666 & ~current
 
 
+def through_links(path: Path) -> Path:
+    """The file a symbolic link names (the link itself is left in place), else `path`."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
 def temp_beside(path: Path) -> tuple[int, Path]:
-    """An open temporary file (descriptor and name) in the directory of `path`."""
+    """An open temporary file (descriptor and name) in the directory of `path` (of the file
+    it links to, if it is a symbolic link)."""
     import tempfile
 
+    path = through_links(path)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     return fd, Path(name)
 
 
 def publish(temp: Path, path: Path, *, private: bool = False) -> None:
-    """Give `temp` its final mode and rename it to `path` (atomic on one filesystem)."""
+    """Give `temp` its final mode and rename it to `path` (atomic on one filesystem); a
+    symbolic link keeps pointing where it did, at the new content."""
     os.chmod(temp, PRIVATE_MODE if private else umask_mode())
-    os.replace(temp, path)
+    os.replace(temp, through_links(path))
 
 
 def write_atomically(path: Path, text: str, *, private: bool = False) -> None:

@@ -155,14 +155,13 @@ class History:
     def find(self, conversation_id: str) -> str:
         """The full id of the conversation `conversation_id` names (a unique prefix will
         do), or a UsageError."""
+        if not conversation_id:
+            raise UsageError("no conversation id given", hint="see `smallest history list`")
         rows = self.db.execute(
-            "SELECT id FROM conversations WHERE id = ? OR id LIKE ? || '%' LIMIT 2",
-            (conversation_id, conversation_id.replace("%", "").replace("_", "")),
+            "SELECT id FROM conversations WHERE substr(id, 1, ?) = ? ORDER BY id = ? DESC LIMIT 2",
+            (len(conversation_id), conversation_id, conversation_id),
         ).fetchall()
-        exact = [r[0] for r in rows if r[0] == conversation_id]
-        if exact:
-            return str(exact[0])
-        if len(rows) == 1 and conversation_id:
+        if rows and (rows[0][0] == conversation_id or len(rows) == 1):
             return str(rows[0][0])
         if not rows:
             raise UsageError(

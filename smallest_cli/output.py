@@ -100,15 +100,25 @@ class Output:
         """Write a JSON document (snake_case keys are the caller's promise)."""
         self.data(json.dumps(value, indent=2, ensure_ascii=False))
 
-    def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """A rich table on a terminal; tab-separated rows, no header, when piped."""
+    def table(
+        self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, whole: Sequence[str] = ()
+    ) -> None:
+        """A rich table on a terminal; tab-separated rows, no header, when piped. The `whole`
+        columns (ids a user copies) are never cut short; the others wrap to fit instead."""
         if not self.stdout_isatty:
             for row in rows:
                 self.data("\t".join(_cell(value) for value in row))
             return
         from rich.table import Table
 
-        table = Table(*columns, box=None, header_style="bold", pad_edge=False)
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        for index, column in enumerate(columns):
+            widest = max((len(_cell(row[index])) for row in rows), default=0)
+            table.add_column(
+                column,
+                no_wrap=column in whole,
+                min_width=max(widest, len(column)) if column in whole else None,
+            )
         for row in rows:
             table.add_row(*(_cell(value) for value in row))
         self._console(self.stdout, self.stdout_isatty).print(table)

@@ -5,7 +5,9 @@ and building the adapters is most of what `smallest tts --help` costs, and a goo
 how long `tts say` takes to its first audio. The plain cases (a string, a flag, a number
 written plainly and within its bounds, a list of strings, an enum member or its value) are
 converted here to the value pydantic would give; anything else goes to Typer's own
-conversion, so its results and its error messages stay Typer's.
+conversion, so its results and its error messages stay Typer's. A plain number outside its
+bounds is refused here, in words that give the whole range ("--temperature must be between
+0 and 2"), where pydantic's name only the bound that was crossed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import re
 from enum import Enum
 from typing import Any
+
+import typer
 
 WHOLE = re.compile(r"-?[0-9]{1,18}")
 DECIMAL = re.compile(r"-?[0-9]{1,18}(?:\.[0-9]{1,18})?")
@@ -39,6 +43,36 @@ def convert_plainly(command: Any, ctx: Any) -> None:
         convert_plainly(subcommand, ctx)
 
 
+class OutOfRange(NotPlain):
+    """A plain number outside its option's bounds."""
+
+    def __init__(self, number: float, low: float | None, high: float | None) -> None:
+        self.number, self.low, self.high = number, low, high
+
+    def wording(self) -> str:
+        if self.low is not None and self.high is not None:
+            allowed = f"be between {_plain(self.low)} and {_plain(self.high)}"
+        elif self.low is not None:
+            allowed = f"be at least {_plain(self.low)}"
+        else:
+            allowed = f"be at most {_plain(self.high or 0)}"
+        return f"must {allowed} (got {_plain(self.number)})"
+
+
+class RangeError(typer.BadParameter):
+    """`--temperature must be between 0 and 2 (got 3)`: the option, then its whole range."""
+
+    def format_message(self) -> str:
+        opts = getattr(self.param, "opts", None) or [""]
+        if not opts[-1].startswith("-"):
+            return super().format_message()
+        return f"{opts[-1]} {self.message}"
+
+
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
 class PlainConversion:
     """Stands in for Typer's converter of one parameter; hands it what is not plain."""
 
@@ -51,6 +85,8 @@ class PlainConversion:
             return () if multiple else None
         try:
             return plain_value(value, param.type_descriptor, multiple, ctx)
+        except OutOfRange as error:
+            raise RangeError(error.wording(), ctx=ctx, param=param) from None
         except NotPlain:
             if self.typer_conversion is None:
                 from typer._coercion import build_runtime_param
@@ -80,7 +116,7 @@ def plain_value(value: Any, descriptor: Any, multiple: bool, ctx: Any) -> Any:
     else:
         raise NotPlain
     if (info.min is not None and number < info.min) or (info.max is not None and number > info.max):
-        raise NotPlain  # Typer words the error
+        raise OutOfRange(number, info.min, info.max)
     return number
 
 

@@ -186,6 +186,25 @@ def test_cached_voice_looks_up_one_id_without_network(client, emulator) -> None:
     assert emulator.state.exchanges() == []
 
 
+def test_a_lookup_of_one_voice_builds_only_that_voice(
+    client, emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`tts say` checks its one voice before the request: it builds that voice, not the
+    whole catalog (its time comes before the first audio)."""
+    full = voice_catalog.load(client)
+    built: list[str] = []
+    real = Voice.from_api.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        Voice, "from_api", classmethod(lambda cls, e: built.append(e["voiceId"]) or real(cls, e))
+    )
+    for lookup in (voice_catalog.load, lambda c, **k: voice_catalog.load(c, refresh=True, **k)):
+        built.clear()
+        catalog = lookup(client, voice="JASPER")
+        assert [v.voice_id for v in catalog.voices] == ["jasper"] == built
+        assert catalog.find("JASPER") == full.find("jasper")
+    assert voice_catalog.load(client, voice="nobody").voices == ()
+
+
 def test_each_base_url_has_its_own_cache(client, emulator) -> None:
     voice_catalog.load(client)
     other = "http://other.example.test"

@@ -227,7 +227,7 @@ class SmallestClient:
         follow_redirects: bool = False,
     ) -> httpx.Response:
         try:
-            response = self._http.send(request, stream=stream, follow_redirects=follow_redirects)
+            response = self._http.send(request, stream=True, follow_redirects=follow_redirects)
         except httpx.TimeoutException as exc:
             raise APITimeoutError(
                 f"no answer from {self._host()} within {self.timeout:g} s",
@@ -237,14 +237,31 @@ class SmallestClient:
         except httpx.TransportError as exc:
             raise self._connection_error(exc, idempotent) from exc
         if response.is_success:
+            if not stream:
+                self._read_body(response, idempotent)
             return response
         try:
-            body = response.read() if stream else response.content
+            body = response.read()
         except httpx.TransportError:
             body = b""
         finally:
             response.close()
         raise status_error(response.status_code, response.headers, body)
+
+    def _read_body(self, response: httpx.Response, idempotent: bool) -> None:
+        """Read a successful answer whole; one that stops mid-way says so (the headers came)."""
+        try:
+            response.read()
+        except httpx.TimeoutException as exc:
+            raise APITimeoutError(
+                f"{self._host()} stopped sending for {self.timeout:g} s mid-response",
+                hint="raise --timeout, or try again",
+                retryable=idempotent,
+            ) from exc
+        except httpx.TransportError as exc:
+            raise self._connection_error(exc, idempotent) from exc
+        finally:
+            response.close()
 
     def _connection_error(self, exc: httpx.TransportError, idempotent: bool) -> APIError:
         if isinstance(exc, httpx.ConnectError):

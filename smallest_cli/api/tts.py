@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -152,13 +153,17 @@ class TtsAPI:
 
 
 class LiveSession:
-    """One TTS WebSocket, open for a `with` block: send text as it comes, receive audio and
-    word timings as they come. `send` may be called from one thread while another iterates
+    """One TTS WebSocket, for a `with` block: send text as it comes, receive audio and word
+    timings as they come. `send` may be called from one thread while another iterates
     `events`.
 
-    Until the first audio arrives, what was sent is kept: when the server refuses for lack
-    of a slot (a 429 frame, or a close with 1008), the session opens a new socket and sends
-    it all again, waiting as `retrying` (the client's retry policy) says.
+    The socket is opened once there is text to send, so a session still waiting for its
+    text holds none of the account's sockets. Until the first audio arrives, what was sent is
+    kept: when the server refuses for lack of a slot (a 429 frame, or a close with 1008),
+    the session opens a new socket and sends it all again, waiting as `retrying` (the
+    client's retry policy) says. `timeout` (the longest silence before the server counts
+    as stalled) runs only while the server owes an answer: from a flush it has not answered
+    yet, or from the end of the text; while text may still come, silence is fine.
     """
 
     def __init__(
@@ -177,10 +182,14 @@ class LiveSession:
         self._retrying = retrying
         self._sent: list[dict[str, Any]] | None = []  # None once audio has come
         self._refused = False
+        self._closed = False
+        self._completed_at: float | None = None  # when the last text went out
+        self._flushed_at = 0.0  # when text was last sent with `flush`
+        self._heard_at = 0.0  # when the server last sent a frame
         self._lock = threading.Lock()
+        self._has_text = threading.Event()
 
     def __enter__(self) -> LiveSession:
-        self._open()
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -196,7 +205,7 @@ class LiveSession:
     @property
     def connection(self) -> ClientConnection:
         if self._connection is None:
-            raise RuntimeError("use the session in a `with` block")
+            raise RuntimeError("the socket opens once `events` is iterated")
         return self._connection
 
     def send(self, text: str, *, flush: bool = False) -> None:
@@ -205,22 +214,29 @@ class LiveSession:
 
     def finish(self) -> None:
         """No more text: the server speaks the rest, then sends `complete`."""
-        self._send({**self._settings, "text": "", "continue": False, "flush": True})
+        self._send({**self._settings, "text": "", "continue": False, "flush": True}, last=True)
 
     def say(self, text: str) -> None:
         """The whole text in one message (no streaming input)."""
-        self._send({**self._settings, "text": text})
+        self._send({**self._settings, "text": text}, last=True)
 
-    def _send(self, message: dict[str, Any]) -> None:
+    def _send(self, message: dict[str, Any], *, last: bool = False) -> None:
         from smallest_cli.api.ws import send_json
 
         with self._lock:
+            if last:
+                self._completed_at = time.monotonic()
+            elif message.get("flush"):
+                self._flushed_at = time.monotonic()
             if self._sent is None:
                 send_json(self.connection, message)
                 return
             self._sent.append(message)
+            self._has_text.set()
+            if self._connection is None:
+                return  # kept: `events` opens the socket and sends it
             try:
-                send_json(self.connection, message)
+                send_json(self._connection, message)
             except APIError:
                 pass  # kept: the reader sees the close, and sends it again or fails
 
@@ -235,13 +251,17 @@ class LiveSession:
                 send_json(self.connection, message)
 
     def events(self) -> Iterator[LiveEvent]:
-        """Audio and word timings until the server says `complete`."""
+        """Audio and word timings until the server says `complete` (nothing if the session
+        was closed before any text came)."""
+        self._has_text.wait()
+        if self._closed and self._connection is None:
+            return
         first, rest = self._retrying(self._first_event)
         yield first
         yield from rest
 
     def _first_event(self) -> tuple[LiveEvent, Iterator[LiveEvent]]:
-        if self._refused:
+        if self._refused or self._connection is None:
             self._reopen()
         frames = self._events()
         try:
@@ -258,7 +278,8 @@ class LiveSession:
     def _events(self) -> Iterator[LiveEvent]:
         from smallest_cli.api.ws import iter_json
 
-        for frame in iter_json(self.connection, timeout=self._timeout):
+        for frame in iter_json(self.connection, timeout=self._timeout, grace=self._grace):
+            self._heard_at = time.monotonic()
             status = frame.get("status")
             raw = frame.get("data")
             data: dict[str, Any] = raw if isinstance(raw, dict) else {}
@@ -275,8 +296,22 @@ class LiveSession:
                 raise frame_error(frame)
         raise APIConnectionError("the TTS WebSocket closed before `complete`", hint="try again")
 
+    def _grace(self) -> float:
+        """How much longer the server may stay silent: what is left of the timeout since it
+        came to owe an answer (the end of the text, or a flush it has not answered); while
+        it owes nothing, a whole timeout more."""
+        owed_since = self._completed_at
+        if owed_since is None and self._flushed_at > self._heard_at:
+            owed_since = self._flushed_at
+        if owed_since is None:
+            return self._timeout
+        return self._timeout - (time.monotonic() - owed_since)
+
     def close(self) -> None:
-        self.connection.close()
+        self._closed = True
+        self._has_text.set()
+        if self._connection is not None:
+            self._connection.close()
 
 
 def _word_time(data: Mapping[str, Any]) -> Word:

@@ -7,7 +7,7 @@ this module sends and receives JSON and turns unexpected closes into clear error
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
@@ -29,20 +29,33 @@ def send_json(connection: ClientConnection, message: Mapping[str, Any]) -> None:
 
 
 def iter_json(
-    connection: ClientConnection, timeout: float | None = None
+    connection: ClientConnection,
+    timeout: float | None = None,
+    *,
+    grace: Callable[[], float] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Yield each JSON text frame until the server closes normally."""
+    """Yield each JSON text frame until the server closes normally.
+
+    Silence for `timeout` seconds is a stall, unless `grace()` says how many seconds more
+    the server may rightly stay quiet (it owes nothing yet): then the wait goes on that long.
+    """
+    wait = timeout
     while True:
         try:
-            raw = connection.recv(timeout=timeout)
+            raw = connection.recv(timeout=wait)
         except ConnectionClosedOK:
             return
         except ConnectionClosed as exc:
             raise closed_error(exc) from exc
         except TimeoutError as exc:
+            more = grace() if grace is not None else 0.0
+            if more > 0:
+                wait = more
+                continue
             raise APIConnectionError(
                 f"the server sent nothing for {timeout:g} s", hint="raise --timeout, or try again"
             ) from exc
+        wait = timeout
         frame = decode_frame(raw)
         if isinstance(frame, dict):
             yield frame

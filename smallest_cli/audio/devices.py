@@ -53,12 +53,15 @@ def check_device(device: str | int | None, purpose: Purpose) -> None:
         ) from None
 
 
-def open_output_stream(sample_rate: int, device: str | int | None) -> Any:
-    """A started sounddevice RawOutputStream, or a clear error saying why there is none."""
+def open_output_stream(
+    sample_rate: int, device: str | int | None, latency: str | None = None
+) -> Any:
+    """A started sounddevice RawOutputStream, or a clear error saying why there is none.
+    `latency="low"` keeps little audio buffered (a conversation stops it mid-sentence)."""
     sd = sounddevice("play")
     try:
         stream = sd.RawOutputStream(
-            samplerate=sample_rate, channels=1, dtype="int16", device=device
+            samplerate=sample_rate, channels=1, dtype="int16", device=device, latency=latency
         )
         stream.start()
     except (sd.PortAudioError, ValueError) as exc:

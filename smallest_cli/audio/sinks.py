@@ -130,7 +130,8 @@ class StreamSink:
     """Bytes to a pipe (stdout by default) as they arrive.
 
     `path` names a device or named pipe (-o /dev/null, -o fifo.wav): it is opened now,
-    written straight into (never replaced) and closed at the end.
+    written straight into (never replaced) and closed at the end. The header (or the
+    encoder) starts with the first audio, so a failure before any audio writes nothing.
     """
 
     def __init__(
@@ -147,26 +148,26 @@ class StreamSink:
             stream = open_straight(path)
         self._stream = stream if stream is not None else sys.stdout.buffer
         self._encoder: soundfile.SoundFile | None = None
-        try:
-            self._failing(self._start, sample_rate)
-        except BaseException:
-            self.abort()
-            raise
+        self._sample_rate = sample_rate
+        self._started = False
 
-    def _start(self, sample_rate: int) -> None:
+    def _start(self) -> None:
+        self._started = True
         if self.format.name == "wav":
-            self._stream.write(wav_stream_header(sample_rate))
+            self._stream.write(wav_stream_header(self._sample_rate))
             self._stream.flush()
         elif self.format.container is not None:
             self._stream.flush()
             self._encoder = _open_encoder(
-                self._stream.fileno(), self.format, sample_rate, closefd=False
+                self._stream.fileno(), self.format, self._sample_rate, closefd=False
             )
 
     def write(self, pcm: bytes) -> None:
         self._failing(self._write, pcm)
 
     def _write(self, pcm: bytes) -> None:
+        if not self._started:
+            self._start()
         if self._encoder is not None:
             self._encoder.buffer_write(pcm, dtype="int16")
             return
@@ -178,6 +179,8 @@ class StreamSink:
 
     def _close(self) -> None:
         try:
+            if not self._started:
+                self._start()  # no audio at all: still a well-formed (empty) file
             if self._encoder is not None:
                 self._encoder.close()
             self._stream.flush()
@@ -195,6 +198,7 @@ class StreamSink:
             raise cannot_write(self.path or "stdout", exc) from None
 
     def abort(self) -> None:
+        self._started = True  # nothing more is written: no header for a failed run
         try:
             self._close()
         except (OSError, ValueError):
@@ -204,15 +208,18 @@ class StreamSink:
 class PlayerSink:
     """The speakers (or `device`), opened when the first audio arrives."""
 
-    def __init__(self, sample_rate: int, device: str | int | None = None) -> None:
+    def __init__(
+        self, sample_rate: int, device: str | int | None = None, *, latency: str | None = None
+    ) -> None:
         self.sample_rate = sample_rate
         self.device = device
+        self.latency = latency
         self._stream: Any = None
         check_device(device, "play")
 
     def write(self, pcm: bytes) -> None:
         if self._stream is None:
-            self._stream = open_output_stream(self.sample_rate, self.device)
+            self._stream = open_output_stream(self.sample_rate, self.device, self.latency)
         self._stream.write(pcm)
 
     def close(self) -> None:

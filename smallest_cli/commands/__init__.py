@@ -22,3 +22,5 @@ GROUPS: dict[str, str] = {
 COMMANDS: dict[str, str] = {
     "chat": "Chat with Electron, the LLM: prompts, pipes, conversations.",
 }
+
+COMMANDS["talk"] = "A spoken conversation with Electron: listen, answer out loud, listen again."

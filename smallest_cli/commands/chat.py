@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from smallest_cli.commands import COMMANDS
-from smallest_cli.commands.options import JsonFlag, takes
+from smallest_cli.commands.options import JsonFlag, PlaybackDeviceOption, output_option, takes
 
 app = typer.Typer(help=COMMANDS["chat"], add_completion=False, rich_markup_mode=None)
 
@@ -79,6 +79,35 @@ class ChatOptions:
             "--no-log", help="Store nothing in the chat history. [config: chat_log = false]"
         ),
     ] = False
+    speak: Annotated[
+        bool,
+        typer.Option(
+            "--speak", help="Speak the reply while it is written (the text still goes to stdout)."
+        ),
+    ] = False
+    output: Annotated[
+        str | None,
+        output_option(
+            "Save the spoken reply to FILE (format from the extension); implies --speak."
+        ),
+    ] = None
+    play: Annotated[bool, typer.Option("--play", help="Play it too (with -o).")] = False
+    device: PlaybackDeviceOption = None
+    voice: Annotated[
+        str | None,
+        typer.Option("--voice", help="Voice id for --speak. [env var: SMALLEST_VOICE]"),
+    ] = None
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="TTS model for --speak. [env var: SMALLEST_MODEL]"),
+    ] = None
+    speed: Annotated[
+        float, typer.Option("--speed", min=0.5, max=2.0, help="Speaking rate, 0.5–2.")
+    ] = 1.0
+    language: Annotated[
+        str | None,
+        typer.Option("--language", help="Language to speak in. [env var: SMALLEST_LANGUAGE]"),
+    ] = None
 
 
 @app.command()
@@ -100,6 +129,8 @@ def chat(ctx: typer.Context, options: ChatOptions) -> None:
         $ smallest chat -c "Shorter, please"
 
         $ smallest chat --json-object "Three colours as JSON"
+
+        $ smallest chat --speak -o reply.wav "Say hello in one sentence"
     """
     from smallest_cli.jobs.chat import run_chat
 

@@ -75,7 +75,8 @@ def create(
         str | None,
         typer.Argument(
             metavar="FILE|-",
-            help="Entries: .tsv/.txt (word<TAB>pronunciation), .csv or .json; `-` reads stdin.",
+            help="Entries: .tsv/.txt (word<TAB>pronunciation), .csv or .json; `-` (or none, "
+            "when piped) reads stdin.",
         ),
     ] = None,
     words: Annotated[
@@ -179,7 +180,10 @@ def pull(
     dictionary: DictArg,
     output: Annotated[
         str | None,
-        output_option("Write the listing to FILE (whole or not at all); default stdout."),
+        output_option(
+            "Write the listing to FILE (whole or not at all), as .csv or .json by its "
+            "extension, else TSV; default stdout."
+        ),
     ] = None,
     name: Annotated[
         str | None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,7 @@ from smallest_cli.history import History, Message
 if TYPE_CHECKING:
     from smallest_cli.api.chat import ChatAPI
     from smallest_cli.context import AppContext
+    from smallest_cli.jobs.chat_voice import ChatVoice
 
 CONTEXT_TOKENS = 32_768  # Electron's window, prompt and reply together (REFERENCE §11)
 MAX_MESSAGES = 200
@@ -114,6 +115,7 @@ class ChatSession:
     stream: bool = True
     title: str | None = None  # names the conversation when it is first stored
     _api: ChatAPI | None = None
+    listeners: list[Callable[[str], None]] = field(default_factory=list)  # reply text as it comes
 
     @property
     def api(self) -> ChatAPI:
@@ -166,6 +168,7 @@ class ChatSession:
         answer = self.api.complete(body)
         choice = answer["choices"][0] if answer["choices"] else {}
         reply.content = (choice.get("message") or {}).get("content") or ""
+        self._heard(reply.content)
         reply.finish_reason = choice.get("finish_reason")
         reply.usage = answer.get("usage")
         if self.as_json:
@@ -182,15 +185,27 @@ class ChatSession:
             for choice in chunk.get("choices") or ():
                 piece = (choice.get("delta") or {}).get("content") or ""
                 reply.content += piece
+                self._heard(piece)
                 reply.finish_reason = choice.get("finish_reason") or reply.finish_reason
                 if piece and not self.as_json:
                     self._write(piece)
             if self.as_json:
                 self.obj.output.data(json.dumps(chunk, ensure_ascii=False, separators=(",", ":")))
 
+    def _heard(self, piece: str) -> None:
+        for listener in self.listeners:
+            listener(piece)
+
     def _write(self, text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # a full disk behind `>`
+            from smallest_cli.files import cannot_write
+
+            raise cannot_write("stdout", exc) from None
 
     def _end_line(self, reply: Reply) -> None:
         if not self.as_json and not reply.content.endswith("\n"):
@@ -217,10 +232,11 @@ class ChatSession:
         self.history.add(self.conversation_id, *self.messages[-2:])
 
     def set_system(self, system: str | None) -> None:
-        """A new system prompt, stored with the conversation from here on."""
+        """A new system prompt, stored with the conversation from here on (an empty one
+        is stored too: it clears the prompt for -c and --cid as well)."""
         self.system = system or None
-        if self.history is not None and self.conversation_id is not None and system:
-            self.history.add(self.conversation_id, Message("system", system))
+        if self.history is not None and self.conversation_id is not None:
+            self.history.add(self.conversation_id, Message("system", system or ""))
 
     def reset(self) -> None:
         """Start a new conversation (the old one stays in the history)."""
@@ -387,17 +403,45 @@ def run_chat(obj: AppContext, options: Any) -> None:
         log=not options.no_log and bool(obj.setting("chat_log")),
         title=options.prompt if options.prompt not in (None, "-") else prompt,
     )
+    voice = _voice(obj, options)
     session = open_session(
         obj, sampling, request, as_json=options.as_json, stream=not options.no_stream
     )
     try:
+        obj.api_key()  # a missing key is said before anything else, the REPL's prompt too
         if prompt is None:
             from smallest_cli.jobs.chat_repl import Repl
 
-            Repl(session).run()
+            repl = Repl(session)
+            repl.voice = voice
+            repl.run()
         else:
-            obj.api_key()  # a missing key is said before anything else
-            session.ask(prompt)
+            if voice is not None:
+                voice.ask(session, prompt)
+            else:
+                session.ask(prompt)
     finally:
         if session.history is not None:
             session.history.close()
+
+
+def _voice(obj: AppContext, options: Any) -> ChatVoice | None:
+    """With --speak, how replies are spoken (checked now); else None."""
+    from smallest_cli.jobs.chat_voice import ChatVoice, VoiceOptions
+
+    if not (options.speak or options.output is not None or options.play):
+        return None
+    if options.as_json:
+        raise UsageError("--speak speaks the reply's text; --json prints objects", hint="drop one")
+    return ChatVoice.build(
+        obj,
+        VoiceOptions(
+            output=options.output,
+            play=options.play,
+            device=options.device,
+            voice=options.voice,
+            model=options.model,
+            speed=options.speed,
+            language=options.language,
+        ),
+    )

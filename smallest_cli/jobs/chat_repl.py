@@ -9,6 +9,7 @@ keeps the session; Ctrl-C at the prompt clears the line; Ctrl-D (or /exit) leave
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ from smallest_cli.errors import (
 
 if TYPE_CHECKING:
     from smallest_cli.jobs.chat import ChatSession
+    from smallest_cli.jobs.chat_voice import ChatVoice
 
 PROMPT = "> "
 MORE = "... "
@@ -33,7 +35,8 @@ HELP = f"""Commands:
   /help          this list
   /reset         start a new conversation (the old one stays in the history)
   /system TEXT   set the system prompt (/system alone clears it)
-  /save FILE     write the conversation to FILE (.json: JSON, else Markdown)
+  /save FILE     write the conversation to FILE (.json: JSON, else Markdown; - prints it)
+  /speak on|off  speak the replies (as --speak)
   /exit          leave (Ctrl-D too)
 Multi-line input: a line with {BLOCK}, the lines, then {BLOCK} again.
 Ctrl-C stops a reply; the conversation goes on."""
@@ -43,11 +46,13 @@ class Repl:
     def __init__(self, session: ChatSession) -> None:
         self.session = session
         self.output = session.obj.output
+        self.voice: ChatVoice | None = None  # replies are spoken while set
         self.commands: dict[str, Callable[[str], bool]] = {
             "/help": self._help,
             "/reset": self._reset,
             "/system": self._system,
             "/save": self._save,
+            "/speak": self._speak,
             "/exit": self._exit,
             "/quit": self._exit,
         }
@@ -98,7 +103,10 @@ class Repl:
 
     def _ask(self, text: str) -> None:
         try:
-            self.session.ask(text)
+            if self.voice is not None:
+                self.voice.ask(self.session, text)
+            else:
+                self.session.ask(text)
         except Terminated:
             raise  # SIGTERM or SIGHUP (the terminal closed) ends the chat
         except KeyboardInterrupt:
@@ -134,16 +142,20 @@ class Repl:
         return True
 
     def _save(self, argument: str) -> bool:
-        from smallest_cli.files import check_output, write_output
+        from smallest_cli.files import check_output, is_special, write_output
 
         if not argument:
             self.output.warn("/save needs a file name: /save chat.md")
             return True
+        if argument == "-":
+            sys.stdout.write(self._transcript(as_json=False))
+            sys.stdout.flush()
+            return True
         path = Path(argument).expanduser()
         try:
-            if path.exists():
-                raise UsageError(f"{path} exists; not overwritten", hint="choose another name")
             check_output(path, flag="/save")
+            if path.exists() and not is_special(path):
+                raise UsageError(f"{path} exists; not overwritten", hint="choose another name")
             write_output(path, self._transcript(path.suffix.lower() == ".json"))
         except SmallestError as error:
             self.session.obj.report(error)
@@ -169,6 +181,23 @@ class Repl:
         return "".join(
             f"**{titles.get(m['role'], m['role'])}:** {m['content']}\n\n" for m in messages
         )
+
+    def _speak(self, argument: str) -> bool:
+        if argument not in ("on", "off"):
+            self.output.warn("/speak on or /speak off")
+        elif argument == "off":
+            self.voice = None
+            self.output.info("Replies are no longer spoken.")
+        else:
+            from smallest_cli.jobs.chat_voice import ChatVoice, VoiceOptions
+
+            try:
+                self.voice = ChatVoice.build(self.session.obj, VoiceOptions())
+            except SmallestError as error:
+                self.session.obj.report(error)
+                return True
+            self.output.info("Replies are spoken.")
+        return True
 
     def _exit(self, argument: str) -> bool:
         return False

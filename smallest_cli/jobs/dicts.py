@@ -22,10 +22,12 @@ from smallest_cli.dictionary_file import (
     listing,
     load,
     parse,
+    read_as_comments,
+    render,
     sniff_format,
     sorted_entries,
 )
-from smallest_cli.errors import APIError, UsageError
+from smallest_cli.errors import APIError, SmallestError, UsageError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -150,8 +152,9 @@ def list_dictionaries(obj: AppContext, as_json: bool) -> None:
         shown: Any = (
             ", ".join(first) + (", …" if len(words) > FIRST_WORDS else "") if tty else first
         )
-        rows.append((d.id, names.get(d.id), len(d.entries), d.created_at, shown or None))
-    obj.output.table(["ID", "NAME", "WORDS", "CREATED", "FIRST WORDS"], rows)
+        created = _minutes(d.created_at) if tty else d.created_at
+        rows.append((d.id, names.get(d.id), len(d.entries), created, shown or None))
+    obj.output.table(["ID", "NAME", "WORDS", "CREATED", "FIRST WORDS"], rows, whole=["ID"])
 
 
 def show(obj: AppContext, value: str, as_json: bool) -> None:
@@ -180,7 +183,10 @@ def create(
                 f"the name {name!r} already stands for {known}",
                 hint=f"update it with `smallest dict push FILE --name {name}`, or pick another name",
             )
-    entries = read_entries(obj, source) if source is not None else []
+    if source is None and not words and not says and not obj.output.stdin_isatty:
+        source = "-" if (entries := read_entries(obj, "-")) else None  # piped, as `tts say` reads
+    else:
+        entries = read_entries(obj, source) if source is not None else []
     pairs = from_pairs(words, says)
     if not entries and not pairs and source is None:
         raise UsageError(
@@ -203,30 +209,63 @@ def create(
 
 def edit(obj: AppContext, value: str) -> None:
     """Open the listing in the editor until it parses; one PUT if anything changed."""
-    from smallest_cli.editor import edit_until_valid
+    from smallest_cli.editor import edit_until_valid, editor_chosen
 
+    if not editor_chosen() and not obj.output.stdin_isatty:
+        raise UsageError(  # the default vi would fail, or wait on a pipe, off a terminal
+            "no editor: VISUAL and EDITOR are unset and stdin is not a terminal",
+            hint="set EDITOR, or change words from a script with `smallest dict add`, "
+            "`dict remove` or `dict push FILE`",
+        )
     target = resolve(obj, value)
     client = obj.client()
     current = fetch(client.dictionaries, target)
-    header = (
+    header: tuple[str, ...] = (
         f"Pronunciation dictionary {target.label}.",
         "One `word<TAB>pronunciation` per line; lines starting with # are ignored.",
         "Matching is case-sensitive. Save and quit to apply; empty the file to cancel.",
     )
+    hidden_words = read_as_comments(current.entries)  # a line starting with # is a comment
+    hidden = [e for e in current.entries if e.word in hidden_words]
+    if hidden:
+        header += (
+            f"Not shown, kept as they are: {', '.join(map(repr, hidden_words))} (a line "
+            "starting with # is a comment); change them with `smallest dict add` or `remove`.",
+        )
 
     def check(saved: str, offset: int) -> tuple[list[Entry] | None, list[str]]:
         entries, problems = parse(saved)
         return entries, [p.text(offset) for p in problems]
 
-    edited = edit_until_valid(listing(current.entries, header), check, has_content=has_content)
+    shown = [e for e in current.entries if e.word not in hidden_words]
+    edited = edit_until_valid(listing(shown, header), check, has_content=has_content)
     if edited is None:
         obj.output.info("Edit cancelled: the file was emptied; nothing was sent.")
         return
-    _update(obj, client, target, current, edited, "the edited file")
+    try:
+        _update(obj, client, target, current, edited + hidden, "the edited file")
+    except SmallestError as error:  # like `kubectl edit`: the work is not lost with the request
+        kept = _keep_edit(listing(edited, header))
+        again = (
+            f"; `smallest dict push {kept} --name {target.name}` sends it" if target.name else ""
+        )
+        error.hint = f"your edit is kept in {kept}{again}"
+        raise
+
+
+def _keep_edit(text: str) -> str:
+    """An edit that could not be sent, saved in a file of its own; its path."""
+    import os
+    import tempfile
+
+    handle, path = tempfile.mkstemp(prefix="smallest-dict-edit-", suffix=".tsv")
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file.write(text)
+    return path
 
 
 def add(obj: AppContext, value: str, word: str, pronunciation: str) -> None:
-    new = from_pairs([word], [pronunciation])[0]
+    new = from_pairs([word], [pronunciation], "dict add")[0]
     target = resolve(obj, value)
     client = obj.client()
     current = fetch(client.dictionaries, target)
@@ -266,17 +305,25 @@ def delete(obj: AppContext, values: list[str], yes: bool) -> None:
             return
     client = obj.client()
     for target in targets:
+        gone = False
         try:
             client.dictionaries.delete(target.id)
         except APIError as error:
-            if getattr(error, "status_code", None) in (400, 404):
-                error.explain(f"is {target.id} still there? {LIST_HINT}")
-            raise
+            if getattr(error, "status_code", None) not in (400, 404):
+                raise
+            if not target.name:
+                raise error.explain(f"is {target.id} still there? {LIST_HINT}") from None
+            gone = True  # a name left behind: what was asked for holds once it is forgotten
         for name, known in obj.config.dictionary_names().items():
             if known == target.id:
                 obj.config.forget_dictionary(name)
         _forget_id(obj, target.id)
-        obj.output.info(f"Deleted {target.label}.")
+        if gone:
+            obj.output.warn(
+                f"{target.label} was already gone from the API; forgot the name {target.name!r}"
+            )
+        else:
+            obj.output.info(f"Deleted {target.label}.")
 
 
 def pull(obj: AppContext, value: str, output: str | None, name: str | None = None) -> None:
@@ -298,7 +345,15 @@ def pull(obj: AppContext, value: str, output: str | None, name: str | None = Non
     current = fetch(obj.client().dictionaries, target)
     if name is not None and target.name != name:
         _remember_name(obj, name, current.id)
-    text = listing(current.entries, PULL_HEADER)
+    fmt = "tsv" if output is None or output == "-" else file_format(output)
+    lost = read_as_comments(current.entries) if fmt != "json" else []
+    if lost:
+        obj.output.warn(
+            f"the word {lost[0]!r} starts with '#', which a {fmt.upper()} file reads as a "
+            "comment (pushing it would remove the word); pull to a .json file, e.g. "
+            "-o words.json, to keep it"
+        )
+    text = render(current.entries, fmt, PULL_HEADER)
     if output is None or output == "-":
         obj.output.stdout.write(text)
         obj.output.stdout.flush()
@@ -407,7 +462,8 @@ def _locate(issue: Any, entries: list[Entry], source: str | None) -> str | None:
         index, field = path[1], ".".join(str(p) for p in path[2:]) or "entry"
         if 0 <= index < len(entries):
             entry = entries[index]
-            where = f"{source} line {entry.line}" if source and entry.line else f"entry {index + 1}"
+            named = "stdin" if source == "-" else source
+            where = f"{named} line {entry.line}" if named and entry.line else f"entry {index + 1}"
             return f"{where} ({field} of {entry.word!r}): {message}"
     return ".".join(str(p) for p in path) + f": {message}" if path else message
 
@@ -430,6 +486,13 @@ def _check_together(entries: list[Entry], source: str) -> None:
     problems = check(entries)
     if problems:
         raise DictionaryFileError(source, problems)
+
+
+def _minutes(created_at: str | None) -> str | None:
+    """`2026-12-03T06:55:19.578Z` as `2026-12-03 06:55` (UTC), for a table that fits."""
+    if created_at and re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d", created_at):
+        return created_at[:16].replace("T", " ")
+    return created_at
 
 
 def _count(n: int) -> str:

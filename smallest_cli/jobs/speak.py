@@ -13,9 +13,8 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from smallest_cli.audio.devices import device_of
 from smallest_cli.audio.sinks import open_sinks
@@ -25,6 +24,9 @@ from smallest_cli.destinations import Destination, destinations, note_headerless
 from smallest_cli.errors import UsageError
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+    from io import BufferedReader
+
     from smallest_cli.api.client import SmallestClient
     from smallest_cli.api.ratelimit import AdaptiveSlots
     from smallest_cli.api.tts import LiveSession, SpeechRequest
@@ -112,10 +114,13 @@ class SpeechJob:
         from smallest_cli.jobs.voice_catalog import known_pools, load_for, refreshed_clone
 
         try:
-            catalog = load_for(self.obj)
-            voice = catalog.find(self.request.voice_id)
-            if voice is None and catalog.from_cache and self.request.voice_id.startswith("voice_"):
-                voice = load_for(self.obj, refresh=True).find(self.request.voice_id)  # a new clone
+            voice_id = self.request.voice_id
+            catalog = load_for(self.obj, voice=voice_id)
+            voice = catalog.find(voice_id)
+            if voice is None and catalog.from_cache and voice_id.startswith("voice_"):
+                voice = load_for(self.obj, refresh=True, voice=voice_id).find(
+                    voice_id
+                )  # a new clone
         except APIError as error:
             if self.obj.debug:
                 self.obj.output.debug(f"voice pairing not checked: {error.message}")
@@ -232,6 +237,8 @@ class SpeechJob:
         return lambda r: _over_websocket(tts.live, r, self.timestamps is not None)
 
     def _run_live(self, client: SmallestClient, sink: Sink) -> None:
+        from smallest_cli.errors import APIError
+
         session = client.tts.live(
             self.request,
             word_timestamps=self.timestamps is not None,
@@ -240,13 +247,15 @@ class SpeechJob:
         with session:
             reader = _StdinFeeder(session)
             reader.start()
-            written = 0
-            for event in session.events():
-                if event.audio:
-                    sink.write(event.audio)
-                    written += len(event.audio)
-                if event.word is not None:
-                    self._keep_words([event.word], 0.0)
+            try:
+                for event in session.events():
+                    if event.audio:
+                        sink.write(event.audio)
+                    if event.word is not None:
+                        self._keep_words([event.word], 0.0)
+            except APIError:
+                reader.raise_error()  # the reader's failure is why the session ended
+                raise
             reader.raise_error()
 
     def _keep_words(self, words: list[Word], offset: float) -> None:
@@ -323,6 +332,8 @@ def _in_background(
 ) -> Future[Fetched]:
     """`work(request)` in a daemon thread: on Ctrl-C the command ends at once, abandoning the
     chunks still in flight instead of waiting for them (as a thread pool would)."""
+    from concurrent.futures import Future
+
     future: Future[Fetched] = Future()
 
     def run() -> None:
@@ -391,6 +402,17 @@ def _over_websocket(
     return fetched
 
 
+def _arrived_reader() -> Callable[[], bytes]:
+    """A function reading what has arrived on stdin, without waiting for more. On a real
+    file descriptor it is os.read, which holds no lock of the interpreter's, so a failing
+    command can exit while the reader thread still waits for input."""
+    try:
+        descriptor = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # a stand-in stream (io.UnsupportedOperation)
+        return cast("BufferedReader", sys.stdin.buffer).read1
+    return lambda: os.read(descriptor, 4096)
+
+
 class _StdinFeeder(threading.Thread):
     """Reads stdin as it arrives and sends it to the TTS socket, flushing at sentence ends."""
 
@@ -402,13 +424,16 @@ class _StdinFeeder(threading.Thread):
     def run(self) -> None:
         from smallest_cli.text import sentence_complete
 
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        fd = sys.stdin.fileno()
+        decoder = codecs.getincrementaldecoder("utf-8")()
         pending = ""
         try:
+            read = _arrived_reader()
             while True:
-                data = os.read(fd, 4096)
-                pending += decoder.decode(data, final=not data)
+                data = read()
+                try:
+                    pending += decoder.decode(data, final=not data)
+                except UnicodeDecodeError:
+                    raise UsageError("stdin is not UTF-8 text") from None
                 if pending.strip():
                     flush = sentence_complete(pending)
                     self.session.send(pending, flush=flush)

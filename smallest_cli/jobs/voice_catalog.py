@@ -204,8 +204,12 @@ def load(
     key: str | None = None,
     refresh: bool = False,
     log: Callable[[str], None] | None = None,
+    voice: str | None = None,
 ) -> Catalog:
     """The catalog for `key` (default: the client's base URL), from the cache when fresh.
+
+    With `voice`, the catalog holds only the voices with that id (ignoring case): one
+    lookup need not build every voice of the cache.
 
     `client` may be a factory (like `AppContext.client`), called only when a request is
     needed, so a fresh cache costs no key lookup and no emulator start. `refresh=True`
@@ -223,7 +227,7 @@ def load(
         key = get_client().base_url
     path = cache_path(key)
     if not refresh:
-        cached = _read(path, key)
+        cached = _read(path, key, voice)
         if cached is not None and _fresh(cached):
             if log is not None:
                 age = max(0.0, _now() - cached.fetched_at)
@@ -231,7 +235,7 @@ def load(
             return cached
     document = _fetch(get_client(), key)
     _write(path, document, log)
-    return _catalog(key, document, from_cache=False)
+    return _catalog(key, document, from_cache=False, voice=voice)
 
 
 def get_voices(
@@ -253,13 +257,15 @@ def context_key(obj: AppContext) -> str:
     return obj.resolved_base_url().rstrip("/")
 
 
-def load_for(obj: AppContext, *, refresh: bool = False) -> Catalog:
-    """The catalog for a command: its API, its client, `--debug` notes about the cache."""
+def load_for(obj: AppContext, *, refresh: bool = False, voice: str | None = None) -> Catalog:
+    """The catalog for a command: its API, its client, `--debug` notes about the cache
+    (only `voice`'s entries, when given; see `load`)."""
     return load(
         obj.client,
         key=context_key(obj),
         refresh=refresh,
         log=obj.output.debug if obj.debug else None,
+        voice=voice,
     )
 
 
@@ -382,7 +388,7 @@ def _keep(entry: Mapping[str, Any]) -> dict[str, Any]:
     return {k: entry[k] for k in (*KEEP_FIELDS, *MODEL_FIELDS) if k in entry}
 
 
-def _read(path: Path, key: str) -> Catalog | None:
+def _read(path: Path, key: str, voice: str | None = None) -> Catalog | None:
     """The cached catalog, or None when it is missing, unreadable, corrupt or not ours."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -399,7 +405,7 @@ def _read(path: Path, key: str) -> Catalog | None:
     ):
         return None
     try:
-        return _catalog(key, document, from_cache=True)
+        return _catalog(key, document, from_cache=True, voice=voice)
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
 
@@ -426,16 +432,27 @@ def _write(path: Path, document: Mapping[str, Any], log: Callable[[str], None] |
             log(f"could not write the voice cache {path}: {exc}")
 
 
-def _catalog(key: str, document: Mapping[str, Any], *, from_cache: bool) -> Catalog:
+def _catalog(
+    key: str, document: Mapping[str, Any], *, from_cache: bool, voice: str | None = None
+) -> Catalog:
     catalog = document.get("get_all_voices")
     partial = None
     if catalog is None:
         partial = str(document.get("get_all_voices_error") or "Get All Voices failed")
-    merged = _merge(document["get_voices"], catalog or [])
+    primary, extra = document["get_voices"], catalog or []
+    clones = document.get("clones") or []
+    if voice is not None:
+        primary, extra, clones = (_named(e, voice) for e in (primary, extra, clones))
+    merged = _merge(primary, extra)
     ids = {e["voiceId"] for e in merged}
-    merged += [dict(e) for e in document.get("clones") or [] if e["voiceId"] not in ids]
+    merged += [dict(e) for e in clones if e["voiceId"] not in ids]
     voices = tuple(Voice.from_api(e) for e in merged)
     return Catalog(key, voices, float(document["fetched_at"]), from_cache, partial)
+
+
+def _named(entries: Iterable[Mapping[str, Any]], voice_id: str) -> list[Mapping[str, Any]]:
+    folded = voice_id.casefold()
+    return [e for e in entries if str(e["voiceId"]).casefold() == folded]
 
 
 def _merge(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,10 +90,65 @@ def test_twenty_timestamps_runs_on_one_slot_all_succeed(one_slot, tmp_path: Path
     assert_all_spoke(results)
 
 
-def test_parallel_live_runs_on_one_slot_all_succeed(one_slot, tmp_path: Path) -> None:
-    # Five, not twenty: twenty `--live` processes on one slot do not all succeed yet (issue 9).
-    results = in_parallel(tmp_path, "tts", "say", "--live", processes=5)
+def test_twenty_live_runs_on_one_slot_all_succeed(one_slot, tmp_path: Path) -> None:
+    """Each process gets its text only once the one before it has finished (`in_parallel`
+    feeds stdin in turn): a session still waiting for its text must neither hold one of the
+    account's five sockets nor count the wait as the server's silence."""
+    results = in_parallel(tmp_path, "tts", "say", "--live")
     assert_all_spoke(results)
+
+
+def test_live_text_that_comes_after_the_timeout_is_still_spoken(api_env, tmp_path: Path) -> None:
+    """The server owes nothing before the text comes: waiting longer than --timeout for
+    stdin is not a stalled server."""
+    target = tmp_path / "late.wav"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smallest_cli", "--timeout", "1", "--retries", "0"]
+        + ["tts", "say", "--live"]
+        + ["-o", str(target)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write("The first sentence comes at once.")
+    proc.stdin.flush()
+    while not any(e.path == "/waves/v1/tts/live" for e in api_env.state.exchanges()):
+        assert proc.poll() is None, proc.communicate()[1]
+        time.sleep(0.1)
+    with pytest.raises(subprocess.TimeoutExpired):
+        proc.wait(timeout=3)  # the socket is open and stdin too, for longer than --timeout
+    _, stderr = proc.communicate(" The second one much later.", timeout=60)
+    assert proc.returncode == 0, stderr
+    assert len(stderr.splitlines()) <= 1 and "Error" not in stderr, stderr  # a slot note at most
+    assert sf.info(target).duration > 2
+
+
+def test_a_flushed_sentence_the_server_never_answers_is_a_stall(api_env, tmp_path: Path) -> None:
+    """Once a whole sentence went out with `flush`, the server owes audio: its silence for
+    --timeout is a stall even while stdin stays open."""
+    api_env.state.faults.replace(["stall@/waves/v1/tts/live"], 0)
+    target = tmp_path / "stalled.wav"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smallest_cli", "--timeout", "1", "--retries", "0"]
+        + ["tts", "say", "--live", "-o", str(target)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write("A whole sentence, flushed at once.")
+    proc.stdin.flush()
+    try:
+        returncode = proc.wait(timeout=30)  # stdin is still open
+    finally:
+        proc.kill()
+        _, stderr = proc.communicate()
+    assert returncode == 1, stderr
+    assert "sent nothing for 1 s" in stderr and "Traceback" not in stderr, stderr
+    assert not target.exists()
 
 
 class BusyAtFirst(ConcurrencyLimiter):
@@ -154,6 +210,41 @@ def test_concurrency_above_the_slots_notes_once_and_settles(one_slot, tmp_path: 
     # the three extra workers collide once at the start, then the worker count shrinks to
     # the one slot there is instead of knocking on it for every chunk
     assert statuses.count(429) <= 6, statuses
+
+
+class CountingRefusals(ConcurrencyLimiter):
+    """The emulator's one-slot TTS limiter, counting the syntheses it refuses."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
+        self.refused = 0
+
+    @contextmanager
+    def slot(self, key: str) -> Iterator[None]:
+        try:
+            with super().slot(key):
+                yield
+        except LimitExceeded:
+            self.refused += 1
+            raise
+
+
+def test_concurrency_over_websockets_settles_on_the_slots_too(
+    one_slot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limiter = CountingRefusals()
+    monkeypatch.setattr(one_slot.state.limits, "tts", limiter)
+    target = tmp_path / "c.wav"
+    result = run(
+        "tts", "say", LONG, "-o", str(target), "--sample-rate", "8000", "--concurrency", "4",
+        "--transport", "ws",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert sf.info(target).duration > 10
+    assert len(result.stderr.splitlines()) == 1 and NOTE in result.stderr, result.stderr
+    # 429 frames: the three extra sockets are refused at the start, then the workers shrink
+    # to the one slot instead of knocking on it for every chunk
+    assert limiter.refused <= 6, limiter.refused
 
 
 def test_the_wait_is_bounded_by_max_wait(one_slot, tmp_path: Path) -> None:

@@ -226,6 +226,27 @@ def test_defaults_come_from_the_profile_config(chat_env: InProcessEmulator) -> N
     assert body["messages"][0] == {"role": "system", "content": "Answer in French."}
     run("chat", "--temperature", "1.5", "say non")
     assert sent(chat_env)["temperature"] == 1.5  # the flag wins
+    assert run("--profile", "work", "config", "set", "chat_temperature", "0.2").exit_code == 0
+    assert run("--profile", "work", "chat", "say ja").exit_code == 0
+    assert sent(chat_env)["temperature"] == 0.2
+    assert sent(chat_env)["messages"][0]["role"] == "user"  # work has no system prompt
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("chat_temperature", "2.5"), ("chat_top_p", "1.5"), ("chat_max_tokens", "40000")],
+)
+def test_a_default_out_of_range_is_refused_from_the_config_and_the_environment(
+    chat_env: InProcessEmulator, monkeypatch: pytest.MonkeyPatch, setting: str, value: str
+) -> None:
+    refused = run("config", "set", setting, value)
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith(f"Error: invalid '{value}' for {setting}")
+    monkeypatch.setenv(f"SMALLEST_{setting.upper()}", value)
+    result = run("chat", "say hi")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert chat_requests(chat_env) == []
 
 
 @pytest.mark.parametrize(
@@ -247,6 +268,23 @@ def test_out_of_range_values_exit_2_with_no_request(
     result = run("chat", *args, "say hi")
     assert result.exit_code == 2, result.stderr
     assert result.stdout == ""
+    assert chat_requests(chat_env) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--temperature", "3"), "--temperature must be between 0 and 2 (got 3)"),
+        (("--top-p", "-0.5"), "--top-p must be between 0 and 1 (got -0.5)"),
+        (("--max-tokens", "40000"), "--max-tokens must be between 1 and 32768 (got 40000)"),
+    ],
+)
+def test_an_out_of_range_value_is_told_with_its_documented_range(
+    chat_env: InProcessEmulator, args: tuple[str, ...], message: str
+) -> None:
+    result = run("chat", *args, "say hi")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == f"Error: {message}"
     assert chat_requests(chat_env) == []
 
 
@@ -329,6 +367,17 @@ def test_a_continued_conversation_keeps_its_system_prompt_unless_told(
     assert sent(chat_env)["messages"][0] == {"role": "system", "content": "Be loud."}
     run("chat", "say five")
     assert sent(chat_env)["messages"][0] == {"role": "system", "content": "Be terse."}
+
+
+def test_a_system_prompt_cleared_stays_cleared_when_continued(
+    chat_env: InProcessEmulator,
+) -> None:
+    run("chat", "-s", "Be kind.", "say one")
+    run("chat", "-c", "-s", "", "say two")
+    assert sent(chat_env)["messages"][0] == {"role": "user", "content": "say one"}
+    run("chat", "-c", "say three")
+    roles = [m["role"] for m in sent(chat_env)["messages"]]
+    assert roles == ["user", "assistant", "user", "assistant", "user"]  # no system prompt
 
 
 def test_piped_material_is_named_by_its_instruction(chat_env: InProcessEmulator) -> None:
@@ -486,11 +535,28 @@ def test_a_bad_request_names_the_field(chat_env: InProcessEmulator) -> None:
     assert "HTTP 400" in result.stderr
 
 
+@pytest.mark.no_contract  # the request is the invalid one the spec refuses
+def test_a_field_the_api_refuses_is_named_in_the_error(
+    chat_env: InProcessEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # five stops get past a CLI that no longer counts them, as a field it does not know would
+    monkeypatch.setattr("smallest_cli.jobs.chat.check_stops", tuple)
+    result = run("chat", *("--stop", "x") * 5, "say hi")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "Error: Invalid input data: stop: Array must contain at most 4 element(s) (HTTP 400)"
+    )
+    assert result.stdout == ""
+
+
 def test_a_context_overflow_says_how_to_trim(chat_env: InProcessEmulator) -> None:
     prompt = "word " * 40_000  # more tokens than the window, in one message
     result = run("chat", "--no-log", input=prompt)
     assert result.exit_code == 1
-    assert "HTTP 400" in result.stderr
+    error = result.stderr.splitlines()[0]
+    assert error.startswith("Error: messages: This model's maximum context length is 32768")
+    assert error.endswith("(HTTP 400)")
+    assert error.count("maximum context length") == 1  # said once, not again as a detail
     assert "start a new one" in result.stderr
 
 
@@ -512,6 +578,24 @@ def test_a_stream_cut_mid_reply_keeps_what_arrived_and_exits_1(
 
 
 @pytest.mark.no_contract
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_a_full_disk_behind_stdout_is_said_and_exits_1(
+    chat_env: InProcessEmulator, tmp_path: Path
+) -> None:
+    env = {**os.environ, "SMALLEST_BASE_URL": chat_env.base_url, "SMALLEST_DATA_DIR": str(tmp_path)}
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "smallest_cli", "chat", "say hi"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == "Error: cannot write stdout: No space left on device"
+
+
 def test_a_dropped_connection_exits_1_with_a_hint(chat_env: InProcessEmulator) -> None:
     chat_env.state.faults.replace([f"drop*1@{CHAT}"], 0)
     result = run("--retries", "0", "chat", "say hi")
@@ -609,6 +693,16 @@ def terminal(chat_env: InProcessEmulator, tmp_path: Path) -> Iterator[Terminal]:
     os.close(screen.fd)
 
 
+def test_without_a_key_the_repl_does_not_open(
+    chat_env: InProcessEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SMALLEST_API_KEY")
+    result = run("chat", stdin_isatty=True, stdout_isatty=True)
+    assert result.exit_code == 4
+    assert result.stderr.startswith("Error: not logged in")
+    assert "Chatting with Electron" not in result.stderr
+
+
 def test_the_repl_chats_remembers_and_leaves_on_ctrl_d(
     terminal: Terminal, chat_env: InProcessEmulator, tmp_path: Path
 ) -> None:
@@ -644,6 +738,44 @@ def test_the_repl_chats_remembers_and_leaves_on_ctrl_d(
     with History() as history:
         (conversation,) = history.conversations()
         assert conversation.messages == 5  # two exchanges and the system prompt
+
+
+def test_system_alone_in_the_repl_clears_the_prompt_for_later_continuing(
+    terminal: Terminal, chat_env: InProcessEmulator
+) -> None:
+    terminal.wait_for("> ")
+    terminal.type("/system Be brief.\n")
+    terminal.wait_for("> ")
+    terminal.type("say first\n")
+    terminal.wait_for("> ")
+    terminal.type("/system\n")
+    terminal.wait_for("System prompt cleared.")
+    terminal.wait_for("> ")
+    terminal.type("say second\n")
+    terminal.wait_for("> ")
+    terminal.type("\x04")
+    assert terminal.exit_code() == 0
+    assert sent(chat_env)["messages"][0] == {"role": "user", "content": "say first"}
+    result = run("chat", "-c", "say third")
+    assert result.exit_code == 0, result.stderr
+    assert [m["role"] for m in sent(chat_env)["messages"]] == ["user", "assistant"] * 2 + ["user"]
+
+
+def test_save_refuses_a_directory_and_prints_on_a_dash(
+    terminal: Terminal, chat_env: InProcessEmulator, tmp_path: Path
+) -> None:
+    terminal.wait_for("> ")
+    terminal.type("say saved words\n")
+    terminal.wait_for("> ")
+    terminal.type(f"/save {tmp_path}\n")
+    terminal.wait_for(f"Error: /save {tmp_path} is a directory")
+    terminal.wait_for("> ")
+    terminal.type("/save -\n")
+    shown = terminal.wait_for("> ")
+    assert "**You:** say saved words" in shown and "**Electron:** saved words" in shown
+    terminal.type("\x04")
+    assert terminal.exit_code() == 0
+    assert not (Path.cwd() / "-").exists()
 
 
 def test_ctrl_c_stops_a_reply_and_keeps_the_session(

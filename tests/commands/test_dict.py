@@ -16,6 +16,7 @@ import soundfile as sf
 from smallest_cli.api.errors import status_error
 from smallest_cli.dictionary_file import Entry
 from smallest_cli.jobs.dicts import _sending
+from tests.commands.test_tts import no_sound_device  # noqa: F401 (a fixture)
 from tests.conftest import run
 from tests.test_voice_catalog import PROBE
 
@@ -197,6 +198,39 @@ def test_create_refuses_bad_input_with_exit_2(api, args, stdin, message) -> None
     assert requests(api) == []
 
 
+def test_create_reads_piped_stdin_without_a_file(api) -> None:
+    result = run("dict", "create", input="nginx\tengine x\n")
+    assert result.exit_code == 0, result.stderr
+    [post] = writes(api)
+    assert json.loads(post.body)["items"] == [{"word": "nginx", "pronunciation": "engine x"}]
+    assert result.stdout == json.loads(post.response_body)["id"] + "\n"
+
+
+def test_an_excel_csv_with_a_byte_order_mark_reads_its_header(api) -> None:
+    Path("words.csv").write_text("\ufeffword,pronunciation\r\nnginx,engine x\r\n")
+    result = run("dict", "create", "words.csv")
+    assert result.exit_code == 0, result.stderr
+    [post] = writes(api)
+    assert json.loads(post.body)["items"] == [{"word": "nginx", "pronunciation": "engine x"}]
+
+
+def test_problems_are_named_in_the_order_of_the_lines(api) -> None:
+    Path("bad.tsv").write_text("a\t\nb\tc\td\n")
+    result = run("dict", "create", "bad.tsv")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: bad.tsv: line 1: empty pronunciation (and 1 more)\n")
+
+
+def test_delete_several_at_once(api) -> None:
+    first = created(api)
+    second = run("dict", "create", "--word", "x", "--say", "ex").stdout.strip()
+    result = run("dict", "delete", "product", second, "--yes")
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert result.stderr == f"Deleted product ({first}).\nDeleted {second}.\n"
+    assert [json.loads(e.body) for e in writes(api)][-2:] == [{"id": first}, {"id": second}]
+    assert run("dict", "list").stdout == ""
+
+
 # -- list, show ------------------------------------------------------------------------------
 
 
@@ -214,6 +248,8 @@ def test_list_piped_terminal_and_json(api) -> None:
     plain = re.sub(r"\x1b\[[0-9;]*m", "", table.stdout)
     assert plain.split()[:5] == ["ID", "NAME", "WORDS", "CREATED", "FIRST"]
     assert "API, nginx, SQL" in plain
+    assert dict_id in plain.split() and unnamed in plain.split()  # ids whole, to copy
+    assert re.search(r"  \d{4}-\d\d-\d\d \d\d:\d\d  ", plain)  # created, to the minute
     data = json.loads(run("dict", "list", "--json").stdout)
     assert data[0]["id"] == dict_id and data[0]["name"] == "product"
     assert data[0]["word_count"] == 3 and data[1]["name"] is None
@@ -246,6 +282,26 @@ def test_a_rejected_key_exits_4(api, monkeypatch: pytest.MonkeyPatch) -> None:
     result = run("dict", "list")
     assert (result.exit_code, result.stdout) == (4, "")
     assert result.stderr.startswith("Error: ")
+
+
+@pytest.mark.no_contract  # the request breaks the schema on purpose
+def test_the_emulators_zod_400_names_the_line_of_the_file(api) -> None:
+    """The API's own 400 body (an entry our checks would have refused, sent anyway) comes
+    back naming the line of the user's file and the field."""
+    from smallest_cli.context import AppContext
+
+    context = AppContext()
+    client = context.client()
+    entries = [Entry("nginx", "engine x", 2), Entry("SQL", "", 7)]
+    with pytest.raises(Exception) as caught:
+        _sending(lambda: client.dictionaries.create(entries), entries, "words.tsv")
+    context.close()
+    assert str(caught.value) == (
+        "Invalid request body: words.tsv line 7 (pronunciation of 'SQL'): "
+        "String must contain at least 1 character(s) (HTTP 400)"
+    )
+    [post] = writes(api)
+    assert post.status == 400
 
 
 def test_the_apis_400_names_the_line_of_the_file() -> None:
@@ -308,6 +364,45 @@ def test_edit_an_invalid_change_reopens_until_fixed(api, editor: Path) -> None:
     assert len(writes(api)) == 1
 
 
+@pytest.mark.no_contract  # the fault's 400 has no zod body
+def test_edit_a_failed_put_keeps_the_edit_in_a_file(api, editor: Path) -> None:
+    created(api)
+    (editor / "1.txt").write_text("nginx\tengine ex\nKafka\tcaf ka\n")
+    api.state.faults.replace([f"400*1+1@{PATH}"], 0)  # the GET goes through, the PUT fails
+    result = run("dict", "edit", "product")
+    assert (result.exit_code, result.stdout) == (1, "")
+    found = re.search(r"your edit is kept in (\S+\.tsv)", result.stderr)
+    assert found, result.stderr
+    assert "`smallest dict push " + found.group(1) + " --name product`" in result.stderr
+    kept = Path(found.group(1))
+    assert kept.read_text().endswith("Kafka\tcaf ka\nnginx\tengine ex\n")
+    kept.unlink()
+
+
+def test_edit_keeps_a_word_starting_with_hash_that_the_listing_cannot_hold(
+    api, editor: Path
+) -> None:
+    made = run("dict", "create", "--word", "#1", "--say", "number one", "--name", "product")
+    dict_id = made.stdout.strip()
+    run("dict", "add", "product", "nginx", "engine x")
+    api.state.clear()
+    unchanged = run("dict", "edit", "product")  # step 1: saved as it was shown
+    assert unchanged.stderr == "product: no changes; nothing was sent.\n"
+    assert writes(api) == []
+    assert "'#1'" in (editor / "seen-1.txt").read_text().split("\nnginx")[0]
+    (editor / "2.txt").write_text("nginx\tengine ex\n")
+    changed = run("dict", "edit", "product")
+    assert changed.stderr == "product: +0 added, -0 removed, ~1 changed\n"
+    [put] = writes(api)
+    assert json.loads(put.body) == {
+        "id": dict_id,
+        "items": [
+            {"word": "nginx", "pronunciation": "engine ex"},
+            {"word": "#1", "pronunciation": "number one"},
+        ],
+    }
+
+
 def test_edit_emptied_file_cancels_and_no_change_sends_nothing(api, editor: Path) -> None:
     created(api)
     (editor / "1.txt").write_text("# nothing left\n")
@@ -317,6 +412,38 @@ def test_edit_emptied_file_cancels_and_no_change_sends_nothing(api, editor: Path
     unchanged = run("dict", "edit", "product")  # step 2: the editor saves nothing new
     assert unchanged.stderr == "product: no changes; nothing was sent.\n"
     assert writes(api) == []
+
+
+def test_edit_without_an_editor_or_a_terminal_refuses_before_any_request(
+    api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created(api)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for default in ("vi", "notepad"):  # stand-ins that would show they were run
+        fake = bin_dir / default
+        fake.write_text(f"#!/bin/sh\ntouch {tmp_path / 'ran'}\n")
+        fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.delenv("EDITOR", raising=False)
+    result = run("dict", "edit", "product")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith("Error: no editor: VISUAL and EDITOR are unset")
+    assert "`smallest dict add`" in result.stderr
+    assert not (tmp_path / "ran").exists() and requests(api) == []
+
+
+@pytest.mark.parametrize(
+    ("word", "say", "problem"),
+    [("", "x", "empty word"), ("a\tb", "x", "a tab or newline inside the word")],
+)
+def test_add_refuses_a_bad_pair_naming_its_arguments(api, word, say, problem) -> None:
+    created(api)
+    result = run("dict", "add", "product", word, say)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"Error: dict add: {problem}\n")
+    assert requests(api) == []
 
 
 def test_add_and_remove_send_the_complete_list(api) -> None:
@@ -360,6 +487,18 @@ def test_delete_asks_on_a_terminal(api) -> None:
     assert "product" not in config_text()
 
 
+def test_delete_of_a_name_whose_dictionary_is_gone_forgets_the_name(api) -> None:
+    dict_id = created(api)
+    api.state.dictionaries.clear()  # deleted elsewhere
+    result = run("dict", "delete", "product", "--yes")
+    assert (result.exit_code, result.stdout) == (0, ""), result.stderr
+    assert result.stderr == (
+        f"Warning: product ({dict_id}) was already gone from the API; forgot the name 'product'\n"
+    )
+    assert "product" not in config_text()
+    assert run("dict", "show", "product").exit_code == 2
+
+
 def test_delete_yes_and_an_unknown_id(api) -> None:
     dict_id = created(api)
     assert run("dict", "delete", dict_id, "--yes").exit_code == 0
@@ -380,6 +519,39 @@ def test_pull_writes_a_sorted_listing_that_pushes_unchanged(api) -> None:
     assert text.startswith("# ")
     assert run("dict", "pull", "product").stdout == text
     assert push("pulled.tsv", "--name", "product").stderr == "product: unchanged\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("words.csv", 'word,pronunciation\n"a,b",c\nAPI,ay pee eye\nnginx,engine x\nSQL,sequel\n'),
+        (
+            "words.json",
+            '[\n  {"word": "a,b", "pronunciation": "c"},\n'
+            '  {"word": "API", "pronunciation": "ay pee eye"},\n'
+            '  {"word": "nginx", "pronunciation": "engine x"},\n'
+            '  {"word": "SQL", "pronunciation": "sequel"}\n]\n',
+        ),
+    ],
+)
+def test_pull_writes_the_format_of_the_extension_so_push_reads_it(api, name, expected) -> None:
+    created(api, text=WORDS + "a,b\tc\n")
+    result = run("dict", "pull", "product", "-o", name)
+    assert (result.exit_code, result.stdout) == (0, ""), result.stderr
+    assert Path(name).read_text() == expected
+    assert push(name, "--name", "product").stderr == "product: unchanged\n"
+
+
+def test_pull_warns_of_a_word_a_tsv_file_reads_as_a_comment(api) -> None:
+    made = run("dict", "create", "--word", "#1", "--say", "number one", "--name", "product")
+    assert made.exit_code == 0, made.stderr
+    result = run("dict", "pull", "product", "-o", "words.tsv")
+    assert result.exit_code == 0
+    assert "Warning: the word '#1' starts with '#'" in result.stderr
+    assert "words.json" in result.stderr
+    kept = run("dict", "pull", "product", "-o", "words.json")
+    assert "Warning" not in kept.stderr
+    assert push("words.json", "--name", "product").stderr == "product: unchanged\n"
 
 
 def test_pull_to_a_missing_directory_fails_before_any_request(api) -> None:
@@ -436,10 +608,25 @@ def test_try_speaks_with_the_dictionary_to_a_file(api, tmp_path: Path) -> None:
     assert (body["text"], body["pronunciation_dicts"]) == ("Deploy it with nginx", [dict_id])
 
 
+@pytest.mark.usefixtures("no_sound_device")
+def test_try_plays_on_a_terminal_and_pipes_audio_otherwise(api) -> None:
+    created(api)
+    speakers = run("dict", "try", "product", "Deploy it with nginx", stdout_isatty=True)
+    assert speakers.exit_code == 1
+    assert "cannot play audio: no output device" in speakers.stderr
+    assert [e for e in requests(api) if e.path.startswith("/waves/v1/tts")] == []
+    piped = run("dict", "try", "product", "Deploy it with nginx")
+    assert piped.exit_code == 0, piped.stderr
+    assert piped.stdout_bytes[:4] == b"RIFF"
+
+
 # -- completion ------------------------------------------------------------------------------------
 
 
-def test_completion_offers_names_and_cached_ids_without_a_request(api) -> None:
+@pytest.mark.parametrize(
+    "words", ["smallest dict show ", "smallest tts say Hi --dict ", "smallest dict delete x "]
+)
+def test_completion_offers_names_and_cached_ids_without_a_request(api, words: str) -> None:
     dict_id = created(api)
     unnamed = run("dict", "create", "--word", "x", "--say", "ex").stdout.strip()
     run("dict", "list")  # fills the cache
@@ -447,8 +634,8 @@ def test_completion_offers_names_and_cached_ids_without_a_request(api) -> None:
     env = {
         **os.environ,
         "_SMALLEST_COMPLETE": "complete_bash",
-        "COMP_WORDS": "smallest dict show ",
-        "COMP_CWORD": "3",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split())),
     }
     proc = subprocess.run(
         [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True

@@ -1,8 +1,5 @@
 """The CLI meets each fault the emulator can inject: it fails with exit code 1 and one
-`Error:` line on stderr, shows no traceback, and leaves no file behind.
-
-Tests marked xfail record where the client misbehaves today; the sharp-edges issue fixes
-them (strict: a fix turns them into failures here, to be unmarked)."""
+`Error:` line on stderr, shows no traceback, and leaves no file behind."""
 
 from __future__ import annotations
 
@@ -51,10 +48,6 @@ def out_dir(tmp_path: Path) -> Path:
     return directory
 
 
-def xfail(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
 # What the Error line must name, where a fault has a clear name for the user.
 SAYS = {"stall-body": "mid-response", "malformed-json": "JSON", "html": "HTML"}
 
@@ -64,10 +57,7 @@ HTTP_FAULTS = [
     "drop",
     "reset",
     "stall",
-    pytest.param(
-        "stall-body",
-        marks=xfail("a sync answer that stops mid-body is reported as 'no answer ... within'"),
-    ),
+    "stall-body",
     "malformed-json",
     "html",
 ]

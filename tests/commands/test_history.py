@@ -154,3 +154,22 @@ def test_an_unknown_conversation_exits_2() -> None:
     assert result.exit_code == 2
     assert "no conversation 'nosuchid'" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("wildcard", ["%", "_", "%%", ""])
+def test_an_id_is_matched_by_its_start_not_as_a_pattern(wildcard: str) -> None:
+    (only,) = stored()
+    result = run("history", "delete", wildcard)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    with History() as history:
+        assert [c.id for c in history.conversations()] == [only]  # nothing deleted
+
+
+def test_a_unique_start_of_an_id_names_its_conversation() -> None:
+    first, second = stored(2)
+    common = next(n for n in range(12) if first[n] != second[n])
+    result = run("history", "delete", first[: common + 1])
+    assert result.exit_code == 0, result.stderr
+    with History() as history:
+        assert [c.id for c in history.conversations()] == [second]

@@ -135,6 +135,22 @@ def test_a_named_pipe_gets_the_audio_and_stays_a_pipe(api_env, tmp_path: Path) -
     assert len(audio) > rate // 2
 
 
+def test_a_symbolic_link_is_written_through_and_kept(api_env, tmp_path: Path) -> None:
+    """`-o link.wav` writes the file the link points to (in its own directory), and the
+    link stays a link."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    target = elsewhere / "take.wav"
+    link = tmp_path / "link.wav"
+    link.symlink_to(target)
+    result = run("tts", "say", "Hello there.", "-o", str(link))
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert sf.info(target).duration > 0.5
+    assert not list(tmp_path.glob(".link.wav.*"))
+    assert [p.name for p in elsewhere.iterdir()] == ["take.wav"]  # no temporary file left
+
+
 def test_dev_stdout_is_stdout(api_env) -> None:
     result = run("tts", "say", "Hello there.", "-o", "/dev/stdout", "--format", "wav")
     assert result.exit_code == 0, result.stderr

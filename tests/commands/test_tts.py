@@ -170,7 +170,7 @@ def test_stdin_and_file_input(api_env, tmp_path: Path) -> None:
     [
         (["   "], "the text is empty"),
         (["hi", "--sample-rate", "22050"], "choose one of 8000, 16000, 24000, 44100"),
-        (["hi", "--speed", "3"], "Invalid value for '--speed'"),
+        (["hi", "--speed", "3"], "--speed must be between 0.5 and 2 (got 3)"),
         (["hi", "--language", "xx"], "--language 'xx'"),
         (["hi", "--model", "lightning-v9"], "choose one of lightning_v3.1, lightning_v3.1_pro"),
         (["hi", "-o", "x.m4a"], "cannot tell the audio format"),
@@ -641,3 +641,23 @@ def test_interrupt_with_concurrency_stops_at_once_and_quietly(emulator, out: Pat
     assert proc.returncode == 130, err
     assert err.decode().endswith("Interrupted.\n"), err
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("position", ["first", "after a sentence"])
+def test_live_stdin_that_is_not_utf8_is_refused(api_env, tmp_path: Path, position: str) -> None:
+    """Undecodable stdin under --live is refused (exit 2, one line), not spoken as U+FFFD,
+    and nothing is left on disk."""
+    target = tmp_path / "live.wav"
+    head = b"" if position == "first" else b"A first sentence is spoken.\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "smallest_cli", "tts", "say", "--live", "-o", str(target)],
+        input=head + b"and then \xff\xfe bytes.",
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    stderr = done.stderr.decode()
+    assert done.returncode == 2, stderr
+    assert stderr.splitlines()[0] == "Error: stdin is not UTF-8 text", stderr
+    assert "Traceback" not in stderr
+    assert not target.exists()

@@ -126,3 +126,19 @@ def test_an_html_page_answering_the_handshake_says_so(serve, speech: Path, comma
     portal = serve((200, {"Content-Type": "text/html; charset=utf-8"}))
     error = one_error(run(*commands(speech, portal.url)[command], input="hello"))
     assert "HTML page" in error and "WebSocket" in error
+
+
+@pytest.mark.parametrize("transport", [["--transport", "ws"], ["--live"]], ids=["ws", "live"])
+def test_nothing_reaches_stdout_before_the_handshake(serve, transport: list[str]) -> None:
+    """`-o -` writes no WAV header until audio comes: a failed handshake leaves stdout empty
+    (a reader would otherwise take the lone header for an empty recording)."""
+    portal = serve((200, {"Content-Type": "text/html; charset=utf-8"}))
+    text = [] if "--live" in transport else ["hello"]
+    result = run(
+        "--retries", "0", "--base-url", portal.url,
+        "tts", "say", *text, *transport, "-o", "-", "--format", "wav",
+        input="hello",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.stderr
+    assert "HTML page" in result.stderr
+    assert result.stdout_bytes == b""
