@@ -228,7 +228,7 @@ def _version(value: bool) -> None:
 app = typer.Typer(
     cls=SmallestGroup,
     name="smallest",
-    help="The command line for the Smallest AI voice API: speech, voices and transcripts.",
+    help="The command line for the Smallest AI voice API: speech, transcripts, voices and clones, and the Electron LLM, typed or spoken.",
     epilog="Exit codes: 0 ok, 1 API or network error, 2 bad usage, 4 not logged in or key "
     "rejected, 130 interrupted (143 on SIGTERM, 129 on SIGHUP). Docs: https://waves-docs.smallest.ai",
     no_args_is_help=True,
