@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from smallest_cli import __version__
-from smallest_cli.commands import COMMANDS, GROUPS
+from smallest_cli.commands import COMMANDS, GROUPS, LISTED
 from smallest_cli.context import AppContext
 from smallest_cli.errors import ExitCode, SmallestError
 from smallest_cli.output import discard_stdout
@@ -38,7 +38,7 @@ class SmallestGroup(TyperGroup):
         return name_values(super().get_params(ctx))
 
     def list_commands(self, ctx: Any) -> list[str]:
-        return [*super().list_commands(ctx), *GROUPS, *COMMANDS]
+        return [*super().list_commands(ctx), *LISTED]
 
     def get_command(self, ctx: Any, name: str) -> Any:
         command = super().get_command(ctx, name)
@@ -51,16 +51,15 @@ class SmallestGroup(TyperGroup):
         return command
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
-        """The command list, from GROUPS: `--help` imports none of the groups."""
+        """The command list, from LISTED: `--help` imports none of the commands."""
         from typer.core import TyperCommand
 
-        listed = {**GROUPS, **COMMANDS}
-        limit = formatter.width - 6 - max(len(name) for name in listed)
+        limit = formatter.width - 6 - max(len(name) for name in LISTED)
         with formatter.section("Commands"):
             formatter.write_dl(
                 [
                     (name, TyperCommand(name, help=text).get_short_help_str(limit))
-                    for name, text in listed.items()
+                    for name, text in LISTED.items()
                 ]
             )
 
