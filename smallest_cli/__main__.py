@@ -13,8 +13,12 @@ def main() -> None:
     if sys.argv[1:] == ["--version"]:
         from smallest_cli import __version__
 
-        sys.stdout.write(f"smallest {__version__}\n")
-        return
+        try:
+            sys.stdout.write(f"smallest {__version__}\n")
+            sys.stdout.flush()
+            return
+        except OSError:
+            pass  # a full device or a closed pipe: the whole command below says so
     from smallest_cli.app import main as app_main
 
     app_main()

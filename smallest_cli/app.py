@@ -17,9 +17,10 @@ import typer
 from typer.core import TyperGroup
 
 from smallest_cli import __version__
-from smallest_cli.commands import COMMANDS, GROUPS
+from smallest_cli.commands import COMMANDS, GROUPS, LISTED
 from smallest_cli.context import AppContext
 from smallest_cli.errors import ExitCode, SmallestError
+from smallest_cli.output import discard_stdout
 from smallest_cli.plain_values import convert_plainly
 
 
@@ -37,7 +38,7 @@ class SmallestGroup(TyperGroup):
         return name_values(super().get_params(ctx))
 
     def list_commands(self, ctx: Any) -> list[str]:
-        return [*super().list_commands(ctx), *GROUPS, *COMMANDS]
+        return [*super().list_commands(ctx), *LISTED]
 
     def get_command(self, ctx: Any, name: str) -> Any:
         command = super().get_command(ctx, name)
@@ -50,22 +51,23 @@ class SmallestGroup(TyperGroup):
         return command
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
-        """The command list, from GROUPS: `--help` imports none of the groups."""
+        """The command list, from LISTED: `--help` imports none of the commands."""
         from typer.core import TyperCommand
 
-        listed = {**GROUPS, **COMMANDS}
-        limit = formatter.width - 6 - max(len(name) for name in listed)
+        limit = formatter.width - 6 - max(len(name) for name in LISTED)
         with formatter.section("Commands"):
             formatter.write_dl(
                 [
                     (name, TyperCommand(name, help=text).get_short_help_str(limit))
-                    for name, text in listed.items()
+                    for name, text in LISTED.items()
                 ]
             )
 
     def invoke(self, ctx: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            _flush_stdout()  # what is still buffered must reach its device too
+            return result
         except SmallestError as error:
             _context(ctx).report(error)
             raise typer.Exit(error.exit_code) from None
@@ -74,7 +76,7 @@ class SmallestGroup(TyperGroup):
             _say(f"\n{getattr(interruption, 'message', 'Interrupted.')}\n")
             raise typer.Exit(getattr(interruption, "exit_code", ExitCode.INTERRUPTED)) from None
         except BrokenPipeError:
-            _silence_stdout()
+            discard_stdout()
             raise typer.Exit(ExitCode.OK) from None
         except typer.BadParameter as error:
             error.message = error.message.removeprefix("Value error, ")  # pydantic's wording
@@ -208,13 +210,12 @@ def stop_on_termination() -> None:
             signal.signal(signum, stop)
 
 
-def _silence_stdout() -> None:
-    """After EPIPE, point stdout at /dev/null so the interpreter's final flush is silent."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
+def _flush_stdout() -> None:
+    """Flush stdout: a full device (ENOSPC) or a dead terminal (EIO) is an error."""
+    from smallest_cli.output import writing_stdout
+
+    with writing_stdout():
+        sys.stdout.flush()
 
 
 def _version(value: bool) -> None:
@@ -226,7 +227,7 @@ def _version(value: bool) -> None:
 app = typer.Typer(
     cls=SmallestGroup,
     name="smallest",
-    help="The command line for the Smallest AI voice API: speech, voices and transcripts.",
+    help="The command line for the Smallest AI voice API: speech, transcripts, voices and clones, and the Electron LLM, typed or spoken.",
     epilog="Exit codes: 0 ok, 1 API or network error, 2 bad usage, 4 not logged in or key "
     "rejected, 130 interrupted (143 on SIGTERM, 129 on SIGHUP). Docs: https://waves-docs.smallest.ai",
     no_args_is_help=True,
@@ -334,11 +335,22 @@ def main() -> None:
         if done.code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED, ExitCode.HUNG_UP):
             _exit_now(int(done.code))
         raise
+    except BrokenPipeError:
+        discard_stdout()
+    except OSError as error:  # writing before any command ran: --help, --version
+        from smallest_cli.files import cannot_write
+
+        discard_stdout()
+        AppContext().report(cannot_write("stdout", error))
+        raise SystemExit(ExitCode.ERROR) from None
     finally:
         try:
-            sys.stdout.flush()
+            _flush_stdout()
         except BrokenPipeError:
-            _silence_stdout()
+            discard_stdout()
+        except SmallestError as error:  # written after the command: --version, click's own
+            AppContext().report(error)
+            raise SystemExit(ExitCode.ERROR) from None
 
 
 def _exit_now(code: int) -> None:

@@ -12,10 +12,12 @@ import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
 
 from smallest_cli.errors import SmallestError
+from smallest_cli.files import cannot_write
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -93,8 +95,13 @@ class Output:
 
     def data(self, text: str) -> None:
         """Write one line of data."""
-        self.stdout.write(text + "\n")
-        self.stdout.flush()
+        self.write(text + "\n")
+
+    def write(self, text: str) -> None:
+        """Write data to stdout as it is, at once."""
+        with writing_stdout():
+            self.stdout.write(text)
+            self.stdout.flush()
 
     def json(self, value: Any) -> None:
         """Write a JSON document (snake_case keys are the caller's promise)."""
@@ -121,7 +128,8 @@ class Output:
             )
         for row in rows:
             table.add_row(*(_cell(value) for value in row))
-        self._console(self.stdout, self.stdout_isatty).print(table)
+        with writing_stdout():
+            self._console(self.stdout, self.stdout_isatty).print(table)
 
     def fields(self, pairs: Sequence[tuple[str, Any]]) -> None:
         """Labelled values: aligned `Label: value` lines, or `label<TAB>value` when piped."""
@@ -273,6 +281,30 @@ class Progress:
         """Set how much is done (thread-safe, like `advance`)."""
         if self._bar is not None:
             self._bar.update(self._task, completed=completed)
+
+
+@contextmanager
+def writing_stdout() -> Iterator[None]:
+    """Writes to stdout: one that fails (a full device, ENOSPC; a dead terminal, EIO) is an
+    error, exit 1. A reader that has gone (EPIPE) is not; app.py ends the command quietly."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        discard_stdout()  # what is still buffered cannot be written either
+        raise cannot_write("stdout", exc) from None
+
+
+def discard_stdout() -> None:
+    """Point stdout at /dev/null once it has failed (EPIPE, ENOSPC), so that later flushes,
+    the interpreter's last one included, are silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def masked(text: str, secret: str | None = None) -> str:

@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 
 from smallest_cli.app import app
 from smallest_cli.context import AppContext
+from smallest_cli.emulator.limits import Limits
 from smallest_cli.emulator.server import InProcessEmulator
 from smallest_cli.emulator.state import Pacing
 from tests import contract
@@ -103,15 +104,8 @@ def emulator(
     """The session's emulator, reset; its traffic is contract-checked after the test."""
     state = emulator_server.state
     state.faults.replace([], 0.0)
-    state.limits.set_tts_concurrency(1)
-    state.limits.set_stt_per_minute(25)
-    state.limits.stt_rate.reset()  # one session emulator: no test inherits another's count
-    state.limits.set_stt_sessions(100)
-    state.limits.stt_idle_seconds = 60.0
-    state.limits.set_chat_per_minute(10)
-    state.limits.chat_rate.reset()
-    state.limits.set_chat_concurrency(3)
-    state.limits.clone_limit = 10
+    # fresh limits: no test inherits another's counts, nor the slots its leftovers hold
+    state.limits = Limits()
     state.clones.clear()
     # tests that time audio or transcription set their own pacing
     state.pacing = Pacing(

@@ -51,7 +51,7 @@ def test_flac_and_ogg_become_a_trimmed_mono_wav(tmp_path: Path, name: str, kind:
 def test_headerless_pcm_needs_and_uses_a_rate(tmp_path: Path) -> None:
     path = tmp_path / "me.raw"
     path.write_bytes((speechy(6, 16000) * 32767).astype("<i2").tobytes())
-    with pytest.raises(UsageError, match="not an audio file"):
+    with pytest.raises(UsageError, match="headerless PCM, which does not say its sample rate"):
         sample_from_file(str(path))
     sample = sample_from_file(str(path), sample_rate=16000)
     samples, rate = decoded(sample.data)
@@ -137,3 +137,15 @@ def test_a_recording_is_trimmed_into_a_wav() -> None:
     samples, rate = decoded(sample.data)
     assert sample.filename == "take.wav" and rate == 16000
     assert 6 <= len(samples) / rate <= 6.4
+
+
+def test_a_flac_without_its_length_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A FLAC streamed to a pipe has no length in its header (libsndfile reads it as endless)."""
+    path = tmp_path / "piped.flac"
+    soundfile.write(str(path), speechy(6, 16000), 16000)
+    data = bytearray(path.read_bytes())
+    data[21] &= 0xF0  # STREAMINFO's 36-bit total samples (offset 21.5): 0, unknown
+    data[22:26] = bytes(4)
+    path.write_bytes(bytes(data))
+    with pytest.raises(UsageError, match="does not say how long it is"):
+        sample_from_file(str(path))

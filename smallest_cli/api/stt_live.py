@@ -128,6 +128,7 @@ class LiveOptions:
     eou_timeout_ms: int | None = None
     max_words: int | None = None
     endpointing: bool = True
+    finalize_on_words: bool = True  # False: no final at sentence ends or every 10 words
     expire_content: bool = False
 
     def query(self, route: Route) -> dict[str, Any]:
@@ -157,6 +158,8 @@ class LiveOptions:
             "max_words": self.max_words,
         }
         query.update({k: v for k, v in optional.items() if v is not None})
+        if not self.finalize_on_words:
+            query["finalize_on_words"] = False
         if not self.endpointing and route is Route.CURRENT:  # undocumented on legacy (§13.2)
             query["endpointing"] = False
         return query
@@ -312,6 +315,10 @@ class LiveTranscription(WebSocketSession):
     def send_audio(self, data: bytes) -> bool:
         """One binary audio frame; False (nothing sent) once the stream is closing."""
         return self._send(data, audio=True)
+
+    def finalize(self) -> bool:
+        """Ask for a final of what was heard so far now (REFERENCE §10.7)."""
+        return self._send(json.dumps({"type": "finalize"}), audio=False)
 
     def close_stream(self) -> bool:
         """No more audio: the server flushes, sends the last final (`is_last`), and closes.

@@ -25,7 +25,8 @@ class Voice:
     `document_id` is Get All Voices' `_id`; `models` are the model or pool names the entry
     itself lists (`model`, `models`, `modelIds` or `pool`), spelled as the API spells them,
     and usually empty. `cloned` marks the account's own clones, which the voice cache adds
-    from the voice-cloning list.
+    from the voice-cloning list, with their `clone_status` (pending, processing, completed,
+    failed; None for catalog voices).
     """
 
     voice_id: str
@@ -41,6 +42,7 @@ class Voice:
     document_id: str | None = None
     models: tuple[str, ...] = ()
     cloned: bool = False  # one of the account's voice clones (REFERENCE §8.2)
+    clone_status: str | None = None
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> Voice:
@@ -63,6 +65,7 @@ class Voice:
             document_id=_string(raw.get("_id")),
             models=tuple(models),
             cloned=raw.get("cloned") is True,
+            clone_status=_string(raw.get("status")) if raw.get("cloned") is True else None,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -76,39 +76,51 @@ class _Findings:
     warnings: list[str] = field(default_factory=list)
 
 
-def sample_from_file(path: str, *, sample_rate: int | None = None) -> Sample:
+MAX_STDIN_BYTES = 200_000_000  # far beyond any sample worth converting
+
+
+def sample_from_file(
+    path: str, *, sample_rate: int | None = None, label: str | None = None
+) -> Sample:
     """Check the file at `path` and return what to upload; a UsageError says what is wrong.
 
     `sample_rate` describes headerless 16-bit PCM (`.raw`, `.pcm`), which has no header to
-    say it.
+    say it. `label` names the file in messages (`stdin` for a copy of it).
     """
+    shown = label or path
     target = Path(path)
-    size = _size(target, path)
+    size = _size(target, shown)
     suffix = target.suffix.lower()
     if suffix in UNDECODED:
-        return _undecoded(target, path, size, UNDECODED[suffix])
+        return _undecoded(target, shown, size, UNDECODED[suffix])
+    from smallest_cli.audio.formats import RateUnknown
     from smallest_cli.audio.probe import probe_file
 
     try:
         probe = probe_file(path, encoding=None, rate=sample_rate)
+    except RateUnknown:
+        raise UsageError(
+            f"{shown} is headerless PCM, which does not say its sample rate",
+            hint="give it with --sample-rate (e.g. --sample-rate 16000), or give a WAV",
+        ) from None
     except UsageError as error:
         raise UsageError(
-            f"{path} is not an audio file: {error.message}", hint=FORMATS_HINT
+            f"{shown} is not an audio file: {error.message}", hint=FORMATS_HINT
         ) from None
     if probe.container in ("M4A", "WEBM"):
         return _undecoded(
-            target, path, size, "audio/mp4" if probe.container == "M4A" else "audio/webm"
+            target, shown, size, "audio/mp4" if probe.container == "M4A" else "audio/webm"
         )
-    samples, rate = _decode(target, path, probe.raw.sample_rate if probe.raw else None)
+    samples, rate = _decode(target, shown, probe.raw.sample_rate if probe.raw else None)
     found = _Findings()
     channels = samples.shape[1]
     if channels > 1:
         found.notes.append(
-            f"{path} has {channels} channels; the API hears them as one, so make sure only one "
+            f"{shown} has {channels} channels; the API hears them as one, so make sure only one "
             "person speaks"
         )
     mono = samples.mean(axis=1)
-    speech = check_speech(mono, rate, path)
+    speech = check_speech(mono, rate, shown)
     container = probe.container or "headerless PCM"
     if container in UPLOADED_AS_IS and size <= MAX_BYTES:
         seconds = len(mono) / rate
@@ -122,7 +134,32 @@ def sample_from_file(path: str, *, sample_rate: int | None = None) -> Sample:
             tuple(found.warnings),
         )
     why = "is over 5 MB" if size > MAX_BYTES else f"is {container}, which the API does not take"
-    return _converted(mono, rate, speech, target.stem, f"{path} {why}", found)
+    return _converted(mono, rate, speech, target.stem, f"{shown} {why}", found)
+
+
+def sample_from_stdin(*, sample_rate: int | None = None) -> Sample:
+    """The sample piped to stdin (`FILE` is `-`), checked like a file of its container."""
+    import sys
+    import tempfile
+
+    from smallest_cli.audio.formats import sniff
+
+    if sys.stdin.isatty():
+        raise UsageError(
+            "FILE is - (stdin), but stdin is a terminal",
+            hint="pipe a recording in (… | smallest clone create NAME -), or give a file",
+        )
+    data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
+    if len(data) > MAX_STDIN_BYTES:
+        raise UsageError(
+            f"stdin holds over {MAX_STDIN_BYTES // 1_000_000} MB", hint="give 5–15 s of speech"
+        )
+    container = sniff(data[:16])
+    suffix = f".{container.lower()}" if container else ".raw"
+    with tempfile.TemporaryDirectory(prefix="smallest-clone-") as folder:
+        copy = Path(folder) / f"stdin{suffix}"
+        copy.write_bytes(data)
+        return sample_from_file(str(copy), sample_rate=sample_rate, label="stdin")
 
 
 def sample_from_pcm(samples: npt.NDArray[Any], rate: int, name: str) -> Sample:
@@ -227,6 +264,11 @@ def _decode(target: Path, path: str, raw_rate: int | None) -> tuple[npt.NDArray[
             samples, rate = soundfile.read(str(target), dtype="float64", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as exc:
         raise UsageError(f"{path} cannot be read as audio ({exc})", hint=FORMATS_HINT) from None
+    except ValueError:  # a header without the length (a FLAC streamed to a pipe) reads as endless
+        raise UsageError(
+            f"{path} does not say how long it is, so it cannot be read",
+            hint="write it as WAV (a pipe can carry WAV: sox … -t wav -)",
+        ) from None
     if len(samples) == 0:
         raise UsageError(f"{path} holds no audio", hint=FORMATS_HINT)
     return np.asarray(samples, dtype=np.float64), int(rate)

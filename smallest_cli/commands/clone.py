@@ -38,7 +38,7 @@ def create(
         str | None,
         typer.Argument(
             help="The sample: 5–15 s of one person speaking (WAV, MP3, MP4, WebM; FLAC, OGG "
-            "and raw PCM are converted)."
+            "and raw PCM are converted); - reads it from stdin."
         ),
     ] = None,
     language: Annotated[
@@ -113,16 +113,24 @@ def create(
 
     obj: AppContext = ctx.obj
     options = job.check_options(name, model, language, description, accent, tags or ())
+    if play_sample:
+        job.check_player(device)
     if record and file is not None:
         raise UsageError("give a FILE or --record, not both")
     if record:
         from smallest_cli.jobs.clone_record import record_sample
+
+        obj.api_key()  # a missing key is said before the take, not after it
 
         sample = record_sample(obj, seconds, device, options.name, yes)
     elif file is None:
         raise UsageError(
             "missing FILE", hint="give a sample file, or --record to use the microphone"
         )
+    elif file == "-":
+        from smallest_cli.audio.sample import sample_from_stdin
+
+        sample = sample_from_stdin(sample_rate=sample_rate)
     else:
         from smallest_cli.audio.sample import sample_from_file
 
@@ -135,7 +143,7 @@ def create(
             f"The clone is {clone.status or 'being made'}; "
             f"`smallest clone show {clone.voice_id}` says when it is ready."
         )
-    obj.output.info(job.next_step(clone))
+    obj.output.info(job.next_step(clone, in_process=obj.emulator))
     if play_sample:
         job.play_sample(obj, clone, device)
 
@@ -237,9 +245,10 @@ def delete(
 
 
 def _pools(clone: Clone, tty: bool) -> Any:
+    """The pools it speaks in. Piped, only pool names (none: `-`), as --json's `pools`;
+    on a terminal, an old clone's models are named and marked unusable."""
     if clone.pools:
         return ", ".join(clone.pools) if tty else ",".join(clone.pools)
-    if clone.models:
-        text = ",".join(clone.models)
-        return f"{text} (not usable with current models)" if tty else f"{text}:unusable"
+    if clone.models and tty:
+        return f"{', '.join(clone.models)} (not usable with current models)"
     return None

@@ -85,7 +85,7 @@ class TalkOptions:
             max=5.0,
             help="Seconds of silence that end your turn.",
         ),
-    ] = 0.6
+    ] = 0.5
     half_duplex: Annotated[
         bool,
         typer.Option(

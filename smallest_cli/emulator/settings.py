@@ -96,15 +96,7 @@ class EmulatorSettings:
             chat_concurrency=self.chat_concurrency,
             clone_limit=self.clone_limit,
         )
-        pacing = Pacing(
-            self.first_audio_ms,
-            self.rtf,
-            self.stt_ms,
-            self.stt_rtf,
-            self.chat_first_token_ms,
-            self.chat_token_ms,
-            self.clone_ms,
-        )
+        pacing = Pacing(**{f.name: getattr(self, f.name) for f in fields(Pacing)})
         plan = FaultPlan.from_specs(list(self.faults), self.latency_ms)
         try:
             return EmulatorState(plan, limits, pacing, self.transcripts)

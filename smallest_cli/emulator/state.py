@@ -8,7 +8,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -108,31 +108,14 @@ class Pacing:
     clone_ms: float = 3000.0
 
     def __post_init__(self) -> None:
-        values = (
-            self.first_audio_ms,
-            self.rtf,
-            self.stt_ms,
-            self.stt_rtf,
-            self.chat_first_token_ms,
-            self.chat_token_ms,
-            self.clone_ms,
-        )
-        if not all(0 <= value < math.inf for value in values):
+        if not all(0 <= value < math.inf for value in astuple(self)):
+            names = [f.name for f in fields(self)]
             raise ValueError(
-                "first_audio_ms, rtf, stt_ms, stt_rtf, chat_first_token_ms, chat_token_ms and "
-                "clone_ms must be finite numbers, zero or more"
+                f"{', '.join(names[:-1])} and {names[-1]} must be finite numbers, zero or more"
             )
 
     def snapshot(self) -> Pacing:
-        return Pacing(
-            self.first_audio_ms,
-            self.rtf,
-            self.stt_ms,
-            self.stt_rtf,
-            self.chat_first_token_ms,
-            self.chat_token_ms,
-            self.clone_ms,
-        )
+        return replace(self)
 
     def release_at(self, seconds: float) -> float:
         """When audio from `seconds` into the clip may go out, in seconds after the request."""

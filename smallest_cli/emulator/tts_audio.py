@@ -107,10 +107,12 @@ async def paced_chunks(audio: ChunkedAudio, pacing: Pacing, started: float) -> A
 
 
 async def sleep_until(when: float) -> None:
-    """Sleep until the event loop's clock reads `when` (at once if it already does)."""
-    delay = when - asyncio.get_running_loop().time()
-    if delay > 0:
-        await asyncio.sleep(delay)
+    """Sleep until the event loop's clock reads `when` (at once if it already does).
+
+    Always yields to the loop: unpaced, a stream would otherwise write chunk after chunk
+    without ever learning that its client has gone (asyncio then logs "socket.send() raised
+    exception." for each write), and the disconnect that ends the stream would wait."""
+    await asyncio.sleep(max(when - asyncio.get_running_loop().time(), 0))
 
 
 async def whole_clip(synthesis: Synthesis, output_format: str) -> bytes:

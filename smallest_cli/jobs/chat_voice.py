@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from smallest_cli.errors import UsageError
 
 if TYPE_CHECKING:
+    from smallest_cli.api.client import SmallestClient
     from smallest_cli.api.tts import SpeechRequest
     from smallest_cli.audio.formats import AudioFormat
     from smallest_cli.audio.sinks import Sink
@@ -46,6 +47,14 @@ class ChatVoice:
     file_format: AudioFormat | None
     play: bool
     device: str | int | None
+    _client: SmallestClient | None = None
+
+    def client(self) -> SmallestClient:
+        """The client every reply speaks through: made once (its TLS setup takes tens of
+        milliseconds), before the first reply when the caller wants it ready."""
+        if self._client is None:
+            self._client = self.obj.client()
+        return self._client
 
     @classmethod
     def build(cls, obj: AppContext, options: VoiceOptions) -> ChatVoice:
@@ -97,7 +106,7 @@ class ChatVoice:
         """A reply ready to be fed (its socket connecting already)."""
         from smallest_cli.jobs.spoken_reply import SpokenReply
 
-        tts = self.obj.client().tts
+        tts = self.client().tts
         return SpokenReply(
             lambda: tts.live(self.request, idle_timeout=SPEECH_IDLE_TIMEOUT),
             sink if sink is not None else self.open_sink(),

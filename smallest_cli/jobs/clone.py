@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from smallest_cli.errors import APIError, APIStatusError, UsageError
+from smallest_cli.errors import APIError, APIStatusError, SmallestError, UsageError
 
 if TYPE_CHECKING:
     from smallest_cli.api.client import SmallestClient
@@ -58,7 +58,10 @@ def check_options(
     from smallest_cli.api.constants import TTS_MODEL_LANGUAGES
 
     if not name.strip() or len(name) > 500:
-        raise UsageError("a clone's NAME has 1 to 500 characters", hint="give a shorter name")
+        raise UsageError(
+            "a clone's NAME has 1 to 500 characters",
+            hint="give a shorter name" if name.strip() else 'give it a name, e.g. "Ana"',
+        )
     if model is not None:
         spelled = model.strip().casefold().replace("_", "-")
         if spelled in RETIRED_MODELS:
@@ -103,10 +106,17 @@ def create(
             "no --language: give the language of the sample (e.g. --language en) and use the "
             "same one in `tts say`"
         )
-    with obj.client() as client:
-        clone = _upload(obj, client, options, sample)
-        from smallest_cli.jobs.voice_catalog import context_key, remember_clone
+    from smallest_cli.jobs.voice_catalog import context_key, remember_clone
 
+    with obj.client() as client:
+        try:
+            clone = _upload(obj, client, options, sample)
+        except KeyboardInterrupt:
+            out.info(
+                "The upload was interrupted after it was sent, so the clone may exist: "
+                "`smallest clone list` shows it."
+            )
+            raise
         remember_clone(context_key(obj), clone)
         if wait and clone.status not in DONE:
             try:
@@ -117,6 +127,7 @@ def create(
                     f"`smallest clone show {clone.voice_id}` says when it is ready."
                 )
                 raise
+            remember_clone(context_key(obj), clone)  # its status now, for `tts say`
     if clone.status == "failed":
         raise APIError(
             f"the clone {clone.voice_id} failed"
@@ -219,9 +230,15 @@ def find(clones: Sequence[Clone], voice_id: str) -> Clone | None:
     return next((c for c in clones if c.voice_id.casefold() == folded), None)
 
 
-def next_step(clone: Clone) -> str:
-    """What to run next, for stderr."""
+def next_step(clone: Clone, *, in_process: bool = False) -> str:
+    """What to run next, for stderr. `in_process`: made on --emulator, whose clones end
+    with the command."""
     model = " --model lightning_v3.1_pro" if clone.pools == ("lightning_v3.1_pro",) else ""
+    if in_process:
+        return (
+            "Note: --emulator's clones end with this command; to speak in one, run "
+            "`smallest emulator serve` and clone on it"
+        )
     return f'Next: smallest tts say --voice {clone.voice_id}{model} "Hello"'
 
 
@@ -233,6 +250,20 @@ def fetch_clones(obj: AppContext) -> list[Clone]:
 
     remember_clones(context_key(obj), clones)
     return clones
+
+
+def check_player(device: str | None) -> None:
+    """Before the upload: --play-sample needs something to play on."""
+    from smallest_cli.audio.devices import check_device, device_of
+
+    try:
+        check_device(device_of(device), "play")
+    except UsageError:
+        raise
+    except SmallestError as error:
+        raise SmallestError(
+            f"{error.message}, so --play-sample cannot play", hint="drop --play-sample"
+        ) from None
 
 
 def play_sample(obj: AppContext, clone: Clone, device: str | None) -> None:

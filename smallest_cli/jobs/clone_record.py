@@ -22,6 +22,7 @@ RECORD_RATE = 24000
 COUNTDOWN = 3
 CLIPPED = 0.99  # |sample| at or above this is clipped
 CLIPPED_SHARE = 0.001
+NO_MICROPHONE_HINT = "clone from a recording instead: smallest clone create NAME FILE"
 
 
 def record_sample(
@@ -38,6 +39,7 @@ def record_sample(
             "--record asks before it uploads, and there is no terminal to ask on",
             hint="add --yes to upload the take without asking",
         )
+    _check_microphone(device_of(device))
     if out.stderr_isatty:
         for left in range(COUNTDOWN, 0, -1):
             out.info(f"Recording in {left}…")
@@ -59,6 +61,18 @@ def record_sample(
         if not ask(f"Upload this take as {name!r}?", default=True):
             raise SmallestError("nothing was uploaded", hint="run the command again for a new take")
     return sample
+
+
+def _check_microphone(device: str | int | None) -> None:
+    """Fail before the countdown when there is nothing to record from, pointing to a file."""
+    from smallest_cli.audio.devices import check_device
+
+    try:
+        check_device(device, "record")
+    except UsageError:
+        raise
+    except SmallestError as error:
+        raise SmallestError(error.message, hint=NO_MICROPHONE_HINT) from None
 
 
 def _capture(out: Output, seconds: float, device: str | int | None) -> Any:

@@ -355,8 +355,7 @@ def pull(obj: AppContext, value: str, output: str | None, name: str | None = Non
         )
     text = render(current.entries, fmt, PULL_HEADER)
     if output is None or output == "-":
-        obj.output.stdout.write(text)
-        obj.output.stdout.flush()
+        obj.output.write(text)
         return
     write_output(output, text)
     obj.output.info(f"Wrote {_count(len(current.entries))} of {target.label} to {output}.")

@@ -285,8 +285,7 @@ class LiveJob:
         transcript = Transcript.from_finals(_raw(e) for e in self.finals)
         text = transcript.render(self.output_format)
         if self.output_path == "-":
-            self.obj.output.stdout.write(text)
-            self.obj.output.stdout.flush()
+            self.obj.output.write(text)
             return
         from smallest_cli.files import write_output
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from smallest_cli.api.client import SmallestClient
     from smallest_cli.api.ratelimit import AdaptiveSlots
     from smallest_cli.api.tts import LiveSession, SpeechRequest
+    from smallest_cli.api.voices import Voice
     from smallest_cli.audio.formats import AudioFormat
     from smallest_cli.audio.sinks import Sink
     from smallest_cli.commands.tts import SpeechOptions
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 RETIRED_MODELS = ("lightning", "lightning-large", "lightning-v2")  # 410 (REFERENCE §0.1, §6.5)
 WORD_TIMESTAMP_VOICES = ("meher", "devansh", "kartik", "maithili", "liam", "avery")
 LIVE_IDLE_TIMEOUT = 600  # seconds the TTS socket may wait for more text (REFERENCE §5)
+NOT_READY = ("pending", "processing")  # a clone's statuses before it can speak (§8.2)
 
 
 @dataclass
@@ -109,7 +111,7 @@ class SpeechJob:
         check is skipped rather than standing in the way of the speech itself.
         """
         from smallest_cli.errors import APIError
-        from smallest_cli.jobs.voice_catalog import known_pools, load_for
+        from smallest_cli.jobs.voice_catalog import known_pools, load_for, refreshed_clone
 
         try:
             voice_id = self.request.voice_id
@@ -125,6 +127,12 @@ class SpeechJob:
             return
         if voice is None:
             return
+        if voice.cloned and voice.clone_status in NOT_READY and catalog.from_cache:
+            try:  # the cache knew it unfinished; it may be done by now
+                voice = refreshed_clone(self.obj, voice.voice_id) or voice
+            except APIError:
+                pass
+        _check_clone_ready(voice)
         if self.timestamps is not None and voice.voice_id not in WORD_TIMESTAMP_VOICES:
             raise UsageError(
                 f"the voice {voice.voice_id!r} sends no word timestamps, so --timestamps "
@@ -338,6 +346,26 @@ def _in_background(
 
     threading.Thread(target=run, name="tts", daemon=True).start()
     return future
+
+
+def _check_clone_ready(voice: Voice) -> None:
+    """Refuse a clone that cannot speak yet (or ever): the API would only say "Invalid
+    Voice ID" (REFERENCE §8.2)."""
+    from smallest_cli.errors import APIError
+
+    if not voice.cloned or voice.clone_status is None:
+        return
+    if voice.clone_status in NOT_READY:
+        raise APIError(
+            f"the clone {voice.voice_id!r} is still {voice.clone_status}; it speaks once completed",
+            hint=f"`smallest clone show {voice.voice_id}` says when it is ready",
+        )
+    if voice.clone_status == "failed":
+        raise UsageError(
+            f"the clone {voice.voice_id!r} failed, so it cannot speak",
+            hint="clone it again from 5–15 s of one person speaking clearly: "
+            "smallest clone create NAME FILE",
+        )
 
 
 def _explain_voice(error: BaseException) -> None:

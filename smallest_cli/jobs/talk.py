@@ -60,7 +60,7 @@ class TalkSettings:
     input: str | None = None
     output: str | None = None
     transcript: str | None = None
-    pause: float = 0.6
+    pause: float = 0.5
     half_duplex: bool = False
     mic_device: str | int | None = None
 
@@ -75,6 +75,7 @@ class TalkJob:
     _started: float = field(default_factory=time.monotonic)
     _file: Sink | None = None  # --output, open for the whole conversation
     _answers: int = 0
+    _final_at: float | None = None  # when the turn being answered got its last final
 
     # -- the conversation -----------------------------------------------------------------
 
@@ -83,6 +84,8 @@ class TalkJob:
 
         self._started = time.monotonic()
         self._file = self._open_output()
+        self.voice.client()  # both clients ready before the first answer (TLS setup)
+        self.session.api  # noqa: B018
         interrupts = Signals()
         failed = False
         try:
@@ -176,6 +179,7 @@ class TalkJob:
                     )
                 if isinstance(event, Transcription) and event.is_final and event.text:
                     texts.append(event.text)
+                    self._final_at = self._now()
         return " ".join(texts)
 
     @property
@@ -195,8 +199,15 @@ class TalkJob:
         mic = MicSource(device=self.settings.mic_device, rate=TALK_RATE, note=self.obj.output.warn)
         reference = EchoReference(TALK_RATE)
         listening = _Listening(BargeIn(reference), reference, self.settings.half_duplex)
+        # the pause is the API's end-of-utterance timer, and a turn's sentences are one final:
+        # the final that ends the turn comes as the pause ends, and the answer starts at once
         options = LiveOptions(
-            language=self.settings.language, sample_rate=TALK_RATE, vad_events=True
+            language=self.settings.language,
+            sample_rate=TALK_RATE,
+            vad_events=True,
+            word_timestamps=True,
+            eou_timeout_ms=round(self.settings.pause * 1000),
+            finalize_on_words=False,
         )
         turns = TurnDetector(pause=self.settings.pause)
         try:
@@ -226,6 +237,8 @@ class TalkJob:
         """Turns as they end, each answered here (the main thread: the history's database
         and Ctrl-C live here); the events heard meanwhile wait in a queue, and those from
         before the user barged in (the answer's own echo) are dropped."""
+        from smallest_cli.api.stt_live import Transcription
+
         events: queue.Queue[tuple[float, Event]] = queue.Queue()
         receiver = threading.Thread(
             target=listening.receive, args=(stt, events), name="talk-stt", daemon=True
@@ -236,16 +249,21 @@ class TalkJob:
         while not (interrupts is not None and interrupts.requested):
             if listening.error is not None:
                 raise listening.error
+            left = turns.left(time.monotonic(), stt.bytes_sent / (2 * TALK_RATE))
+            wait = POLL_SECONDS if left is None else max(0.0, min(POLL_SECONDS, left))
             try:
-                at, event = events.get(timeout=POLL_SECONDS)
+                at, event = events.get(timeout=wait)
             except queue.Empty:
-                pass
+                if turns.stalled(time.monotonic()):
+                    stt.finalize()
             else:
                 if at >= heard_from:
                     turns.hear(event, at)
+                    if isinstance(event, Transcription) and event.is_final and event.text:
+                        self._final_at = at - self._started
                     if turn_started is None and turns.speaking:
                         turn_started = at - self._started
-            text = turns.turn(time.monotonic())
+            text = turns.turn(time.monotonic(), stt.bytes_sent / (2 * TALK_RATE))
             if text is None:
                 continue
             self._heard(text, turn_started if turn_started is not None else self._now())
@@ -264,7 +282,9 @@ class TalkJob:
             output.info(f"You: {text}")
         else:
             output.info("(nothing was recognised)")
-        self.transcript.add(Turn("user", text, started, self._now() if ended is None else ended))
+        ended = self._now() if ended is None else ended
+        self.transcript.add(Turn("user", text, started, ended, final=self._final_at))
+        self._final_at = None
 
     def _answer(
         self,
@@ -280,7 +300,13 @@ class TalkJob:
         if listening is not None:
             listening.reply = reply
         started = self._now()
-        self.session.listeners.append(reply.feed)
+        first_token: list[float] = []
+
+        def heard(piece: str) -> None:
+            if piece and not first_token:
+                first_token.append(self._now())
+
+        self.session.listeners += [heard, reply.feed]
         try:
             answer = self.session.ask(text)
         except BaseException:
@@ -289,6 +315,7 @@ class TalkJob:
             self.transcript.add(Turn("assistant", "", started, self._now(), interrupted=True))
             raise
         finally:
+            self.session.listeners.remove(heard)
             self.session.listeners.remove(reply.feed)
         reply.finish()
         while not reply.wait(POLL_SECONDS):
@@ -307,8 +334,17 @@ class TalkJob:
         if answered_at is not None:
             started = answered_at
             ended = answered_at + reply.audio_bytes / 2 / TALK_RATE
+        first_audio = reply.first_audio_at
         self.transcript.add(
-            Turn("assistant", answer.content, started, ended, interrupted=reply.stopped)
+            Turn(
+                "assistant",
+                answer.content,
+                started,
+                ended,
+                interrupted=reply.stopped,
+                first_token=first_token[0] if first_token else None,
+                first_audio=None if first_audio is None else first_audio - self._started,
+            )
         )
 
     def _report_timing(self, reply: SpokenReply, listening: _Listening | None) -> None:

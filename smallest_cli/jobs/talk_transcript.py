@@ -6,6 +6,10 @@ any other name gets text, one line a turn:
     [0:01.20–0:03.05] You: What is the capital of France?
     [0:03.40–0:05.90] Assistant: The capital of France is Paris.
 
+The JSON has the latency of each exchange too, on the same clock: `final` on a turn of
+yours (when the speech-to-text's last final of it arrived), `first_token` and
+`first_audio` on an answer (when its first text and its first audio came).
+
 The file is written whole (atomically) when the conversation ends, however it ends.
 """
 
@@ -25,6 +29,9 @@ class Turn:
     start: float
     end: float
     interrupted: bool = False  # an answer the user cut off
+    final: float | None = None
+    first_token: float | None = None
+    first_audio: float | None = None
 
 
 @dataclass
@@ -62,4 +69,5 @@ def clock(seconds: float) -> str:
 
 
 def _rounded(turn: dict[str, object]) -> dict[str, object]:
-    return {k: round(v, 3) if isinstance(v, float) else v for k, v in turn.items()}
+    """Times to the millisecond; the latency fields a turn does not have are left out."""
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in turn.items() if v is not None}

@@ -364,9 +364,8 @@ class TranscribeJob:
         )
         if self._to_stdout:
             if several:
-                output.stdout.write(("\n" if self.printed else "") + f"==> {source.name} <==\n")
-            output.stdout.write(text)
-            output.stdout.flush()
+                output.write(("\n" if self.printed else "") + f"==> {source.name} <==\n")
+            output.write(text)
             self.printed += 1
             return
         from smallest_cli.files import write_output

@@ -345,9 +345,20 @@ def clone_entry(clone: Clone) -> dict[str, Any]:
         "modelIds": list(clone.models),
         "cloned": True,
     }
+    if clone.status:
+        entry["status"] = clone.status
     if clone.description:
         entry["description"] = clone.description
     return entry
+
+
+def refreshed_clone(obj: AppContext, voice_id: str) -> Voice | None:
+    """One clone as the voice-cloning list says now (one request), the cache updated."""
+    with obj.client() as client:
+        clones = client.cloning.list()
+    remember_clones(context_key(obj), clones)
+    found = [c for c in clones if c.voice_id == voice_id]
+    return Voice.from_api(clone_entry(found[0])) if found else None
 
 
 def remember_clone(key: str, clone: Clone) -> None:
@@ -357,7 +368,10 @@ def remember_clone(key: str, clone: Clone) -> None:
 
 def remember_clones(key: str, clones: Iterable[Clone], *, replace_all: bool = True) -> None:
     """Put the account's clones into the cached catalog for `key` (all of them, or, with
-    `replace_all=False`, these in addition); no cache, nothing to do."""
+    `replace_all=False`, these in addition); no cache, nothing to do. Not for --emulator:
+    its clones end with the command that made them."""
+    if key == EMULATOR_KEY:
+        return
     path = cache_path(key)
     if _read(path, key) is None:
         return

@@ -162,3 +162,11 @@ def test_error_frames_raise_with_their_code() -> None:
         parse_event({"type": "error", "status": "error", "message": "Connection timed out"})
     with pytest.raises(AuthenticationError):
         parse_event({"type": "error", "error_code": "UNAUTHORIZED", "message": "bad key"})
+
+
+def test_finals_at_sentence_ends_are_turned_off_only_when_asked() -> None:
+    options = LiveOptions(language="en", eou_timeout_ms=500, finalize_on_words=False)
+    for route in (Route.CURRENT, Route.LEGACY):
+        query = options.query(route)
+        assert (query["finalize_on_words"], query["eou_timeout_ms"]) == (False, 500)
+    assert "finalize_on_words" not in LiveOptions(language="en").query(Route.CURRENT)

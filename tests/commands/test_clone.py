@@ -76,6 +76,8 @@ def refusal_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
     big = tmp_path / "big.webm"
     big.write_bytes(b"\x1a\x45\xdf\xa3" + b"\0" * (5 * 1024 * 1024))
     ok = write(tmp_path / "ok.wav", speechy(8))
+    raw = tmp_path / "take.raw"
+    raw.write_bytes((speechy(8) * 32767).astype("<i2").tobytes())
     return {
         "missing": ([str(tmp_path / "nope.wav")], "no such file"),
         "empty": ([str(empty)], "is empty"),
@@ -88,6 +90,7 @@ def refusal_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "unknown model": ([ok, "--model", "lightning-xl"], "not a cloning model"),
         "bad language": ([ok, "--language", "xx"], "not one lightning-v3.1 speaks"),
         "no file": ([], "missing FILE"),
+        "raw without a rate": ([str(raw)], "headerless PCM, which does not say its sample rate"),
         "file and record": ([ok, "--record"], "not both"),
     }
 
@@ -107,6 +110,7 @@ def refusal_cases(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "bad language",
         "no file",
         "file and record",
+        "raw without a rate",
     ],
 )
 def test_a_bad_sample_or_option_is_refused_before_any_request(
@@ -311,7 +315,11 @@ def test_an_old_lightning_large_clone_is_marked_and_refused_before_any_request(
     (entry,) = json.loads(listed.stdout)
     assert entry["voice_id"] == old and entry["usable"] is False and entry["pools"] == []
     plain = run("clone", "list")
-    assert plain.stdout.split("\t")[3] == "lightning-large:unusable"
+    assert plain.stdout.split("\t")[3] == "-"  # piped: the pools it speaks in, none
+    shown = run("clone", "show", old)
+    assert "pools\t-\n" in shown.stdout
+    on_terminal = run("clone", "show", old, stdout_isatty=True)
+    assert "lightning-large (not usable with current models)" in on_terminal.stdout
     mine = run("voices", "list", "--mine")
     assert mine.stdout.split("\t")[:2] == [old, "Old"]
     api_env.state.clear()
@@ -324,13 +332,13 @@ def test_an_old_lightning_large_clone_is_marked_and_refused_before_any_request(
 
 @pytest.fixture
 def slow_clones(api_env: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Clones take 0.6 s to make, and --wait polls every 0.1 s."""
+    """Clones take 1.5 s to make (room for a loaded machine), and --wait polls every 0.1 s."""
     from dataclasses import replace
 
     from smallest_cli.jobs import clone
 
     monkeypatch.setattr(clone, "POLL_SECONDS", 0.1)
-    api_env.state.pacing = replace(api_env.state.pacing, clone_ms=600)
+    api_env.state.pacing = replace(api_env.state.pacing, clone_ms=1500)
     return api_env
 
 
@@ -488,3 +496,232 @@ def test_ctrl_c_while_waiting_names_the_clone(slow_clones: Any, sample: str) -> 
     assert out == ""
     (voice_id,) = [c.voice_id for c in slow_clones.state.clones.of(TEST_KEY)]
     assert f"The clone {voice_id} was made" in err
+
+
+def test_tts_with_a_clone_still_being_made_says_so_before_any_speech_request(
+    slow_clones: Any, sample: str, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    slow_clones.state.pacing = replace(slow_clones.state.pacing, clone_ms=60_000)
+    assert run("voices", "list").exit_code == 0  # the cache exists before the clone
+    voice_id = run("clone", "create", "Ana", sample, "--language", "en", "--no-wait").stdout
+    voice_id = voice_id.strip()
+    slow_clones.state.clear()
+    out = tmp_path / "x.wav"
+    result = run("tts", "say", "--voice", voice_id, "Hi", "-o", str(out))
+    assert result.exit_code == 1 and result.stdout == ""
+    assert f"the clone {voice_id!r} is still pending" in result.stderr
+    assert f"smallest clone show {voice_id}" in result.stderr
+    assert "Invalid Voice ID" not in result.stderr
+    # the cache said pending, so the status was asked again, and no speech was requested
+    assert api_requests(slow_clones) == [f"GET {CLONING}"]
+    assert not out.exists()
+    # once the clone is done, the same command speaks (the cache learns the new status)
+    from tests.conftest import TEST_KEY
+
+    for made in slow_clones.state.clones.of(TEST_KEY):
+        made.processing_seconds = 0.0
+    result = run("tts", "say", "--voice", voice_id, "Hi", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert out.exists()
+
+
+def test_tts_with_a_failed_clone_says_it_failed_before_any_speech_request(
+    api_env: Any, tmp_path: Path
+) -> None:
+    noise = write(tmp_path / "noise.wav", 0.3 * np.random.default_rng(7).standard_normal(192000))
+    assert run("voices", "list").exit_code == 0
+    from tests.conftest import TEST_KEY
+
+    assert run("clone", "create", "Hiss", noise, "--language", "en").exit_code == 1
+    (voice_id_text,) = [c.voice_id for c in api_env.state.clones.of(TEST_KEY)]
+    api_env.state.clear()
+    result = run("tts", "say", "--voice", voice_id_text, "Hi", "-o", str(tmp_path / "x.wav"))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"the clone {voice_id_text!r} failed" in result.stderr
+    assert "clone create" in result.stderr
+    assert not any(e.path.endswith(("/tts", "/get_speech")) for e in api_env.state.exchanges())
+
+
+@pytest.mark.parametrize(("fault", "posts", "code"), [("500*1", 2, 0), ("500*2", 2, 1)])
+def test_a_voice_clone_timeout_from_the_api_is_retried_once_end_to_end(
+    api_env: Any, sample: str, fault: str, posts: int, code: int
+) -> None:
+    api_env.state.faults.replace([f"{fault}@{CLONING}"], 0.0)
+    result = run("clone", "create", "Ana", sample, "--language", "en", "--no-wait")
+    assert result.exit_code == code, result.stderr
+    assert len(uploads(api_env)) == posts
+    assert "timed out making the clone; trying once more" in result.stderr
+    if code:
+        assert result.stdout == "" and result.stderr.count("Error: ") == 1
+        assert "Hint: the API timed out twice" in result.stderr
+    else:
+        assert result.stdout.strip().startswith("voice_")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "hint"),
+    [
+        (500, {"error": "failed", "error_code": "voice_clone_error"}, "one person speaking"),
+        (400, {"error": "Invalid file type. Supported types: audio/wav"}, "WAV, MP3, MP4"),
+        (400, {"error": "File too large"}, "under 5 MB"),
+        (400, {"error": "Invalid language. Supported: en"}, "--language en"),
+        (400, {"error": "Voice cloning for lightning-v2 is deprecated."}, "lightning-v3.1"),
+    ],
+)
+def test_each_cloning_error_gets_its_hint(status: int, body: dict[str, str], hint: str) -> None:
+    """Errors the client's own checks keep from happening (it refuses such samples and
+    options first), should the API still answer them."""
+    from smallest_cli.api.errors import status_error
+    from smallest_cli.jobs.clone import explained
+
+    error = explained(status_error(status, {}, json.dumps(body).encode()))
+    assert hint in (error.hint or "")
+
+
+def test_an_in_process_emulator_clone_is_not_remembered_beyond_its_command(
+    tmp_path: Path, sample: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMALLEST_CACHE_DIR", str(tmp_path / "cache"))
+    assert run("--emulator", "voices", "list").exit_code == 0  # the cache exists
+    made = run("--emulator", "clone", "create", "Ana", sample, "--language", "en")
+    assert made.exit_code == 0, made.stderr
+    assert "smallest emulator serve" in made.stderr and "Next: smallest tts" not in made.stderr
+    mine = run("--emulator", "voices", "list", "--mine", "--json")
+    assert mine.exit_code == 0 and json.loads(mine.stdout) == []  # no clone that is gone
+
+
+def test_on_a_terminal_create_waits_by_default(slow_clones: Any, sample: str) -> None:
+    result = run("clone", "create", "Ana", sample, "--language", "en", stderr_isatty=True)
+    assert result.exit_code == 0, result.stderr
+    assert polls(slow_clones)[-1] == "completed"
+    piped = run("clone", "create", "Bo", sample, "--language", "en")
+    assert piped.exit_code == 0 and "is pending" in piped.stderr  # piped: no wait
+
+
+def test_quiet_create_prints_only_the_voice_id(api_env: Any, sample: str) -> None:
+    result = run("--quiet", "clone", "create", "Ana", sample, "--language", "en")
+    assert result.exit_code == 0
+    assert result.stdout.strip().startswith("voice_") and result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "mime"),
+    [
+        ("take.webm", b"\x1a\x45\xdf\xa3", "audio/webm"),
+        ("take.m4a", b"\0\0\0\x20ftypM4A \0\0\0\0M4A mp42isom", "audio/mp4"),
+    ],
+)
+def test_mp4_and_webm_are_sent_as_they_are(
+    api_env: Any, tmp_path: Path, name: str, head: bytes, mime: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(head + bytes(range(256)) * 64)
+    result = run("clone", "create", "Ana", str(path), "--language", "en")
+    assert result.exit_code == 0, result.stderr
+    assert "could not be checked here" in result.stderr
+    file = uploads(api_env)[0]["file"]
+    assert file["mime"] == mime and file["filename"] == name
+    assert file["data"] == path.read_bytes()
+
+
+def test_ctrl_c_during_the_upload_says_the_clone_may_exist(api_env: Any, sample: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import TEST_KEY
+
+    api_env.state.faults.replace([f"stall@{CLONING}"], 0.0)
+    env = {**os.environ, "SMALLEST_BASE_URL": api_env.base_url, "SMALLEST_API_KEY": TEST_KEY}
+    argv = [sys.executable, "-m", "smallest_cli", "clone", "create", "Ana", sample]
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as proc:
+        deadline = time.monotonic() + 20
+        while not uploads(api_env) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert out == "" and "`smallest clone list` shows it" in err
+
+
+def test_after_waiting_the_cache_knows_the_clone_is_completed(
+    slow_clones: Any, sample: str, tmp_path: Path
+) -> None:
+    assert run("voices", "list").exit_code == 0
+    made = run("clone", "create", "Ana", sample, "--language", "en", "--wait")
+    assert made.exit_code == 0, made.stderr
+    slow_clones.state.clear()
+    said = run("tts", "say", "--voice", made.stdout.strip(), "Hi", "-o", str(tmp_path / "x.wav"))
+    assert said.exit_code == 0, said.stderr
+    assert f"GET {CLONING}" not in api_requests(slow_clones)  # no need to ask again
+
+
+@pytest.mark.parametrize(("name", "hint"), [(" ", "give it a name"), ("x" * 501, "shorter")])
+def test_a_bad_name_is_refused_with_a_fitting_hint(
+    api_env: Any, sample: str, name: str, hint: str
+) -> None:
+    result = run("clone", "create", name, sample, "--language", "en")
+    assert result.exit_code == 2 and "1 to 500 characters" in result.stderr
+    assert f"Hint: {hint}" in result.stderr or hint in result.stderr.split("Hint: ")[1]
+    assert api_requests(api_env) == []
+
+
+@pytest.mark.parametrize(
+    ("seconds", "warning"),
+    [
+        (4, "s of speech; 5 to 15 s makes a closer clone"),
+        (8, None),
+        (20, "s of speech; the API wants 5 to 15 s and may use only part of it"),
+    ],
+)
+def test_speech_under_5_s_or_over_15_s_is_a_warning_and_still_sent(
+    api_env: Any, tmp_path: Path, seconds: float, warning: str | None
+) -> None:
+    path = write(tmp_path / "ana.wav", speechy(seconds, lead=0.5, tail=0.5))
+    result = run("clone", "create", "Ana", path, "--language", "en")
+    assert result.exit_code == 0, result.stderr
+    if warning is None:
+        assert "Warning" not in result.stderr
+    else:
+        assert warning in result.stderr
+    assert uploads(api_env)[0]["file"]["data"] == Path(path).read_bytes()
+
+
+def test_play_sample_without_a_speaker_is_refused_before_the_upload(
+    api_env: Any, sample: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smallest_cli.errors import SmallestError
+
+    def no_device(device: Any, purpose: str) -> None:
+        assert purpose == "play"
+        raise SmallestError("cannot play audio: no output device", hint="write a file")
+
+    monkeypatch.setattr("smallest_cli.audio.devices.check_device", no_device)
+    result = run("clone", "create", "Ana", sample, "--language", "en", "--play-sample")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert (
+        "--play-sample cannot play" in result.stderr and "Hint: drop --play-sample" in result.stderr
+    )
+    assert api_requests(api_env) == []
+
+
+def test_a_sample_from_stdin_is_checked_and_converted_like_a_file(
+    api_env: Any, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "ana.flac", speechy(8, lead=1, tail=1))
+    piped = Path(path).read_bytes()
+    result = run("clone", "create", "Ana", "-", "--language", "en", input=piped)  # type: ignore[arg-type]
+    assert result.exit_code == 0, result.stderr
+    assert "stdin is FLAC, which the API does not take" in result.stderr
+    file = uploads(api_env)[0]["file"]
+    assert file["filename"] == "stdin.wav" and file["mime"] == "audio/wav"
+    assert 8 <= seconds_of(file["data"]) <= 8.5
+    empty = run("clone", "create", "Ana", "-", "--language", "en", input="")
+    assert empty.exit_code == 2 and "stdin is empty" in empty.stderr
+    assert len(uploads(api_env)) == 1

@@ -13,9 +13,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from smallest_cli.emulator.server import InProcessEmulator
@@ -76,7 +81,7 @@ def test_chat_speak_saves_a_reply_that_transcribes_back_to_stdout(
     assert len(sockets) == 1
     texts = [json.loads(f)["text"] for f in sockets[0].frames_in if isinstance(f, str)]
     pieces = [t for t in texts if t]  # sentence by sentence (a long one at a clause)
-    assert pieces[0] == 'You asked: "Tell me about Paris". '
+    assert pieces[:2] == ["You asked: ", '"Tell me about Paris". ']  # the first clause at once
     assert len(pieces) >= 2 and " ".join(p.strip() for p in pieces) == result.stdout.strip()
     assert sf.info(str(reply)).samplerate == 44100
 
@@ -241,3 +246,74 @@ def test_ctrl_c_keeps_the_transcript_and_the_stored_conversation(
     finally:
         history.close()
     assert sf.info(str(tmp_path / "a.wav")).frames > 0
+
+
+def test_the_json_transcript_says_when_each_answer_began(
+    api_env: InProcessEmulator, tmp_path: Path
+) -> None:
+    question = recording(tmp_path / "question.wav", QUESTIONS[0])
+    transcript = tmp_path / "t.json"
+    result = run("talk", "--input", str(question), "-o", str(tmp_path / "a.wav"),
+                 "--transcript", str(transcript))  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    user, answer = json.loads(transcript.read_text())["turns"]
+    assert user["start"] <= user["final"] <= user["end"] <= answer["start"]
+    assert answer["start"] <= answer["first_token"] <= answer["first_audio"] <= answer["end"]
+
+
+class SpokenIntoTheMicrophone:
+    """Stands in for the microphone: a question, then silence until the answer has been
+    spoken (the emulator saw its TTS socket complete), then Ctrl-C."""
+
+    live = True
+    emulator: InProcessEmulator
+    pcm = b""
+
+    def __init__(self, **_: object) -> None:
+        from smallest_cli.audio.formats import StreamFormat
+
+        self.format = StreamFormat("linear16", 16000)
+        self.description = "a question"
+
+    def chunks(self, stop: threading.Event) -> Iterator[bytes]:
+        frame = 3200  # 100 ms
+        audio = self.pcm + b"\0" * 32000  # one second of silence after the question
+        yield from (audio[i : i + frame] for i in range(0, len(audio), frame))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not stop.is_set() and not self.answered():
+            time.sleep(0.05)
+            yield b"\0" * frame
+        raise KeyboardInterrupt
+
+    def answered(self) -> bool:
+        return any(
+            isinstance(frame, str) and '"complete"' in frame
+            for exchange in self.emulator.state.exchanges()
+            if exchange.path == TTS_LIVE
+            for frame in exchange.frames_out
+        )
+
+    def close(self) -> None:
+        pass
+
+
+def test_from_the_microphone_the_pause_is_the_stts_end_of_utterance_timer(
+    api_env: InProcessEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import smallest_cli.audio.capture
+
+    SpokenIntoTheMicrophone.emulator = api_env
+    SpokenIntoTheMicrophone.pcm = Synthesis(QUESTIONS[0], sample_rate=16000).pcm()
+    monkeypatch.setattr(smallest_cli.audio.capture, "MicSource", SpokenIntoTheMicrophone)
+    transcript = tmp_path / "t.json"
+    result = run("talk", "-o", str(tmp_path / "a.wav"), "--transcript", str(transcript),
+                 "--pause", "0.4")  # fmt: skip
+    assert result.exit_code == 130, result.stderr
+    stt = [e for e in api_env.state.exchanges() if e.path == "/waves/v1/stt/live"]
+    query = dict(parse_qsl(stt[0].query))
+    assert (query["eou_timeout_ms"], query["finalize_on_words"]) == ("400", "false")
+    assert query["word_timestamps"] == "true"  # the pause is counted on the audio
+    user, answer = json.loads(transcript.read_text())["turns"]
+    assert spoken_form(user["text"]) == spoken_form(QUESTIONS[0])
+    assert user["final"] <= user["end"] <= answer["start"] <= answer["first_audio"]
+    assert answer["text"] == chat_replies(api_env)[0]

@@ -18,7 +18,8 @@ CLONES = "/waves/v1/voice-cloning"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 JSON_KEYS = [
     "voice_id", "display_name", "languages", "accent", "gender", "age", "emotions", "usecases",
-    "description", "preview_url", "document_id", "models", "cloned", "known_pools",
+    "description", "preview_url", "document_id", "models", "cloned", "clone_status",
+    "known_pools",
 ]  # fmt: skip
 
 
@@ -81,6 +82,7 @@ def test_list_json_shape(api_env) -> None:
         "document_id": BY_ID["jasper"].document_id,  # its `_id`
         "models": [],
         "cloned": False,
+        "clone_status": None,
         "known_pools": ["lightning_v3.1_pro"],
     }
     assert re.fullmatch(r"[0-9a-f]{24}", by_id["jasper"]["document_id"])

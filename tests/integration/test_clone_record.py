@@ -65,10 +65,10 @@ def test_the_played_speech_is_what_is_uploaded(sd: Any, emulator: Any) -> None:
     take, rate = soundfile.read(io.BytesIO(file["data"]), dtype="float64")
     # trimmed to the speech: 5 s played, plus the trim's padding
     assert len(take) / rate == pytest.approx(5.3, abs=0.35)
-    # the syllable rhythm (0.25 s on, 0.05 s off) is in the take
+    # the syllable rhythm (0.22 s on, 0.13 s off: 63 % voiced) is in the take, not a hum
     window = rate // 100
     envelope = np.sqrt((take[: len(take) // window * window].reshape(-1, window) ** 2).mean(1))
-    assert (envelope > 0.05).mean() > 0.6
+    assert 0.5 < (envelope > 0.05).mean() < 0.8
 
 
 def test_ctrl_c_while_recording_sends_nothing(sd: Any, emulator: Any) -> None:

@@ -28,7 +28,7 @@ def test_several_sentences_in_one_delta_come_out_one_by_one() -> None:
 
 def test_a_long_sentence_is_cut_at_its_last_clause_mark() -> None:
     long = "First, this clause runs on for quite a while; then another one follows it, and "
-    released = pieces_of([long, "it ends."], clause_after=40)
+    released = pieces_of(["Yes. ", long, "it ends."], clause_after=40)[1:]
     assert released[0] == [
         "First, this clause runs on for quite a while; then another one follows it,"
     ]
@@ -44,3 +44,19 @@ def test_a_sentence_without_punctuation_is_cut_between_words_under_the_limit() -
 
 def test_whitespace_alone_is_never_a_piece() -> None:
     assert pieces_of(["  ", "\n"]) == [[], [], []]
+
+
+def test_the_first_piece_ends_at_its_first_clause_so_the_first_audio_comes_sooner() -> None:
+    released = pieces_of(["You asked:", ' "What', ' time is it". The', " answer, then: three."])
+    assert released == [
+        [],
+        ["You asked:"],
+        ['"What time is it".'],
+        [],
+        ["The answer, then: three."],
+    ]
+
+
+def test_a_first_clause_too_short_to_say_alone_waits_for_the_next() -> None:
+    released = pieces_of(["So, there you are, ", "my friend."])
+    assert released == [[], ["So, there you are,"], ["my friend."]]

@@ -38,3 +38,17 @@ def test_json_has_every_turn(tmp_path: Path) -> None:
         "end": 65.9,
         "interrupted": True,
     }
+
+
+def test_json_has_each_exchanges_latency_and_the_text_does_not(tmp_path: Path) -> None:
+    transcript = TalkTranscript()
+    transcript.add(Turn("user", "Hi?", 1.0, 2.1, final=2.0904))
+    transcript.add(Turn("assistant", "Hello.", 2.1, 3.0, first_token=2.3, first_audio=2.5))
+    transcript.write(str(tmp_path / "t.json"))
+    user, answer = json.loads((tmp_path / "t.json").read_text())["turns"]
+    assert user == {"role": "user", "text": "Hi?", "start": 1.0, "end": 2.1, "interrupted": False,
+                    "final": 2.09}  # fmt: skip
+    assert (answer["first_token"], answer["first_audio"]) == (2.3, 2.5)
+    assert "final" not in answer
+    transcript.write(str(tmp_path / "t.txt"))
+    assert "2.5" not in (tmp_path / "t.txt").read_text()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from smallest_cli.api.stt_live import SpeechEvent, Transcription
 from smallest_cli.jobs.turns import TurnDetector, split_at_silences
+from smallest_cli.words import Word
 
 
 def partial(text: str) -> Transcription:
@@ -18,11 +20,41 @@ def final(text: str) -> Transcription:
 
 def test_a_turn_ends_after_a_final_and_the_pause() -> None:
     turns = TurnDetector(pause=0.5)
-    turns.hear(partial("what is"), 0.0)
+    turns.hear(partial("what is"), 0.8)
     turns.hear(final("What is the time?"), 1.0)
-    assert turns.turn(1.3) is None
-    assert turns.turn(1.5) == "What is the time?"
+    assert turns.turn(1.2) is None
+    assert turns.turn(1.3) == "What is the time?"  # the pause counts from the last words
     assert turns.turn(2.0) is None  # given once
+
+
+def test_a_final_after_the_pause_ends_the_turn_at_once() -> None:
+    turns = TurnDetector(pause=0.5)
+    turns.hear(partial("what is"), 0.2)
+    turns.hear(final("What is the time?"), 0.9)  # the API's own silence timer fired
+    assert turns.turn(0.9) == "What is the time?"
+
+
+def test_with_word_times_the_pause_is_counted_on_the_audio_sent() -> None:
+    turns = TurnDetector(pause=0.5)
+    words = [Word("time", 1.0, 1.4)]
+    turns.hear(Transcription(text="what time", is_final=False, words=words), 0.1)
+    turns.hear(Transcription(text="What time?", is_final=True, words=words), 0.2)
+    assert turns.left(5.0, audio=1.7) == pytest.approx(
+        0.2
+    )  # late arrivals do not count: the audio does
+    assert turns.turn(5.0, audio=1.7) is None
+    assert turns.turn(0.3, audio=1.9) == "What time?"
+
+
+def test_words_without_a_final_long_after_the_pause_ask_for_one_once() -> None:
+    turns = TurnDetector(pause=0.5)
+    turns.hear(partial("what time"), 1.0)
+    assert not turns.stalled(2.0)
+    assert turns.stalled(2.6)
+    assert not turns.stalled(3.0)  # asked already
+    turns.hear(final("What time?"), 3.1)
+    assert turns.turn(3.1) == "What time?"
+    assert not turns.stalled(9.0)
 
 
 def test_speech_after_a_final_keeps_the_turn_open_and_joins_the_finals() -> None:
