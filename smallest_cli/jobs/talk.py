@@ -282,8 +282,10 @@ class TalkJob:
             output.info(f"You: {text}")
         else:
             output.info("(nothing was recognised)")
+        # from a recording, the times are where the turn sits in it: no clock times then
+        final = self._final_at if ended is None else None
         ended = self._now() if ended is None else ended
-        self.transcript.add(Turn("user", text, started, ended, final=self._final_at))
+        self.transcript.add(Turn("user", text, started, ended, final=final))
         self._final_at = None
 
     def _answer(
@@ -331,10 +333,12 @@ class TalkJob:
         if reply.audio_bytes:
             self._answers += 1
         ended = self._now()
-        if answered_at is not None:
+        first_audio = reply.first_audio_at
+        if answered_at is not None:  # the answer's place in the recording, no clock times
             started = answered_at
             ended = answered_at + reply.audio_bytes / 2 / TALK_RATE
-        first_audio = reply.first_audio_at
+            first_token.clear()
+            first_audio = None
         self.transcript.add(
             Turn(
                 "assistant",
