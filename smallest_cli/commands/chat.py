@@ -8,7 +8,18 @@ from typing import Annotated
 import typer
 
 from smallest_cli.commands import COMMANDS
-from smallest_cli.commands.options import JsonFlag, PlaybackDeviceOption, output_option, takes
+from smallest_cli.commands.options import (
+    ContinueFlag,
+    ConversationOption,
+    JsonFlag,
+    MaxTokensOption,
+    NoLogFlag,
+    PlaybackDeviceOption,
+    SystemOption,
+    TemperatureOption,
+    output_option,
+    takes,
+)
 
 app = typer.Typer(help=COMMANDS["chat"], add_completion=False, rich_markup_mode=None)
 
@@ -22,41 +33,17 @@ class ChatOptions:
             "the prompt is about. Without one, on a terminal: an interactive chat."
         ),
     ] = None
-    system: Annotated[
-        str | None,
-        typer.Option("-s", "--system", help="System prompt. [env var: SMALLEST_CHAT_SYSTEM]"),
-    ] = None
-    continue_: Annotated[
-        bool, typer.Option("-c", "--continue", help="Continue the latest conversation.")
-    ] = False
-    cid: Annotated[
-        str | None,
-        typer.Option("--cid", help="Continue the conversation with this id (see `history list`)."),
-    ] = None
-    temperature: Annotated[
-        float | None,
-        typer.Option(
-            "--temperature",
-            min=0,
-            max=2,
-            help="Randomness, 0–2. [env var: SMALLEST_CHAT_TEMPERATURE]",
-        ),
-    ] = None
+    system: SystemOption = None
+    continue_: ContinueFlag = False
+    cid: ConversationOption = None
+    temperature: TemperatureOption = None
     top_p: Annotated[
         float | None,
         typer.Option(
             "--top-p", min=0, max=1, help="Nucleus sampling, 0–1. [env var: SMALLEST_CHAT_TOP_P]"
         ),
     ] = None
-    max_tokens: Annotated[
-        int | None,
-        typer.Option(
-            "--max-tokens",
-            min=1,
-            max=32768,
-            help="Longest reply in tokens. [env var: SMALLEST_CHAT_MAX_TOKENS]",
-        ),
-    ] = None
+    max_tokens: MaxTokensOption = None
     stop: Annotated[
         list[str] | None,
         typer.Option("--stop", help="Stop the reply at this text (repeatable, at most 4)."),
@@ -73,12 +60,7 @@ class ChatOptions:
     no_stream: Annotated[
         bool, typer.Option("--no-stream", help="Wait for the whole reply instead of streaming.")
     ] = False
-    no_log: Annotated[
-        bool,
-        typer.Option(
-            "--no-log", help="Store nothing in the chat history. [config: chat_log = false]"
-        ),
-    ] = False
+    no_log: NoLogFlag = False
     speak: Annotated[
         bool,
         typer.Option(

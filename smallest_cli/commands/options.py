@@ -101,6 +101,40 @@ PlaybackDeviceOption = Annotated[
 ]
 
 
+# -- a conversation with Electron (`chat` and `talk`) ------------------------------------
+
+SystemOption = Annotated[
+    str | None,
+    typer.Option("-s", "--system", help="System prompt. [env var: SMALLEST_CHAT_SYSTEM]"),
+]
+ContinueFlag = Annotated[
+    bool, typer.Option("-c", "--continue", help="Continue the latest conversation.")
+]
+ConversationOption = Annotated[
+    str | None,
+    typer.Option("--cid", help="Continue the conversation with this id (see `history list`)."),
+]
+TemperatureOption = Annotated[
+    float | None,
+    typer.Option(
+        "--temperature", min=0, max=2, help="Randomness, 0–2. [env var: SMALLEST_CHAT_TEMPERATURE]"
+    ),
+]
+MaxTokensOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-tokens",
+        min=1,
+        max=32768,
+        help="Longest reply in tokens. [env var: SMALLEST_CHAT_MAX_TOKENS]",
+    ),
+]
+NoLogFlag = Annotated[
+    bool,
+    typer.Option("--no-log", help="Store nothing in the chat history. [config: chat_log = false]"),
+]
+
+
 # -- checks of one value, used by the declarations --------------------------------------
 
 ID_PATTERN = re.compile(r"^[a-zA-Z0-9_\-.]{1,128}$")

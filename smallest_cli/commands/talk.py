@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 
 from smallest_cli.commands import COMMANDS
-from smallest_cli.commands.options import PlaybackDeviceOption, output_option, takes
+from smallest_cli.commands.options import (
+    ContinueFlag,
+    ConversationOption,
+    MaxTokensOption,
+    NoLogFlag,
+    PlaybackDeviceOption,
+    SystemOption,
+    TemperatureOption,
+    output_option,
+    takes,
+)
 
 app = typer.Typer(help=COMMANDS["talk"], add_completion=False, rich_markup_mode=None)
 
@@ -47,17 +57,9 @@ class TalkOptions:
             help="Write both sides with their times to FILE (.json: JSON, else text).",
         ),
     ] = None
-    system: Annotated[
-        str | None,
-        typer.Option("-s", "--system", help="System prompt. [env var: SMALLEST_CHAT_SYSTEM]"),
-    ] = None
-    continue_: Annotated[
-        bool, typer.Option("-c", "--continue", help="Continue the latest conversation.")
-    ] = False
-    cid: Annotated[
-        str | None,
-        typer.Option("--cid", help="Continue the conversation with this id."),
-    ] = None
+    system: SystemOption = None
+    continue_: ContinueFlag = False
+    cid: ConversationOption = None
     voice: Annotated[
         str | None,
         typer.Option("--voice", help="Voice id of the answers. [env var: SMALLEST_VOICE]"),
@@ -94,16 +96,9 @@ class TalkOptions:
             "echo would interrupt it).",
         ),
     ] = False
-    temperature: Annotated[
-        float | None, typer.Option("--temperature", min=0, max=2, help="Randomness, 0–2.")
-    ] = None
-    max_tokens: Annotated[
-        int | None,
-        typer.Option("--max-tokens", min=1, max=32768, help="Longest answer in tokens."),
-    ] = None
-    no_log: Annotated[bool, typer.Option("--no-log", help="Store nothing in the chat history.")] = (
-        False
-    )
+    temperature: TemperatureOption = None
+    max_tokens: MaxTokensOption = None
+    no_log: NoLogFlag = False
 
 
 @app.command()

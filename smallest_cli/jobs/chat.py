@@ -301,6 +301,22 @@ class Request:
     log: bool
     title: str | None = None  # what names a new conversation in `history list`
 
+    @classmethod
+    def given(
+        cls, obj: AppContext, options: Any, prompt: str | None, title: str | None = None
+    ) -> Request:
+        """The conversation options of `chat` or `talk` (-s, -c, --cid, --no-log), with the
+        profile's defaults."""
+        return cls(
+            prompt=prompt,
+            system=options.system,
+            default_system=obj.setting("chat_system"),
+            continue_latest=options.continue_,
+            conversation=options.cid,
+            log=not options.no_log and bool(obj.setting("chat_log")),
+            title=title,
+        )
+
 
 def compose_prompt(argument: str | None, stdin_isatty: bool) -> str | None:
     """The prompt: the argument, piped stdin (`-` reads it too), or the material on stdin
@@ -394,15 +410,8 @@ def run_chat(obj: AppContext, options: Any) -> None:
     prompt = compose_prompt(options.prompt, obj.output.stdin_isatty)
     if prompt is None and options.as_json:
         raise UsageError("--json needs a prompt", hint='give one: smallest chat --json "Hello"')
-    request = Request(
-        prompt=prompt,
-        system=options.system,
-        default_system=obj.setting("chat_system"),
-        continue_latest=options.continue_,
-        conversation=options.cid,
-        log=not options.no_log and bool(obj.setting("chat_log")),
-        title=options.prompt if options.prompt not in (None, "-") else prompt,
-    )
+    title = options.prompt if options.prompt not in (None, "-") else prompt
+    request = Request.given(obj, options, prompt, title)
     voice = _voice(obj, options)
     session = open_session(
         obj, sampling, request, as_json=options.as_json, stream=not options.no_stream

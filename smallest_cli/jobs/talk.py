@@ -507,14 +507,7 @@ def run_talk(obj: AppContext, options: TalkOptions) -> None:
         ),
     )
     obj.api_key()  # a missing key is said before the microphone opens
-    request = Request(
-        prompt=None,
-        system=options.system,
-        default_system=obj.setting("chat_system"),
-        continue_latest=options.continue_,
-        conversation=options.cid,
-        log=not options.no_log and bool(obj.setting("chat_log")),
-    )
+    request = Request.given(obj, options, prompt=None)
     sampling = Sampling(
         temperature=obj.setting("chat_temperature", options.temperature),
         max_tokens=obj.setting("chat_max_tokens", options.max_tokens),
