@@ -30,12 +30,14 @@ ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTW
 
 
 def every_help(script: str) -> dict[str, list[str]]:
-    """`smallest … --help` for the root, each group and each subcommand, by name."""
+    """`smallest … --help` for the root, each command, each group and its subcommands."""
     import typer.main
 
-    from smallest_cli.commands import GROUPS
+    from smallest_cli.commands import COMMANDS, GROUPS
 
     commands = {"smallest --help": [script, "--help"]}
+    for command in COMMANDS:
+        commands[f"smallest {command} --help"] = [script, command, "--help"]
     for group in GROUPS:
         commands[f"smallest {group} --help"] = [script, group, "--help"]
         module = importlib.import_module(f"smallest_cli.commands.{group}")
