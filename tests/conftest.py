@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -108,15 +108,7 @@ def emulator(
     state.limits = Limits()
     state.clones.clear()
     # tests that time audio or transcription set their own pacing
-    state.pacing = Pacing(
-        first_audio_ms=0,
-        rtf=0,
-        stt_ms=0,
-        stt_rtf=0,
-        chat_first_token_ms=0,
-        chat_token_ms=0,
-        clone_ms=0,
-    )
+    state.pacing = Pacing(**{f.name: 0 for f in fields(Pacing)})
     state.clear()
     state.dictionaries.clear()
     yield emulator_server
