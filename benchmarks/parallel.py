@@ -1,11 +1,12 @@
 """Twenty `smallest tts say -o` (and `--live`) processes on one key with one TTS slot (issue 9 point 8).
 
-    python benchmarks/parallel.py [--processes N]
+    python benchmarks/parallel.py [--processes N] [--transport sync|sse|ws|live ...]
 
 Starts `smallest emulator serve` with its default `--tts-concurrency 1` and runs N
 processes at once, then the same N one after another, with default settings. Prints how
 many succeeded and the total wall time of each, plus `--concurrency 4` against 1 for a
-long text on the same one-slot account.
+long text on the same one-slot account. `--transport` (repeatable) times only the rows of
+those transports (`live` is `tts say --live`), without the `--concurrency` rows.
 """
 
 from __future__ import annotations
@@ -72,10 +73,13 @@ def run_all(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=20)
-    n = parser.parse_args().processes
+    parser.add_argument("--transport", action="append", choices=("sync", "sse", "ws", "live"))
+    args = parser.parse_args()
+    n = args.processes
+    chosen = args.transport or ["sync", "ws", "live"]
     rows = []
     with Emulator() as emulator, tempfile.TemporaryDirectory() as tmp:
-        for transport in ("sync", "ws"):
+        for transport in [t for t in chosen if t != "live"]:
             argvs = [
                 [
                     smallest(),
@@ -97,11 +101,11 @@ def main() -> None:
             [smallest(), "tts", "say", "--live", "-o", str(Path(tmp) / f"{i}.wav")]
             for i in range(n)
         ]
-        for parallel in (True, False):
+        for parallel in (True, False) if "live" in chosen else ():
             seconds, ok, lines = run_all(live, emulator.env, parallel, stdin=TEXT)
             how = f"{n} at once" if parallel else f"{n} one after another"
             rows.append((f"`tts say --live -o`, {how}", seconds, f"{ok}/{n}", lines))
-        for workers in (1, 4):
+        for workers in () if args.transport else (1, 4):
             argv = [
                 smallest(),
                 "tts",

@@ -345,10 +345,13 @@ class SmallestClient:
         *,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        retry: bool = True,
     ) -> Iterator[ClientConnection]:
         """An authenticated WebSocket for the `with` block; refusals become APIStatusErrors.
 
         The handshake is retried like a request; once it succeeds nothing is retried.
+        `retry=False` tries it once, for a caller that retries the whole exchange itself
+        (one backoff and one --max-wait for refused handshakes and refusals on the socket).
         """
         from websockets.exceptions import InvalidHandshake, InvalidStatus
         from websockets.sync.client import connect
@@ -396,7 +399,7 @@ class SmallestClient:
                         retryable=True,
                     ) from exc
 
-            yield self.with_retries(attempt)
+            yield self.with_retries(attempt) if retry else attempt()
 
     def _not_a_websocket(self, status: int, headers: Mapping[str, str]) -> APIConnectionError:
         """The error for a handshake answered with something other than a WebSocket: a

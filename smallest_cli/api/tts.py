@@ -145,7 +145,9 @@ class TtsAPI:
         settings = request.body(word_timestamps=word_timestamps, complete_backoff_ms=0)
         settings.pop("text")
         return LiveSession(
-            lambda: self._client.connect_ws(LIVE_PATH, params=params, headers=request.headers),
+            lambda: self._client.connect_ws(
+                LIVE_PATH, params=params, headers=request.headers, retry=False
+            ),
             settings,
             timeout=self._client.timeout,
             retrying=self._client.with_retries,
@@ -159,9 +161,9 @@ class LiveSession:
 
     The socket is opened once there is text to send, so a session still waiting for its
     text holds none of the account's sockets. Until the first audio arrives, what was sent is
-    kept: when the server refuses for lack of a slot (a 429 frame, or a close with 1008),
-    the session opens a new socket and sends it all again, waiting as `retrying` (the
-    client's retry policy) says. `timeout` (the longest silence before the server counts
+    kept: when the server refuses for lack of a slot (a refused handshake, a 429 frame, or a
+    close with 1008), the session opens a new socket and sends it all again, waiting as
+    `retrying` (the client's retry policy) says: one wait, whichever way it was refused. `timeout` (the longest silence before the server counts
     as stalled) runs only while the server owes an answer: from a flush it has not answered
     yet, or from the end of the text; while text may still come, silence is fine.
     """
@@ -246,6 +248,7 @@ class LiveSession:
 
         with self._lock:
             self.__exit__(None, None, None)
+            self._connection = None  # until the handshake succeeds
             self._open()
             for message in self._sent or ():
                 send_json(self.connection, message)
