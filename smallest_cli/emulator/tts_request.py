@@ -1,12 +1,10 @@
 """The TTS request body (REFERENCE §6.1, §6.4) and its validation, issue for issue like the server's.
 
 The live server validates bodies with zod and answers 400 `{"error": [issue, ...]}`, not the
-`{"error": str, "message": str}` its spec shows (observed/baseline-lightning-tts.json). The
-issues here are built the way zod 3 builds them, keys in zod's order, so a client sees the
-same bytes:
+`{"error": str, "message": str}` its spec shows (observed/baseline-lightning-tts.json), the
+issues built byte for byte as zod builds them (`zod`):
 
-* a missing field: `{"code":"invalid_type","expected":"string","received":"undefined",
-  "path":["text"],"message":"Required"}`;
+* a missing field: `invalid_type` "Required";
 * an enum miss: `{"received":"mulaw","code":"invalid_enum_value","options":[...],"path":[...],
   "message":"Invalid enum value. Expected 'wav' | ..., received 'mulaw'"}` (observed; the
   output formats are listed in the observed order wav, ulaw, alaw, pcm, mp3);
@@ -227,9 +225,13 @@ class _Checker:
         self.issues: list[zod.Issue] = []
         self.aborted = False
 
-    def wrong_type(self, path: zod.Path, expected: str, value: Any) -> None:
-        self.issues.append(zod.wrong_type(path, expected, value))
+    def fail(self, issue: zod.Issue) -> None:
+        """A field that fails outright: zod checks no refinement after it."""
+        self.issues.append(issue)
         self.aborted = True
+
+    def wrong_type(self, path: zod.Path, expected: str, value: Any) -> None:
+        self.fail(zod.wrong_type(path, expected, value))
 
     def string(
         self,
@@ -260,32 +262,24 @@ class _Checker:
         if value is zod.MISSING:
             return None
         if not isinstance(value, str):
-            self._wrong_type(name, options, value)
+            self.fail(zod.enum_wrong_type([name], options, value))
             return None
         if value not in options:
-            self._enum_miss(name, value, options)
+            self.fail(zod.enum_miss([name], options, value))
             return None
         return value
-
-    def _wrong_type(self, name: str, options: tuple[Any, ...], value: Any) -> None:
-        self.issues.append(zod.enum_wrong_type([name], options, value))
-        self.aborted = True
 
     def native_enum(self, body: Mapping[str, Any], name: str, options: tuple[int, ...]) -> Any:
         value = body.get(name, zod.MISSING)
         if value is zod.MISSING:
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            self._wrong_type(name, options, value)
+            self.fail(zod.enum_wrong_type([name], options, value))
             return None
         if isinstance(value, str) or value not in options:
-            self._enum_miss(name, value, options)
+            self.fail(zod.enum_miss([name], options, value))
             return None
         return int(value)
-
-    def _enum_miss(self, name: str, value: Any, options: tuple[Any, ...]) -> None:
-        self.issues.append(zod.enum_miss([name], options, value))
-        self.aborted = True
 
     def number(
         self,

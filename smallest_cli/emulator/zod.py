@@ -1,21 +1,17 @@
 """zod issues: the items of the emulator's 400 bodies, built the way zod 3 builds them.
 
-The live server checks request bodies with zod 3 and answers one that fails with the list of
-zod's issues, one per problem: `{"code": "invalid_type", "expected": "string", "received":
-"undefined", "path": ["text"], "message": "Required"}`. The path leads to the field ([] for
-the body itself); each code has its own extra keys (`expected` and `received`, `minimum` or
-`maximum`, `options`, ...), its own key order and its own wording. The builders here keep all
-three, so that the emulator's bodies are the observed server answers byte for byte
-(../shared/api/observed/, REFERENCE §6.1, §9). `brief` is the `{code, message, path}` form
-that chat completions documents for its `details` (REFERENCE §11).
-
-Which fields fail, and which failure stops further checks, is each route's own checker's job.
-"""
+The live server checks request bodies with zod 3 and answers one that fails with zod's issues,
+one per problem: `{"code":"invalid_type","expected":"string","received":"undefined",
+"path":["text"],"message":"Required"}`. Each code has its own extra keys, key order and
+wording; the builders here keep all three, so that the emulator's bodies are the observed
+server answers byte for byte (../shared/api/observed/, REFERENCE §6.1, §9). `brief` is the
+`{code, message, path}` form of chat completions' `details` (REFERENCE §11). Which fields
+fail, and which failure stops further checks, is each route's own checker's job."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 Issue = dict[str, Any]
@@ -23,11 +19,7 @@ Path = Sequence[str | int]
 REQUIRED = "Required"
 
 
-class _Missing:
-    pass
-
-
-MISSING: Any = _Missing()
+MISSING: Any = object()
 """A field the body lacks: zod's `undefined`."""
 
 
@@ -127,29 +119,25 @@ def enum_miss(path: Path, options: Sequence[Any], value: Any) -> Issue:
 
 def too_small(path: Path, value_type: str, minimum: float) -> Issue:
     """`too_small`: a number below `minimum`, or a string or array shorter."""
-    return _size("too_small", "minimum", path, value_type, minimum, at_least)
+    message = at_least(value_type, minimum)
+    return _size("too_small", {"minimum": js(minimum)}, value_type, message, path)
 
 
 def too_big(path: Path, value_type: str, maximum: float) -> Issue:
     """`too_big`: a number above `maximum`, or a string or array longer."""
-    return _size("too_big", "maximum", path, value_type, maximum, at_most)
+    return _size(
+        "too_big", {"maximum": js(maximum)}, value_type, at_most(value_type, maximum), path
+    )
 
 
-def _size(
-    code: str,
-    key: str,
-    path: Path,
-    value_type: str,
-    bound: float,
-    words: Callable[[str, float], str],
-) -> Issue:
+def _size(code: str, bound: Issue, value_type: str, message: str, path: Path) -> Issue:
     return {
         "code": code,
-        key: js(bound),
+        **bound,
         "type": value_type,
         "inclusive": True,
         "exact": False,
-        "message": words(value_type, bound),
+        "message": message,
         "path": list(path),
     }
 
