@@ -187,20 +187,21 @@ class _Checker:
 
     def length(self, key: str, items: list[Any], low: int, high: int) -> None:
         if len(items) < low:
-            self._add("too_small", key, zod.at_least("array", low))
+            self._size("too_small", key, "array", low)
         elif len(items) > high:
-            self._add("too_big", key, zod.at_most("array", high))
+            self._size("too_big", key, "array", high)
 
     def _range(self, key: str, value: float, low: float | None, high: float | None) -> bool:
         if low is not None and value < low:
-            self._add("too_small", key, zod.at_least("number", low))
+            self._size("too_small", key, "number", low)
             return False
         if high is not None and value > high:
-            self._add("too_big", key, zod.at_most("number", high))
+            self._size("too_big", key, "number", high)
             return False
         return True
 
-    def _add(self, code: str, key: str, message: str) -> None:
+    def _size(self, code: str, key: str, value_type: str, bound: float) -> None:
+        message = zod.size_message(code, value_type, bound)
         self.issues.append(zod.brief(code, [*self.path, key], message))
 
 
@@ -259,7 +260,9 @@ def _stop(stop: Any, issues: list[dict[str, Any]]) -> tuple[str, ...]:
         issues.append(zod.brief("invalid_union", ["stop"], "Invalid input"))
         return ()
     if len(stop) > MAX_STOP:
-        issues.append(zod.brief("too_big", ["stop"], zod.at_most("array", MAX_STOP)))
+        issues.append(
+            zod.brief("too_big", ["stop"], zod.size_message("too_big", "array", MAX_STOP))
+        )
     return tuple(s for s in stop if s)
 
 

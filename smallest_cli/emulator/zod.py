@@ -6,7 +6,8 @@ one per problem: `{"code":"invalid_type","expected":"string","received":"undefin
 wording; the builders here keep all three, so that the emulator's bodies are the observed
 server answers byte for byte (../shared/api/observed/, REFERENCE §6.1, §9). `brief` is the
 `{code, message, path}` form of chat completions' `details` (REFERENCE §11). Which fields
-fail, and which failure stops further checks, is each route's own checker's job."""
+fail, and which failure stops further checks, is each route's own checker's job.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from typing import Any
 Issue = dict[str, Any]
 Path = Sequence[str | int]
 REQUIRED = "Required"
-
 
 MISSING: Any = object()
 """A field the body lacks: zod's `undefined`."""
@@ -38,39 +38,39 @@ def received(value: Any) -> str:
     return "array" if isinstance(value, list) else "object"
 
 
-def js(value: Any) -> Any:
+def _js(value: Any) -> Any:
     """A number as JavaScript prints and serializes it (2, not 2.0)."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
         return int(value)
     return value
 
 
-def type_message(expected: str, value: Any) -> str:
+def _type_message(expected: str, value: Any) -> str:
     return REQUIRED if value is MISSING else f"Expected {expected}, received {received(value)}"
 
 
-def choices(options: Sequence[Any]) -> str:
+def _choices(options: Sequence[Any]) -> str:
     """An enum's options as zod lists them: `'wav' | 'pcm'`, `8000 | 16000`."""
     return " | ".join(f"'{o}'" if isinstance(o, str) else str(o) for o in options)
 
 
 def enum_message(options: Sequence[Any], value: Any) -> str:
-    return f"Invalid enum value. Expected {choices(options)}, received '{value}'"
+    return f"Invalid enum value. Expected {_choices(options)}, received '{value}'"
 
 
-def at_least(value_type: str, minimum: float) -> str:
-    if value_type == "number":
-        return f"Number must be greater than or equal to {js(minimum)}"
-    return f"{value_type.capitalize()} must contain at least {minimum} {_UNITS[value_type]}(s)"
+_SIZE_WORDS = {
+    ("too_small", "number"): "Number must be greater than or equal to {}",
+    ("too_big", "number"): "Number must be less than or equal to {}",
+    ("too_small", "string"): "String must contain at least {} character(s)",
+    ("too_big", "string"): "String must contain at most {} character(s)",
+    ("too_small", "array"): "Array must contain at least {} element(s)",
+    ("too_big", "array"): "Array must contain at most {} element(s)",
+}
 
 
-def at_most(value_type: str, maximum: float) -> str:
-    if value_type == "number":
-        return f"Number must be less than or equal to {js(maximum)}"
-    return f"{value_type.capitalize()} must contain at most {maximum} {_UNITS[value_type]}(s)"
-
-
-_UNITS = {"string": "character", "array": "element"}
+def size_message(code: str, value_type: str, bound: float) -> str:
+    """The message of a `too_small` or `too_big` issue."""
+    return _SIZE_WORDS[code, value_type].format(_js(bound))
 
 
 def wrong_type(path: Path, expected: str, value: Any) -> Issue:
@@ -80,7 +80,7 @@ def wrong_type(path: Path, expected: str, value: Any) -> Issue:
         "expected": expected,
         "received": received(value),
         "path": list(path),
-        "message": type_message(expected, value),
+        "message": _type_message(expected, value),
     }
 
 
@@ -98,46 +98,43 @@ def not_integer(path: Path) -> Issue:
 def enum_wrong_type(path: Path, options: Sequence[Any], value: Any) -> Issue:
     """`invalid_type` of an enum given another type: `expected` lists the options."""
     return {
-        "expected": choices(options),
+        "expected": _choices(options),
         "received": received(value),
         "code": "invalid_type",
         "path": list(path),
-        "message": type_message(choices(options), value),
+        "message": _type_message(_choices(options), value),
     }
 
 
 def enum_miss(path: Path, options: Sequence[Any], value: Any) -> Issue:
     """`invalid_enum_value`: a value of the enum's type that is not one of its options."""
     return {
-        "received": js(value),
+        "received": _js(value),
         "code": "invalid_enum_value",
         "options": list(options),
         "path": list(path),
-        "message": enum_message(options, js(value)),
+        "message": enum_message(options, _js(value)),
     }
 
 
 def too_small(path: Path, value_type: str, minimum: float) -> Issue:
     """`too_small`: a number below `minimum`, or a string or array shorter."""
-    message = at_least(value_type, minimum)
-    return _size("too_small", {"minimum": js(minimum)}, value_type, message, path)
+    return _size("too_small", "minimum", path, value_type, minimum)
 
 
 def too_big(path: Path, value_type: str, maximum: float) -> Issue:
     """`too_big`: a number above `maximum`, or a string or array longer."""
-    return _size(
-        "too_big", {"maximum": js(maximum)}, value_type, at_most(value_type, maximum), path
-    )
+    return _size("too_big", "maximum", path, value_type, maximum)
 
 
-def _size(code: str, bound: Issue, value_type: str, message: str, path: Path) -> Issue:
+def _size(code: str, key: str, path: Path, value_type: str, bound: float) -> Issue:
     return {
         "code": code,
-        **bound,
+        key: _js(bound),
         "type": value_type,
         "inclusive": True,
         "exact": False,
-        "message": message,
+        "message": size_message(code, value_type, bound),
         "path": list(path),
     }
 
