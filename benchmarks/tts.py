@@ -34,6 +34,7 @@ IMPORTS = (
     "import smallest_cli.app, smallest_cli.jobs.speak, smallest_cli.api.client, smallest_cli.api.tts,"
     " smallest_cli.jobs.voice_catalog, smallest_cli.credentials, httpcore"
 )
+FIRST_AUDIO_TARGET_MS = 150
 SENTENCE = "The quick brown fox jumps over the lazy dog near the riverbank at dawn."
 
 
@@ -56,7 +57,7 @@ def first_byte_ms(argv: list[str], env: dict[str, str], skip: int = 0) -> float:
 
 def time_to_first_audio(runs: int) -> None:
     with Emulator() as emulator:
-        median = _first_audio_medians(emulator, runs)
+        median = first_audio_medians(emulator, runs)
     gap = median["smallest"] - median["curl"]
     print(f"## Time to first audio byte ({runs} runs, median; emulator first audio 150 ms)\n")
     print("| what | ms |\n|---|---:|")
@@ -64,7 +65,8 @@ def time_to_first_audio(runs: int) -> None:
     print(
         f"| `smallest tts say … -o -` (first byte after the WAV header) | {median['smallest']:.0f} |"
     )
-    print(f"| difference (target ≤ 150) | {gap:.0f} {'met' if gap <= 150 else 'MISSED'} |")
+    met = "met" if gap <= FIRST_AUDIO_TARGET_MS else "MISSED"
+    print(f"| difference (target ≤ {FIRST_AUDIO_TARGET_MS}) | {gap:.0f} {met} |")
     imports = median["imports"] - median["python"]
     print(f"| of which: starting Python (`python -c pass`) | {median['python']:.0f} |")
     print(f"| of which: importing what `tts say` imports (typer, httpx, …) | {imports:.0f} |")
@@ -74,7 +76,7 @@ def time_to_first_audio(runs: int) -> None:
     print()
 
 
-def _first_audio_medians(emulator: Emulator, runs: int) -> dict[str, float]:
+def first_audio_medians(emulator: Emulator, runs: int) -> dict[str, float]:
     env = emulator.env
     body = json.dumps(
         {"text": SENTENCE, "voice_id": "magnus", "sample_rate": 24000, "output_format": "pcm"}

@@ -20,7 +20,7 @@ from smallest_cli import __version__
 from smallest_cli.commands import COMMANDS, GROUPS, LISTED
 from smallest_cli.context import AppContext
 from smallest_cli.errors import ExitCode, SmallestError
-from smallest_cli.output import discard_stdout
+from smallest_cli.output import answering_on_stdout, discard_stdout
 from smallest_cli.plain_values import convert_plainly
 
 
@@ -30,6 +30,7 @@ class SmallestGroup(TyperGroup):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         _complete_for_a_named_shell(ctx, args)
         convert_plainly(self, ctx)  # not in __init__: Typer adds options after it
+        _answer_on_stdout(self, ctx)
         return super().parse_args(ctx, _hoist_global_options(ctx, args))
 
     def get_params(self, ctx: Any) -> list[Any]:
@@ -45,9 +46,11 @@ class SmallestGroup(TyperGroup):
         if command is None and name in GROUPS:
             command = self.commands[name] = _load_group(name)
             convert_plainly(command, ctx)
+            _answer_on_stdout(command, ctx)
         elif command is None and name in COMMANDS:
             command = self.commands[name] = _load_command(name)
             convert_plainly(command, ctx)
+            _answer_on_stdout(command, ctx)
         return command
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
@@ -98,7 +101,10 @@ def _complete_for_a_named_shell(ctx: typer.Context, args: list[str]) -> None:
     """
     from typer.completion import install_callback, show_callback
 
-    callbacks = {"--install-completion": install_callback, "--show-completion": show_callback}
+    callbacks: dict[str, Any] = {
+        "--install-completion": install_callback,
+        "--show-completion": _Answering(show_callback),
+    }
     for position, token in enumerate(args):
         name, _, shell = token.partition("=")
         if token == "--" or not token.startswith("-"):
@@ -112,6 +118,34 @@ def _complete_for_a_named_shell(ctx: typer.Context, args: list[str]) -> None:
                 ctx.fail(f"{name} {shell}: choose one of {', '.join(COMPLETION_SHELLS)}.")
             option = next(p for p in ctx.command.get_params(ctx) if name in p.opts)
             callbacks[name](ctx, option, shell)
+
+
+def _answer_on_stdout(command: Any, ctx: typer.Context) -> None:
+    """Give the `--help` of `command` and of its subcommands (and the root's
+    `--show-completion`) the stdout errors of every command's output: a full device is
+    `Error: cannot write stdout`, exit 1; a reader that has gone, a silent exit 0.
+
+    `ctx` is the root command's, whose help option names the subcommands' options take.
+    """
+    options = [command.get_help_option(ctx)]
+    if command is ctx.command:
+        options += [p for p in command.get_params(ctx) if "--show-completion" in p.opts]
+    for option in options:
+        if option is not None and not isinstance(option.callback, _Answering):
+            option.callback = _Answering(option.callback)
+    for subcommand in getattr(command, "commands", {}).values():
+        _answer_on_stdout(subcommand, ctx)
+
+
+class _Answering:
+    """An option's callback that writes its answer to stdout under `answering_on_stdout`."""
+
+    def __init__(self, callback: Any) -> None:
+        self.callback = callback
+
+    def __call__(self, *args: Any) -> Any:
+        with answering_on_stdout():
+            return self.callback(*args)
 
 
 def _hoist_global_options(ctx: typer.Context, args: list[str]) -> list[str]:
@@ -220,7 +254,8 @@ def _flush_stdout() -> None:
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"smallest {__version__}")
+        with answering_on_stdout():
+            typer.echo(f"smallest {__version__}")
         raise typer.Exit()
 
 
@@ -337,7 +372,10 @@ def main() -> None:
         raise
     except BrokenPipeError:
         discard_stdout()
-    except OSError as error:  # writing before any command ran: --help, --version
+    except SmallestError as error:  # --help, --version, before any command ran
+        AppContext().report(error)
+        raise SystemExit(ExitCode.ERROR) from None
+    except OSError as error:  # writing before any command ran: shell completion
         from smallest_cli.files import cannot_write
 
         discard_stdout()

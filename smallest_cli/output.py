@@ -296,6 +296,21 @@ def writing_stdout() -> Iterator[None]:
         raise cannot_write("stdout", exc) from None
 
 
+@contextmanager
+def answering_on_stdout() -> Iterator[None]:
+    """Writes made while the command line is read (`--help`, `--version`, a completion
+    script): a failing stdout is `writing_stdout`'s error, and a reader that has gone ends
+    the command at once with exit 0, as it does any command's output."""
+    import typer
+
+    try:
+        with writing_stdout():
+            yield
+    except BrokenPipeError:
+        discard_stdout()
+        raise typer.Exit(0) from None
+
+
 def discard_stdout() -> None:
     """Point stdout at /dev/null once it has failed (EPIPE, ENOSPC), so that later flushes,
     the interpreter's last one included, are silent."""

@@ -18,6 +18,7 @@ from smallest_cli import __version__
 from smallest_cli.api.constants import DEFAULT_BASE_URL
 from smallest_cli.api.errors import status_error
 from smallest_cli.api.retry import DEFAULT_MAX_WAIT, DEFAULT_RETRIES, RetryPolicy
+from smallest_cli.api.transport import TlsOnFirstUse
 from smallest_cli.errors import APIConnectionError, APIError, APITimeoutError
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class SmallestClient:
             base_url=self.base_url,
             headers={"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT},
             timeout=httpx.Timeout(timeout, connect=min(timeout, MAX_CONNECT_TIMEOUT)),
-            transport=transport,
+            transport=transport or TlsOnFirstUse(),
             event_hooks=hooks,
         )
 

@@ -163,9 +163,10 @@ class LiveSession:
     text holds none of the account's sockets. Until the first audio arrives, what was sent is
     kept: when the server refuses for lack of a slot (a refused handshake, a 429 frame, or a
     close with 1008), the session opens a new socket and sends it all again, waiting as
-    `retrying` (the client's retry policy) says: one wait, whichever way it was refused. `timeout` (the longest silence before the server counts
-    as stalled) runs only while the server owes an answer: from a flush it has not answered
-    yet, or from the end of the text; while text may still come, silence is fine.
+    `retrying` (the client's retry policy) says: one wait, whichever way it was refused.
+    `timeout` (the longest silence before the server counts as stalled) runs only while the
+    server owes an answer: from a flush it has not answered yet, or from the end of the
+    text; while text may still come, silence is fine.
     """
 
     def __init__(

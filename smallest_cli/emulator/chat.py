@@ -46,6 +46,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from smallest_cli.emulator import zod
 from smallest_cli.emulator.chat_brain import CHARS_PER_TOKEN, Reply, count_tokens, reply
 from smallest_cli.emulator.chat_request import ChatRequest, ContextExceeded, Invalid, parse
 from smallest_cli.emulator.handshake import Message, Receive, Scope, Send
@@ -207,7 +208,7 @@ async def _checked(request: Request, request_id: str) -> ChatRequest | Response:
             request_id, 400, "Invalid input data", "invalid_request_error", invalid.issues
         )
     except ContextExceeded as exceeded:
-        details = [{"code": "custom", "message": str(exceeded), "path": ["messages"]}]
+        details = [zod.brief("custom", ["messages"], str(exceeded))]
         return error_response(request_id, 400, str(exceeded), "invalid_request_error", details)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from smallest_cli.emulator import zod
 from smallest_cli.emulator.chat_brain import prompt_tokens
 
 MODEL = "electron"
@@ -67,7 +68,7 @@ def parse(document: Any) -> ChatRequest:
     model = check.typed("model", str, "string", required=True)
     if isinstance(model, str) and model != MODEL:
         issues.append(
-            _issue("custom", ["model"], f"Model '{model}' is not supported; use '{MODEL}'")
+            zod.brief("custom", ["model"], f"Model '{model}' is not supported; use '{MODEL}'")
         )
     messages = check.typed("messages", list, "array", required=True)
     if isinstance(messages, list):
@@ -86,7 +87,7 @@ def parse(document: Any) -> ChatRequest:
     check.typed("user", str, "string")
     check.typed("logit_bias", dict, "object")
     if document.get("top_logprobs") is not None and logprobs is not True:
-        issues.append(_issue("custom", ["top_logprobs"], "top_logprobs requires logprobs: true"))
+        issues.append(zod.brief("custom", ["top_logprobs"], "top_logprobs requires logprobs: true"))
     options = check.typed("stream_options", dict, "object")
     include_usage = False
     if isinstance(options, dict):
@@ -114,9 +115,9 @@ def parse(document: Any) -> ChatRequest:
     if n is not None and (not isinstance(n, int) or isinstance(n, bool)):
         issues.append(_type(["n"], "number", n))
     elif isinstance(n, int) and n > 1:
-        issues.append(_issue("custom", ["n"], "n > 1 is not supported"))
+        issues.append(zod.brief("custom", ["n"], "n > 1 is not supported"))
     if document.get("prompt_logprobs") is not None:
-        issues.append(_issue("custom", ["prompt_logprobs"], "prompt_logprobs is not supported"))
+        issues.append(zod.brief("custom", ["prompt_logprobs"], "prompt_logprobs is not supported"))
     if issues:
         raise Invalid(issues)
     assert isinstance(messages, list)
@@ -155,7 +156,7 @@ class _Checker:
         value = self.document.get(key)
         if value is None:
             if required:
-                self.issues.append(_issue("invalid_type", [*self.path, key], "Required"))
+                self.issues.append(_required([*self.path, key]))
             return None
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
             self.issues.append(_type([*self.path, key], name, value))
@@ -186,22 +187,22 @@ class _Checker:
 
     def length(self, key: str, items: list[Any], low: int, high: int) -> None:
         if len(items) < low:
-            message = f"Array must contain at least {low} element(s)"
-            self.issues.append(_issue("too_small", [*self.path, key], message))
+            self._size("too_small", key, "array", low)
         elif len(items) > high:
-            message = f"Array must contain at most {high} element(s)"
-            self.issues.append(_issue("too_big", [*self.path, key], message))
+            self._size("too_big", key, "array", high)
 
     def _range(self, key: str, value: float, low: float | None, high: float | None) -> bool:
         if low is not None and value < low:
-            message = f"Number must be greater than or equal to {_plain(low)}"
-            self.issues.append(_issue("too_small", [*self.path, key], message))
+            self._size("too_small", key, "number", low)
             return False
         if high is not None and value > high:
-            message = f"Number must be less than or equal to {_plain(high)}"
-            self.issues.append(_issue("too_big", [*self.path, key], message))
+            self._size("too_big", key, "number", high)
             return False
         return True
+
+    def _size(self, code: str, key: str, value_type: str, bound: float) -> None:
+        message = zod.size_message(code, value_type, bound)
+        self.issues.append(zod.brief(code, [*self.path, key], message))
 
 
 def _check_message(message: Any, path: list[str], issues: list[dict[str, Any]]) -> None:
@@ -210,22 +211,22 @@ def _check_message(message: Any, path: list[str], issues: list[dict[str, Any]]) 
         return
     role = message.get("role")
     if role is None:
-        issues.append(_issue("invalid_type", [*path, "role"], "Required"))
+        issues.append(_required([*path, "role"]))
     elif role not in ROLES:
         issues.append(_enum([*path, "role"], ROLES, role))
     content = message.get("content")
     if content is None:
         if role != "assistant" or not message.get("tool_calls"):
-            issues.append(_issue("invalid_type", [*path, "content"], "Required"))
+            issues.append(_required([*path, "content"]))
     elif isinstance(content, list):
         for index, part in enumerate(content):
             if not isinstance(part, dict) or part.get("type") != "text":
                 where = [*path, "content", str(index)]
-                issues.append(_issue("custom", where, "Electron accepts text content only"))
+                issues.append(zod.brief("custom", where, "Electron accepts text content only"))
     elif not isinstance(content, str):
         issues.append(_type([*path, "content"], "string", content))
     if role == "tool" and not isinstance(message.get("tool_call_id"), str):
-        issues.append(_issue("invalid_type", [*path, "tool_call_id"], "Required"))
+        issues.append(_required([*path, "tool_call_id"]))
     calls = message.get("tool_calls")
     if calls is not None and not isinstance(calls, list):
         issues.append(_type([*path, "tool_calls"], "array", calls))
@@ -237,7 +238,7 @@ def _check_tool(tool: Any, path: list[str], issues: list[dict[str, Any]]) -> Non
         return
     function = tool.get("function")
     if not isinstance(function, dict) or not isinstance(function.get("name"), str):
-        issues.append(_issue("invalid_type", [*path, "function", "name"], "Required"))
+        issues.append(_required([*path, "function", "name"]))
 
 
 def _check_tool_choice(choice: Any, issues: list[dict[str, Any]]) -> None:
@@ -247,7 +248,7 @@ def _check_tool_choice(choice: Any, issues: list[dict[str, Any]]) -> None:
         return
     name = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
     if not isinstance(name, str):
-        issues.append(_issue("invalid_union", ["tool_choice"], "Invalid input"))
+        issues.append(zod.brief("invalid_union", ["tool_choice"], "Invalid input"))
 
 
 def _stop(stop: Any, issues: list[dict[str, Any]]) -> tuple[str, ...]:
@@ -256,40 +257,25 @@ def _stop(stop: Any, issues: list[dict[str, Any]]) -> tuple[str, ...]:
     if isinstance(stop, str):
         return (stop,) if stop else ()
     if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
-        issues.append(_issue("invalid_union", ["stop"], "Invalid input"))
+        issues.append(zod.brief("invalid_union", ["stop"], "Invalid input"))
         return ()
     if len(stop) > MAX_STOP:
-        message = f"Array must contain at most {MAX_STOP} element(s)"
-        issues.append(_issue("too_big", ["stop"], message))
+        issues.append(
+            zod.brief("too_big", ["stop"], zod.size_message("too_big", "array", MAX_STOP))
+        )
     return tuple(s for s in stop if s)
 
 
-def _issue(code: str, path: list[str], message: str) -> dict[str, Any]:
-    return {"code": code, "message": message, "path": path}
+def _required(path: list[str]) -> dict[str, Any]:
+    return zod.brief("invalid_type", path, zod.REQUIRED)
 
 
 def _type(path: list[str], expected: str, value: Any) -> dict[str, Any]:
-    return _issue("invalid_type", path, f"Expected {expected}, received {_kind(value)}")
+    kind = zod.received(value)
+    # This route has always called a NaN (which Python's json reads, Node's does not) a number.
+    received = "number" if kind == "nan" else kind
+    return zod.brief("invalid_type", path, f"Expected {expected}, received {received}")
 
 
 def _enum(path: list[str], options: tuple[str, ...], value: Any) -> dict[str, Any]:
-    choices = " | ".join(f"'{option}'" for option in options)
-    return _issue(
-        "invalid_enum_value", path, f"Invalid enum value. Expected {choices}, received '{value}'"
-    )
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, list):
-        return "array"
-    return "object" if isinstance(value, dict) else "string"
-
-
-def _plain(number: float) -> str:
-    return str(int(number)) if float(number).is_integer() else str(number)
+    return zod.brief("invalid_enum_value", path, zod.enum_message(options, value))

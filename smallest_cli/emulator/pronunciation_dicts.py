@@ -35,81 +35,51 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from smallest_cli.emulator import zod
 from smallest_cli.emulator.dictionaries import Dictionaries
 from smallest_cli.emulator.state import EmulatorState
 from smallest_cli.emulator.tts import bearer_key
-from smallest_cli.emulator.tts_request import parsed_type
 
 PATH = "/waves/v1/pronunciation-dicts"
 NOT_FOUND = {"error": "Pronunciation dictionary not found"}
 
-Issue = dict[str, Any]
-Path = list[str | int]
-_MISSING = object()
 
-
-class _Zod:
+class _Checker:
     """Collects zod 3 issues for the dictionary schemas."""
 
     def __init__(self) -> None:
-        self.issues: list[Issue] = []
+        self.issues: list[zod.Issue] = []
 
-    def wrong_type(self, path: Path, expected: str, value: Any) -> None:
-        received = "undefined" if value is _MISSING else parsed_type(value)
-        message = "Required" if value is _MISSING else f"Expected {expected}, received {received}"
-        self.issues.append(
-            {
-                "code": "invalid_type",
-                "expected": expected,
-                "received": received,
-                "path": path,
-                "message": message,
-            }
-        )
-
-    def _too_small(self, path: Path, kind: str, message: str) -> None:
-        self.issues.append(
-            {
-                "code": "too_small",
-                "minimum": 1,
-                "type": kind,
-                "inclusive": True,
-                "exact": False,
-                "message": message,
-                "path": path,
-            }
-        )
-
-    def string(self, parent: dict[str, Any], path: Path) -> str | None:
+    def string(self, parent: dict[str, Any], path: zod.Path) -> str | None:
         """A required string of at least one character at `path` (its last part in `parent`)."""
-        value = parent.get(str(path[-1]), _MISSING)
+        value = parent.get(str(path[-1]), zod.MISSING)
         if not isinstance(value, str):
-            self.wrong_type(path, "string", value)
+            self.issues.append(zod.wrong_type(path, "string", value))
             return None
         if not value:
-            self._too_small(path, "string", "String must contain at least 1 character(s)")
+            self.issues.append(zod.too_small(path, "string", 1))
         return value
 
     def items(self, body: dict[str, Any], *, at_least_one: bool) -> list[tuple[str, str]]:
-        value = body.get("items", _MISSING)
+        value = body.get("items", zod.MISSING)
         if not isinstance(value, list):
-            self.wrong_type(["items"], "array", value)
+            self.issues.append(zod.wrong_type(["items"], "array", value))
             return []
         pairs = []
         for index, item in enumerate(value):
             if not isinstance(item, dict):
-                self.wrong_type(["items", index], "object", item)
+                self.issues.append(zod.wrong_type(["items", index], "object", item))
                 continue
             word = self.string(item, ["items", index, "word"])
             pronunciation = self.string(item, ["items", index, "pronunciation"])
             if word and pronunciation:
                 pairs.append((word, pronunciation))
         if at_least_one and not value:
-            self._too_small(["items"], "array", "Array must contain at least 1 element(s)")
+            self.issues.append(zod.too_small(["items"], "array", 1))
         return pairs
 
 
-def _invalid(issues: list[Issue]) -> Response:
+def _invalid(issues: list[zod.Issue]) -> Response:
     return JSONResponse({"error": "Invalid request body", "details": issues}, status_code=400)
 
 
@@ -124,9 +94,7 @@ async def _document(request: Request) -> dict[str, Any] | Response:
     except ValueError:
         return JSONResponse({"error": "Invalid JSON"}, status_code=400)
     if not isinstance(body, dict):
-        zod = _Zod()
-        zod.wrong_type([], "object", body)
-        return _invalid(zod.issues)
+        return _invalid([zod.wrong_type([], "object", body)])
     return body
 
 
@@ -145,10 +113,10 @@ async def _create(request: Request) -> Response:
     body = await _document(request)
     if isinstance(body, Response):
         return body
-    zod = _Zod()
-    items = zod.items(body, at_least_one=True)
-    if zod.issues:
-        return _invalid(zod.issues)
+    check = _Checker()
+    items = check.items(body, at_least_one=True)
+    if check.issues:
+        return _invalid(check.issues)
     store, key = _store(request)
     return JSONResponse(store.add(key, items).to_json())
 
@@ -157,11 +125,11 @@ async def _update(request: Request) -> Response:
     body = await _document(request)
     if isinstance(body, Response):
         return body
-    zod = _Zod()
-    dictionary_id = zod.string(body, ["id"])
-    items = zod.items(body, at_least_one=False)
-    if zod.issues or dictionary_id is None:
-        return _invalid(zod.issues)
+    check = _Checker()
+    dictionary_id = check.string(body, ["id"])
+    items = check.items(body, at_least_one=False)
+    if check.issues or dictionary_id is None:
+        return _invalid(check.issues)
     store, key = _store(request)
     updated = store.update(key, dictionary_id, items)
     if updated is None:
@@ -173,10 +141,10 @@ async def _delete(request: Request) -> Response:
     body = await _document(request)
     if isinstance(body, Response):
         return body
-    zod = _Zod()
-    dictionary_id = zod.string(body, ["id"])
-    if zod.issues or dictionary_id is None:
-        return _invalid(zod.issues)
+    check = _Checker()
+    dictionary_id = check.string(body, ["id"])
+    if check.issues or dictionary_id is None:
+        return _invalid(check.issues)
     store, key = _store(request)
     if not store.remove(key, dictionary_id):
         return JSONResponse(NOT_FOUND, status_code=404)

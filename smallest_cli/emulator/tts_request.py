@@ -1,12 +1,10 @@
 """The TTS request body (REFERENCE §6.1, §6.4) and its validation, issue for issue like the server's.
 
 The live server validates bodies with zod and answers 400 `{"error": [issue, ...]}`, not the
-`{"error": str, "message": str}` its spec shows (observed/baseline-lightning-tts.json). The
-issues here are built the way zod 3 builds them, keys in zod's order, so a client sees the
-same bytes:
+`{"error": str, "message": str}` its spec shows (observed/baseline-lightning-tts.json), the
+issues built byte for byte as zod builds them (`zod`):
 
-* a missing field: `{"code":"invalid_type","expected":"string","received":"undefined",
-  "path":["text"],"message":"Required"}`;
+* a missing field: `invalid_type` "Required";
 * an enum miss: `{"received":"mulaw","code":"invalid_enum_value","options":[...],"path":[...],
   "message":"Invalid enum value. Expected 'wav' | ..., received 'mulaw'"}` (observed; the
   output formats are listed in the observed order wav, ulaw, alaw, pcm, mp3);
@@ -49,12 +47,12 @@ UNKNOWN, decided here:
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from smallest_cli.emulator import zod
 from smallest_cli.emulator.catalog import BY_ID, Pool
 from smallest_cli.emulator.dictionaries import Dictionary, pronunciations
 from smallest_cli.emulator.speech import Synthesis, VoiceTimbre
@@ -79,8 +77,6 @@ LANGUAGES = ("auto", *MODEL_LANGUAGES["lightning_v3.1_pro"], "he")
 ID_PATTERN = re.compile(r"^[a-zA-Z0-9_\-.]+$")
 WORD_TIMESTAMP_VOICES = frozenset({"meher", "devansh", "kartik", "maithili", "liam", "avery"})
 
-Issue = dict[str, Any]
-
 
 class ClonedVoice(Protocol):
     """What TTS needs of a voice clone (`clones.Clone`)."""
@@ -95,7 +91,7 @@ class ClonedVoice(Protocol):
 class Invalid(Exception):
     """The body failed validation; `issues` are zod's, in order."""
 
-    def __init__(self, issues: list[Issue]) -> None:
+    def __init__(self, issues: list[zod.Issue]) -> None:
         super().__init__(summary(issues))
         self.issues = issues
 
@@ -213,7 +209,7 @@ def parse(
     return TtsRequest(text=text, voice_id=voice_id, clone=clones.get(voice_id), **given)
 
 
-def summary(issues: list[Issue]) -> str:
+def summary(issues: list[zod.Issue]) -> str:
     """The issues as one line, `path: message; …` (for WebSocket error frames)."""
     parts = []
     for issue in issues:
@@ -222,73 +218,20 @@ def summary(issues: list[Issue]) -> str:
     return "; ".join(parts)
 
 
-def parsed_type(value: Any) -> str:
-    """zod's name for the type of a JSON value ("undefined" for a missing one)."""
-    if value is _MISSING:
-        return "undefined"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "nan" if isinstance(value, float) and math.isnan(value) else "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
-def _js(value: Any) -> Any:
-    """A number as JavaScript prints and serializes it (2, not 2.0)."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
-        return int(value)
-    return value
-
-
-def _join(options: tuple[Any, ...]) -> str:
-    return " | ".join(f"'{o}'" if isinstance(o, str) else str(o) for o in options)
-
-
-class _Missing:
-    pass
-
-
-_MISSING: Any = _Missing()
-
-
 class _Checker:
     """Collects issues; `aborted` once a field fails outright (type or enum), as in zod."""
 
     def __init__(self) -> None:
-        self.issues: list[Issue] = []
+        self.issues: list[zod.Issue] = []
         self.aborted = False
 
-    def wrong_type(self, path: list[str | int], expected: str, value: Any) -> None:
-        received = parsed_type(value)
-        message = "Required" if value is _MISSING else f"Expected {expected}, received {received}"
-        self.issues.append(
-            {
-                "code": "invalid_type",
-                "expected": expected,
-                "received": received,
-                "path": path,
-                "message": message,
-            }
-        )
+    def fail(self, issue: zod.Issue) -> None:
+        """A field that fails outright: zod checks no refinement after it."""
+        self.issues.append(issue)
         self.aborted = True
 
-    def _size(self, name: str, kind: str, bound: float, value_type: str, message: str) -> None:
-        bound_key = "minimum" if kind == "too_small" else "maximum"
-        self.issues.append(
-            {
-                "code": kind,
-                bound_key: _js(bound),
-                "type": value_type,
-                "inclusive": True,
-                "exact": False,
-                "message": message,
-                "path": [name],
-            }
-        )
+    def wrong_type(self, path: zod.Path, expected: str, value: Any) -> None:
+        self.fail(zod.wrong_type(path, expected, value))
 
     def string(
         self,
@@ -300,87 +243,43 @@ class _Checker:
         max_length: int | None = None,
         pattern: re.Pattern[str] | None = None,
     ) -> str | None:
-        value = body.get(name, _MISSING)
-        if value is _MISSING and not required:
+        value = body.get(name, zod.MISSING)
+        if value is zod.MISSING and not required:
             return None
         if not isinstance(value, str):
             self.wrong_type([name], "string", value)
             return None
         if len(value) < min_length:
-            self._size(
-                name,
-                "too_small",
-                min_length,
-                "string",
-                f"String must contain at least {min_length} character(s)",
-            )
+            self.issues.append(zod.too_small([name], "string", min_length))
         if max_length is not None and len(value) > max_length:
-            self._size(
-                name,
-                "too_big",
-                max_length,
-                "string",
-                f"String must contain at most {max_length} character(s)",
-            )
+            self.issues.append(zod.too_big([name], "string", max_length))
         if pattern is not None and not pattern.match(value):
-            self.issues.append(
-                {
-                    "validation": "regex",
-                    "code": "invalid_string",
-                    "message": "Invalid",
-                    "path": [name],
-                }
-            )
+            self.issues.append(zod.regex_miss([name]))
         return value
 
     def enum(self, body: Mapping[str, Any], name: str, options: tuple[str, ...]) -> Any:
-        value = body.get(name, _MISSING)
-        if value is _MISSING:
+        value = body.get(name, zod.MISSING)
+        if value is zod.MISSING:
             return None
         if not isinstance(value, str):
-            self._wrong_type(name, options, value)
+            self.fail(zod.enum_wrong_type([name], options, value))
             return None
         if value not in options:
-            self._enum_miss(name, value, options)
+            self.fail(zod.enum_miss([name], options, value))
             return None
         return value
 
-    def _wrong_type(self, name: str, options: tuple[Any, ...], value: Any) -> None:
-        """zod's invalid_type issue for an enum field, which stops further checks."""
-        self.issues.append(
-            {
-                "expected": _join(options),
-                "received": parsed_type(value),
-                "code": "invalid_type",
-                "path": [name],
-                "message": f"Expected {_join(options)}, received {parsed_type(value)}",
-            }
-        )
-        self.aborted = True
-
     def native_enum(self, body: Mapping[str, Any], name: str, options: tuple[int, ...]) -> Any:
-        value = body.get(name, _MISSING)
-        if value is _MISSING:
+        value = body.get(name, zod.MISSING)
+        if value is zod.MISSING:
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            self._wrong_type(name, options, value)
+            self.fail(zod.enum_wrong_type([name], options, value))
             return None
         if isinstance(value, str) or value not in options:
-            self._enum_miss(name, value, options)
+            self.fail(zod.enum_miss([name], options, value))
             return None
         return int(value)
-
-    def _enum_miss(self, name: str, value: Any, options: tuple[Any, ...]) -> None:
-        self.issues.append(
-            {
-                "received": _js(value),
-                "code": "invalid_enum_value",
-                "options": list(options),
-                "path": [name],
-                "message": f"Invalid enum value. Expected {_join(options)}, received '{_js(value)}'",
-            }
-        )
-        self.aborted = True
 
     def number(
         self,
@@ -391,43 +290,23 @@ class _Checker:
         *,
         integer: bool = False,
     ) -> float | None:
-        value = body.get(name, _MISSING)
-        if value is _MISSING:
+        value = body.get(name, zod.MISSING)
+        if value is zod.MISSING:
             return None
-        if parsed_type(value) != "number":
+        if zod.received(value) != "number":
             self.wrong_type([name], "number", value)
             return None
         if integer and not float(value).is_integer():
-            self.issues.append(
-                {
-                    "code": "invalid_type",
-                    "expected": "integer",
-                    "received": "float",
-                    "message": "Expected integer, received float",
-                    "path": [name],
-                }
-            )
+            self.issues.append(zod.not_integer([name]))
         if value < minimum:
-            self._size(
-                name,
-                "too_small",
-                minimum,
-                "number",
-                f"Number must be greater than or equal to {_js(minimum)}",
-            )
+            self.issues.append(zod.too_small([name], "number", minimum))
         if value > maximum:
-            self._size(
-                name,
-                "too_big",
-                maximum,
-                "number",
-                f"Number must be less than or equal to {_js(maximum)}",
-            )
+            self.issues.append(zod.too_big([name], "number", maximum))
         return float(value)
 
     def boolean(self, body: Mapping[str, Any], name: str) -> bool | None:
-        value = body.get(name, _MISSING)
-        if value is _MISSING:
+        value = body.get(name, zod.MISSING)
+        if value is zod.MISSING:
             return None
         if not isinstance(value, bool):
             self.wrong_type([name], "boolean", value)
@@ -435,8 +314,8 @@ class _Checker:
         return value
 
     def string_array(self, body: Mapping[str, Any], name: str) -> list[str]:
-        value = body.get(name, _MISSING)
-        if value is _MISSING:
+        value = body.get(name, zod.MISSING)
+        if value is zod.MISSING:
             return []
         if not isinstance(value, list):
             self.wrong_type([name], "array", value)
@@ -448,4 +327,4 @@ class _Checker:
 
     def custom(self, name: str, message: str) -> None:
         """An issue of the object-level refinement (`superRefine`)."""
-        self.issues.append({"code": "custom", "path": [name], "message": message})
+        self.issues.append(zod.custom([name], message))
