@@ -34,6 +34,9 @@ IMPORTS = (
     "import smallest_cli.app, smallest_cli.jobs.speak, smallest_cli.api.client, smallest_cli.api.tts,"
     " smallest_cli.jobs.voice_catalog, smallest_cli.credentials, httpcore"
 )
+# The floor under the difference: Python starting and importing the two libraries `tts say`
+# cannot do without before its request, less curl's own start.
+DEPENDENCIES = "import sys; sys.modules['httpx._main'] = None; import typer.main, httpx, httpcore"
 FIRST_AUDIO_TARGET_MS = 150
 SENTENCE = "The quick brown fox jumps over the lazy dog near the riverbank at dawn."
 
@@ -73,7 +76,13 @@ def time_to_first_audio(runs: int) -> None:
     print(
         f"| of which: the rest (options, voice cache, connecting) | {gap - imports - median['python']:.0f} |"
     )
+    print(f"| floor: Python + Typer + httpx imports − curl's start | {floor(median):.0f} |")
     print()
+
+
+def floor(median: dict[str, float]) -> float:
+    """What no `tts say` built on Typer and httpx can be under: its difference to curl."""
+    return median["dependencies"] - median["curl start"]
 
 
 def first_audio_medians(emulator: Emulator, runs: int) -> dict[str, float]:
@@ -89,11 +98,19 @@ def first_audio_medians(emulator: Emulator, runs: int) -> dict[str, float]:
     cli = [smallest(), "tts", "say", SENTENCE, "-o", "-", "--sample-rate", "24000"]
     python = [sys.executable, "-c", "pass"]
     startup = [sys.executable, "-c", IMPORTS]
-    results: dict[str, list[float]] = {"curl": [], "smallest": [], "python": [], "imports": []}
+    dependencies = [sys.executable, "-c", DEPENDENCIES]
+    curl_start = ["curl", "-s", "-o", "/dev/null", "file:///dev/null"]
+    processes = {
+        "python": python,
+        "imports": startup,
+        "dependencies": dependencies,
+        "curl start": curl_start,
+    }
+    results: dict[str, list[float]] = {"curl": [], "smallest": [], **{k: [] for k in processes}}
     for _ in range(runs):
         results["curl"].append(first_byte_ms(curl, env))
         results["smallest"].append(first_byte_ms(cli, env, skip=44))  # past the WAV header
-        for name, argv in (("python", python), ("imports", startup)):
+        for name, argv in processes.items():
             started = time.perf_counter()
             subprocess.run(argv, check=True, env=env)
             results[name].append((time.perf_counter() - started) * 1000)
