@@ -20,7 +20,7 @@ from smallest_cli import __version__
 from smallest_cli.commands import COMMANDS, GROUPS, LISTED
 from smallest_cli.context import AppContext
 from smallest_cli.errors import ExitCode, SmallestError
-from smallest_cli.output import answering_on_stdout, discard_stdout
+from smallest_cli.output import answering_on_stdout, discard_stdout, writing_stdout
 from smallest_cli.plain_values import convert_plainly
 
 
@@ -365,21 +365,16 @@ def main() -> None:
     """Console-script entry point."""
     stop_on_termination()
     try:
-        app(prog_name="smallest")
+        with writing_stdout():  # before any command ran: --help, --version, shell completion
+            app(prog_name="smallest")
     except SystemExit as done:
         if done.code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED, ExitCode.HUNG_UP):
             _exit_now(int(done.code))
         raise
     except BrokenPipeError:
         discard_stdout()
-    except SmallestError as error:  # --help, --version, before any command ran
+    except SmallestError as error:
         AppContext().report(error)
-        raise SystemExit(ExitCode.ERROR) from None
-    except OSError as error:  # writing before any command ran: shell completion
-        from smallest_cli.files import cannot_write
-
-        discard_stdout()
-        AppContext().report(cannot_write("stdout", error))
         raise SystemExit(ExitCode.ERROR) from None
     finally:
         try:
